@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cli.h"
+
+/* Placeholder while the command is being written. */
+int cmd_explain(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        cli_error("'explain' is not written yet");
+        return EXIT_RUNTIME;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file counters.h
+ * The counter snapshot every backend fills for a cpupool.
+ *
+ * All counters are cumulative since a backend-defined origin and only ever
+ * grow; a window is the difference of two snapshots of the same pool.  A
+ * backend that cannot measure a counter leaves it 0 and clears its bit in
+ * isched_counters::valid.
+ */
+#ifndef INTELLISCHED_COUNTERS_H
+#define INTELLISCHED_COUNTERS_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Number of log2 buckets of the wake-to-run latency histogram.  Bucket 0
+ * counts latencies below 2 ns; bucket i (1 <= i < 31) counts latencies in
+ * [2^i, 2^(i+1)) ns; the last bucket counts everything from 2^31 ns up.
+ */
+#define ISCHED_LATENCY_BUCKETS 32
+
+/** Bits of isched_counters::valid: which counters the backend measured. */
+enum isched_counter_bit {
+        ISCHED_CNT_BUSY = 1u << 0,         /**< busy_ns and idle_ns */
+        ISCHED_CNT_GUEST = 1u << 1,        /**< guest_ns */
+        ISCHED_CNT_WAIT = 1u << 2,         /**< runnable_wait_ns */
+        ISCHED_CNT_WAKEUPS = 1u << 3,      /**< wakeups */
+        ISCHED_CNT_LATENCY = 1u << 4,      /**< wake_latency_hist */
+        ISCHED_CNT_CSWITCH = 1u << 5,      /**< context_switches */
+        ISCHED_CNT_MIGRATIONS = 1u << 6,   /**< migrations */
+        ISCHED_CNT_BALANCE = 1u << 7,      /**< balance_checks and balance_moves */
+        ISCHED_CNT_WORK = 1u << 8          /**< work_units */
+};
+
+/** Version of struct isched_counters; set isched_counters::version to it. */
+#define ISCHED_COUNTERS_VERSION 1
+
+/** One snapshot of a cpupool's scheduler counters. */
+struct isched_counters {
+        uint32_t version;          /**< ISCHED_COUNTERS_VERSION */
+        uint32_t valid;            /**< isched_counter_bit flags */
+        uint64_t timestamp_ns;     /**< monotonic time of the snapshot (simulated time for sim) */
+        uint32_t nr_pcpus;         /**< pCPUs in the pool */
+        uint32_t nr_vcpus;         /**< vCPUs of the domains in the pool */
+        enum isched_arrangement arrangement; /**< arrangement in force at the snapshot */
+        uint64_t busy_ns;          /**< sum over the pool's pCPUs of non-idle time */
+        uint64_t idle_ns;          /**< sum over the pool's pCPUs of idle time */
+        uint64_t guest_ns;         /**< sum over the pool's vCPUs of running time */
+        uint64_t runnable_wait_ns; /**< sum over vCPUs of time runnable but not running */
+        uint64_t wakeups;          /**< vCPU wakeups */
+        uint64_t context_switches; /**< switches between different units on a pCPU */
+        uint64_t migrations;       /**< units moved from one runqueue to another */
+        uint64_t balance_checks;   /**< load-balancing attempts (credit2 balance_load) */
+        uint64_t balance_moves;    /**< units moved (or swapped) by load balancing */
+        uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS]; /**< wake-to-run latency, see ISCHED_LATENCY_BUCKETS */
+        /**
+         * Application-level progress (abstract work units).  The simulator
+         * fills it with the useful work its vCPUs really completed: ground
+         * truth that no real host offers.  The Xen backend does not fill it.
+         */
+        uint64_t work_units;
+};
+
+/**
+ * The histogram bucket a wake-to-run latency falls into.
+ *
+ * @param latency_ns the latency in nanoseconds.
+ * @return the bucket index, 0 .. ISCHED_LATENCY_BUCKETS - 1.
+ */
+unsigned isched_latency_bucket(uint64_t latency_ns);
+
+/**
+ * Check that @p cur can follow @p prev: same version, same pool size, time
+ * strictly later, no counter going backwards (a wrap or a reset) and no
+ * impossible value (busy + idle more than elapsed time x pCPUs, with 1%
+ * tolerance).
+ *
+ * @return 0 if the window is usable; -EINVAL for a NULL argument or a bad
+ *         version; -ERANGE for a counter that went backwards or is
+ *         impossible; -ESTALE if the pool changed size.  The detail is in
+ *         isched_last_error().
+ */
+int isched_counters_check_window(const struct isched_counters *prev,
+                                 const struct isched_counters *cur);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

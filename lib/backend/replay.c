@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Placeholder while the replay backend is being written. */
+#include <errno.h>
+#include "backend-private.h"
+#include "util/util.h"
+
+int isched__backend_replay_init(struct isched_backend *b, const struct isched_backend_config *cfg)
+{
+        return isched__error(-EOPNOTSUPP, "the replay backend is not written yet");
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal helpers shared by every module of libintellisched. */
+#ifndef ISCHED_UTIL_H
+#define ISCHED_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "intellisched/common.h"
+
+/* Marks a definition as part of the public ABI (the library is built with
+ * hidden visibility; libintellisched.map lists the same names). */
+#define ISCHED_EXPORT __attribute__((visibility("default")))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define ISCHED_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Record the detail of a failure for isched_last_error(), log it at ERROR
+ * priority, and return err (a negative errno) so that callers can write
+ * `return isched__error(-EINVAL, "...")`. */
+int isched__error(int err, const char *fmt, ...) ISCHED_PRINTF(2, 3);
+
+/* Log a message through the host program's log function, if any. */
+void isched__log(enum isched_log_priority prio, const char *fmt, ...) ISCHED_PRINTF(2, 3);
+
+/* Forget the last error of this thread (used by functions that succeed
+ * after an internal, handled failure). */
+void isched__clear_error(void);
+
+/* Write data to path atomically: a temporary file in the same directory
+ * (O_EXCL, O_NOFOLLOW, mode), fsync, rename over path, fsync of the
+ * directory.  Either the old or the new complete file is there afterwards,
+ * whatever happens.  Refuses a path that is a symbolic link and a
+ * directory that is writable by others (without the sticky bit). */
+int isched__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Read a whole regular file (at most max_len bytes) into a NUL-terminated
+ * buffer the caller frees. */
+int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t *ret_len);
+
+/* True if x is finite (not NaN, not infinite). */
+static inline bool isched__finite(double x)
+{
+        return x == x && x - x == 0.0;
+}
+
+#endif
