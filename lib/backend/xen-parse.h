@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The xen backend's pure functions: parsing what the hypervisor reports
+ * (credit2-stats text, arrangement names, the Xen command line) and
+ * predicting how many runqueues credit2 builds for each arrangement.  They
+ * use no Xen library, so they are compiled and unit-tested on any machine
+ * (tests/xen/). */
+#ifndef ISCHED_XEN_PARSE_H
+#define ISCHED_XEN_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "intellisched/common.h"
+#include "intellisched/counters.h"
+
+/* Xen's own cap of CPUs per runqueue (MAX_CPUS_RUNQ in credit2.c). */
+#define ISCHED_XEN_MAX_CPUS_RUNQ_DEFAULT 16u
+
+/* Xen's marker for an offline CPU in xc_cputopoinfo (XEN_INVALID_*_ID). */
+#define ISCHED_XEN_INVALID_ID UINT32_MAX
+
+/* Bits of isched__xen_stats::present: which lines were seen. */
+enum {
+        XSTAT_ARRANGEMENT = 1u << 0,
+        XSTAT_NR_RUNQUEUES = 1u << 1,
+        XSTAT_MAX_CPUS_RUNQUEUE = 1u << 2,
+        XSTAT_REARRANGEMENTS = 1u << 3,
+        XSTAT_WAKEUPS = 1u << 4,
+        XSTAT_CONTEXT_SWITCHES = 1u << 5,
+        XSTAT_MIGRATIONS = 1u << 6,
+        XSTAT_BALANCE_CHECKS = 1u << 7,
+        XSTAT_BALANCE_MOVES = 1u << 8,
+        XSTAT_RUNNABLE_WAIT = 1u << 9,
+        XSTAT_WAKE_LATENCY = 1u << 10,
+};
+
+/* The content of /cpupool/<id>/credit2-stats (xen-patches/INTERFACE.md). */
+struct isched__xen_stats {
+        uint32_t present; /* XSTAT_* bits */
+        enum isched_arrangement arrangement;
+        uint64_t nr_runqueues;
+        uint64_t max_cpus_runqueue;
+        uint64_t rearrangements;
+        uint64_t wakeups;
+        uint64_t context_switches;
+        uint64_t migrations;
+        uint64_t balance_checks;
+        uint64_t balance_moves;
+        uint64_t runnable_wait_ns;
+        uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS];
+};
+
+/* Parse the credit2-stats text: one "name value..." pair per line.  Unknown
+ * names are ignored (the hypervisor may add lines); a known name with a
+ * missing, non-numeric, out-of-range or extra value, a histogram without
+ * exactly ISCHED_LATENCY_BUCKETS counts, or a repeated name is -EBADMSG
+ * with the line number and name in the detail.  -EINVAL for NULL. */
+int isched__xen_parse_stats(const char *text, struct isched__xen_stats *ret_stats);
+
+/* Fill the scheduler counters of @p c that the statistics hold and set
+ * their bits in c->valid (ISCHED_CNT_BALANCE only when both balance lines
+ * were present). */
+void isched__xen_stats_to_counters(const struct isched__xen_stats *s, struct isched_counters *c);
+
+/* Parse an arrangement as the hypervisor reports it: surrounding white
+ * space (a trailing newline) is accepted.  -EBADMSG for anything else. */
+int isched__xen_parse_arrangement(const char *text, enum isched_arrangement *ret_arrangement);
+
+/* Find the value of option @p name in a Xen command line: the last
+ * "name=value" wins as in Xen, '-' and '_' in names are equivalent.
+ * Returns 1 and writes the NUL-terminated value (truncated to len - 1) if
+ * found, 0 if not, -EINVAL for NULL or len 0. */
+int isched__xen_cmdline_option(const char *cmdline, const char *name, char *ret_value, size_t len);
+
+/* One CPU of xc_cputopoinfo; ISCHED_XEN_INVALID_ID in core for offline. */
+struct isched__xen_cpu_topo {
+        uint32_t core;
+        uint32_t socket;
+        uint32_t node;
+};
+
+/* Predict the number of runqueues credit2 builds for a pool when CPUs join
+ * it in ascending order, replaying cpu_add_to_runqueue() of Xen 4.17:
+ * runqueue match by arrangement (to the runqueue's first CPU), SMT siblings
+ * (same socket and core) always kept together, the per-runqueue cap
+ * max(1, online / ceil(online / max_cpus_runq)) and its sibling room
+ * check when the pool schedules single CPUs (gran_cpu), and the spreading
+ * over the least-filled matching runqueue.
+ *
+ * @param topo the topology of all nr_cpus CPUs of the host.
+ * @param in_pool per CPU: true if it is in the pool.
+ * @return 0 and *ret_nr; -EINVAL for a bad argument, -ENOMEM. */
+int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t nr_cpus,
+                                const bool *in_pool, enum isched_arrangement arrangement,
+                                unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_nr);
+
+#endif
