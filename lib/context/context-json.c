@@ -50,12 +50,28 @@ static cJSON *params_to_json(const struct isched_context_params *params)
         if (!o)
                 return NULL;
         for (size_t i = 0; i < ARRAY_SIZE(param_fields); i++) {
-                if (!add(o, param_fields[i].key, cJSON_CreateNumber(*param_field(&p, i)))) {
+                if (!add(o, param_fields[i].key, isched__json_create_double(*param_field(&p, i)))) {
                         cJSON_Delete(o);
                         return NULL;
                 }
         }
         return o;
+}
+
+static cJSON *vector_to_json(const double *v)
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (unsigned i = 0; a && i < ISCHED_F_COUNT; i++) {
+                cJSON *e = isched__json_create_double(v[i]);
+
+                if (!e || !cJSON_AddItemToArray(a, e)) {
+                        cJSON_Delete(e);
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+        }
+        return a;
 }
 
 static cJSON *normaliser_to_json(const struct isched_context *c)
@@ -65,8 +81,7 @@ static cJSON *normaliser_to_json(const struct isched_context *c)
         if (!o)
                 return NULL;
         if (!add(o, "count", isched__json_create_u64(c->norm_count)) ||
-            !add(o, "mean", cJSON_CreateDoubleArray(c->norm_mean, ISCHED_F_COUNT)) ||
-            !add(o, "m2", cJSON_CreateDoubleArray(c->norm_m2, ISCHED_F_COUNT))) {
+            !add(o, "mean", vector_to_json(c->norm_mean)) || !add(o, "m2", vector_to_json(c->norm_m2))) {
                 cJSON_Delete(o);
                 return NULL;
         }
@@ -80,7 +95,7 @@ static cJSON *baseline_to_json(const struct isched_context *c)
         if (!o)
                 return NULL;
         if (!add(o, "count", isched__json_create_u64(c->baseline_count)) ||
-            !add(o, "value", c->baseline_count ? cJSON_CreateNumber(c->baseline) : cJSON_CreateNull())) {
+            !add(o, "value", c->baseline_count ? isched__json_create_double(c->baseline) : cJSON_CreateNull())) {
                 cJSON_Delete(o);
                 return NULL;
         }
@@ -166,9 +181,9 @@ static int vector_from_json(const cJSON *o, const char *key, double *v)
         if (r < 0)
                 return r;
         cJSON_ArrayForEach(e, a) {
-                if (!cJSON_IsNumber(e) || !isched__finite(e->valuedouble))
+                if (!isched__json_number_value(e, &v[i]))
                         return isched__error(-EINVAL, WHERE ".normaliser.%s[%u] must be a finite number", key, i);
-                v[i++] = e->valuedouble;
+                i++;
         }
         return 0;
 }

@@ -50,6 +50,42 @@ int isched__json_array(const cJSON *obj, const char *where, const char *key, siz
         return 0;
 }
 
+bool isched__json_number_value(const cJSON *item, double *ret)
+{
+        double d;
+        char *end;
+
+        if (cJSON_IsNumber(item)) {
+                d = item->valuedouble;
+        } else if (cJSON_IsRaw(item) && item->valuestring) {
+                /* A tree built by isched__json_create_double() and not yet
+                 * printed; the raw text is ours, but check it all the same. */
+                errno = 0;
+                d = strtod(item->valuestring, &end);
+                if (errno != 0 || end == item->valuestring || *end != '\0')
+                        return false;
+        } else {
+                return false;
+        }
+        if (!isched__finite(d))
+                return false;
+        *ret = d;
+        return true;
+}
+
+cJSON *isched__json_create_double(double v)
+{
+        char buf[32];
+
+        /* cJSON prints 15 significant digits whenever they read back within
+         * an epsilon, which loses the last bit of many doubles; 17 digits
+         * always read back exactly. */
+        if (!isched__finite(v))
+                return cJSON_CreateNull();
+        snprintf(buf, sizeof(buf), "%.17g", v);
+        return cJSON_CreateRaw(buf);
+}
+
 int isched__json_double(const cJSON *obj, const char *where, const char *key, double *ret)
 {
         const cJSON *item;
@@ -57,9 +93,8 @@ int isched__json_double(const cJSON *obj, const char *where, const char *key, do
 
         if (r < 0)
                 return r;
-        if (!cJSON_IsNumber(item) || !isched__finite(item->valuedouble))
+        if (!isched__json_number_value(item, ret))
                 return isched__error(-EINVAL, "%s.%s must be a finite number", where, key);
-        *ret = item->valuedouble;
         return 0;
 }
 
@@ -110,9 +145,12 @@ cJSON *isched__json_create_u64(uint64_t v)
 {
         char buf[24];
 
+        /* A double holds every integer up to 2^53 exactly, and cJSON
+         * prints up to 17 digits when fewer would not read back. */
+        if (v <= ISCHED_JSON_MAX_EXACT_INT)
+                return cJSON_CreateNumber((double)v);
         snprintf(buf, sizeof(buf), "%" PRIu64, v);
-        /* Digits are valid JSON as they are: raw keeps every digit exact. */
-        return v <= ISCHED_JSON_MAX_EXACT_INT ? cJSON_CreateRaw(buf) : cJSON_CreateString(buf);
+        return cJSON_CreateString(buf);
 }
 
 int isched__json_string(const cJSON *obj, const char *where, const char *key, const char **ret)

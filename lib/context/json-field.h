@@ -7,6 +7,7 @@
 #define ISCHED_JSON_FIELD_H
 
 #include <cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The largest integer a JSON number (an IEEE double) holds exactly. */
@@ -18,6 +19,15 @@ int isched__json_array(const cJSON *obj, const char *where, const char *key, siz
 
 /* A finite number. */
 int isched__json_double(const cJSON *obj, const char *where, const char *key, double *ret);
+
+/* A JSON number (or a raw item from isched__json_create_double()) with a
+ * finite value; false otherwise, with nothing written. */
+bool isched__json_number_value(const cJSON *item, double *ret);
+
+/* A double as a JSON value that reads back bit for bit (cJSON's own
+ * printing does not guarantee it); null for NaN and infinities.  The item
+ * is a cJSON raw item holding "%.17g" text.  NULL when out of memory. */
+cJSON *isched__json_create_double(double v);
 
 /* An unsigned integer: a JSON number that is a whole number in
  * [0, 2^53], or a string of decimal digits for any uint64 value (the
