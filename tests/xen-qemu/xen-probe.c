@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* xen-probe: drives the xen backend through libintellisched's public API,
+ * inside the dom0 of the end-to-end test (tests/xen-qemu/).  Every result
+ * is one line starting with "PROBE" that dom0-test.sh checks.
+ *
+ *   xen-probe pools                   list pools, one line each
+ *   xen-probe counters POOL           one counter snapshot
+ *   xen-probe set POOL ARR            set an arrangement and read it back
+ *   xen-probe advisory POOL           expect set to be refused (-EOPNOTSUPP)
+ *   xen-probe cycle POOL N            N switches through all arrangements,
+ *                                     each read back, counters checked
+ * POOL is a cpupool name.  Exit status 0 on success, 1 on failure. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intellisched/intellisched.h"
+
+static void log_to_stderr(enum isched_log_priority prio, const char *msg, void *userdata)
+{
+        fprintf(stderr, "xen-probe: log %d: %s\n", (int)prio, msg);
+}
+
+static int fail(const char *what, int r)
+{
+        printf("PROBE FAIL %s: %s (%s)\n", what, strerror(-r), isched_last_error());
+        return 1;
+}
+
+static void print_pool(const struct isched_pool_info *p)
+{
+        printf("PROBE POOL id=%" PRIu32 " name=%s sched=%s pcpus=%" PRIu32 " arrangement=%s can_switch=%d rq=%u,%u,%u,%u,%u reason=\"%s\"\n",
+               p->id, p->name, p->scheduler, p->nr_pcpus, isched_arrangement_to_string(p->arrangement),
+               p->can_switch, p->nr_runqueues[0], p->nr_runqueues[1], p->nr_runqueues[2],
+               p->nr_runqueues[3], p->nr_runqueues[4], p->reason);
+}
+
+static void print_counters(const struct isched_counters *c)
+{
+        uint64_t hist = 0;
+
+        for (unsigned i = 0; i < ISCHED_LATENCY_BUCKETS; i++)
+                hist += c->wake_latency_hist[i];
+        printf("PROBE COUNTERS valid=0x%x pcpus=%" PRIu32 " vcpus=%" PRIu32 " arrangement=%s busy_ns=%" PRIu64
+               " idle_ns=%" PRIu64 " guest_ns=%" PRIu64 " wait_ns=%" PRIu64 " wakeups=%" PRIu64
+               " cswitch=%" PRIu64 " migrations=%" PRIu64 " balance=%" PRIu64 "/%" PRIu64 " hist_total=%" PRIu64 "\n",
+               c->valid, c->nr_pcpus, c->nr_vcpus, isched_arrangement_to_string(c->arrangement), c->busy_ns,
+               c->idle_ns, c->guest_ns, c->runnable_wait_ns, c->wakeups, c->context_switches, c->migrations,
+               c->balance_checks, c->balance_moves, hist);
+}
+
+static int cmd_pools(struct isched_backend *b)
+{
+        struct isched_pool_info *pools = NULL;
+        size_t n = 0;
+        int r = isched_backend_list_pools(b, &pools, &n);
+
+        if (r < 0)
+                return fail("list_pools", r);
+        for (size_t i = 0; i < n; i++)
+                print_pool(&pools[i]);
+        printf("PROBE OK pools=%zu\n", n);
+        free(pools);
+        return 0;
+}
+
+static int cmd_counters(struct isched_backend *b, const struct isched_pool_info *p)
+{
+        struct isched_counters c;
+        int r = isched_backend_read_counters(b, p->id, &c);
+
+        if (r < 0)
+                return fail("read_counters", r);
+        print_counters(&c);
+        printf("PROBE OK counters\n");
+        return 0;
+}
+
+static int set_and_check(struct isched_backend *b, uint32_t pool, enum isched_arrangement a)
+{
+        enum isched_arrangement got;
+        int r = isched_backend_set_arrangement(b, pool, a);
+
+        if (r < 0)
+                return fail("set_arrangement", r);
+        r = isched_backend_get_arrangement(b, pool, &got);
+        if (r < 0)
+                return fail("get_arrangement", r);
+        if (got != a) {
+                printf("PROBE FAIL set %s but the hypervisor reports %s\n", isched_arrangement_to_string(a),
+                       isched_arrangement_to_string(got));
+                return 1;
+        }
+        return 0;
+}
+
+static int cmd_set(struct isched_backend *b, const struct isched_pool_info *p, const char *name)
+{
+        enum isched_arrangement a;
+        struct isched_pool_info now;
+        int r = isched_arrangement_from_string(name, &a);
+
+        if (r < 0)
+                return fail("arrangement", r);
+        if (set_and_check(b, p->id, a))
+                return 1;
+        r = isched_backend_find_pool(b, p->name, &now);
+        if (r < 0)
+                return fail("find_pool", r);
+        printf("PROBE OK set %s nr_runqueues=%u\n", name, now.nr_runqueues[a]);
+        return 0;
+}
+
+static int cmd_advisory(struct isched_backend *b, const struct isched_pool_info *p)
+{
+        int r;
+
+        if (p->can_switch) {
+                printf("PROBE FAIL pool %s claims it can be switched\n", p->name);
+                return 1;
+        }
+        r = isched_backend_set_arrangement(b, p->id, ISCHED_ARR_CORE);
+        if (r != -EOPNOTSUPP) {
+                printf("PROBE FAIL set_arrangement returned %d, expected -EOPNOTSUPP\n", r);
+                return 1;
+        }
+        printf("PROBE OK advisory reason=\"%s\" set_error=\"%s\"\n", p->reason, isched_last_error());
+        return 0;
+}
+
+static int cmd_cycle(struct isched_backend *b, const struct isched_pool_info *p, unsigned long n)
+{
+        struct isched_counters prev, cur;
+        unsigned long done = 0, busy = 0, stale = 0;
+        int r = isched_backend_read_counters(b, p->id, &prev);
+
+        if (r < 0)
+                return fail("read_counters", r);
+        for (unsigned long i = 0; i < n; i++) {
+                const enum isched_arrangement a = (enum isched_arrangement)(i % ISCHED_ARR_COUNT);
+
+                r = isched_backend_set_arrangement(b, p->id, a);
+                if (r == -EBUSY) {
+                        /* A concurrent cpupool-cpu-add/remove: allowed. */
+                        busy++;
+                        continue;
+                }
+                if (r < 0)
+                        return fail("set_arrangement (cycle)", r);
+                done++;
+                r = isched_backend_read_counters(b, p->id, &cur);
+                if (r < 0)
+                        return fail("read_counters (cycle)", r);
+                r = isched_counters_check_window(&prev, &cur);
+                if (r == -ESTALE) {
+                        stale++; /* the pool changed size under us */
+                } else if (r < 0) {
+                        print_counters(&prev);
+                        print_counters(&cur);
+                        return fail("counters_check_window (cycle)", r);
+                }
+                if (cur.arrangement != a) {
+                        printf("PROBE FAIL cycle %lu: set %s, counters say %s\n", i,
+                               isched_arrangement_to_string(a), isched_arrangement_to_string(cur.arrangement));
+                        return 1;
+                }
+                prev = cur;
+        }
+        print_counters(&prev);
+        printf("PROBE OK cycle switches=%lu busy=%lu stale=%lu\n", done, busy, stale);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct isched_backend *b = NULL;
+        struct isched_pool_info pool;
+        int r, rc = 1;
+
+        if (argc < 2) {
+                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle [POOL [ARG]]\n");
+                return 2;
+        }
+        if (getenv("XEN_PROBE_DEBUG"))
+                isched_set_log_fn(log_to_stderr, ISCHED_LOG_DEBUG, NULL);
+        else
+                isched_set_log_fn(log_to_stderr, ISCHED_LOG_WARNING, NULL);
+        r = isched_backend_open("xen", NULL, &b);
+        if (r < 0)
+                return fail("backend_open", r);
+        if (strcmp(argv[1], "pools") == 0) {
+                rc = cmd_pools(b);
+                goto out;
+        }
+        if (argc < 3) {
+                fprintf(stderr, "xen-probe %s: a pool name is required\n", argv[1]);
+                rc = 2;
+                goto out;
+        }
+        r = isched_backend_find_pool(b, argv[2], &pool);
+        if (r < 0) {
+                rc = fail("find_pool", r);
+                goto out;
+        }
+        if (strcmp(argv[1], "counters") == 0)
+                rc = cmd_counters(b, &pool);
+        else if (strcmp(argv[1], "set") == 0 && argc > 3)
+                rc = cmd_set(b, &pool, argv[3]);
+        else if (strcmp(argv[1], "advisory") == 0)
+                rc = cmd_advisory(b, &pool);
+        else if (strcmp(argv[1], "cycle") == 0 && argc > 3)
+                rc = cmd_cycle(b, &pool, strtoul(argv[3], NULL, 10));
+        else {
+                fprintf(stderr, "xen-probe: unknown command or missing argument\n");
+                rc = 2;
+        }
+out:
+        isched_backend_unref(b);
+        return rc;
+}
