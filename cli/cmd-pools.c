@@ -1,11 +1,151 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* isched pools: what a backend knows of each cpupool. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli-opts.h"
 #include "cli.h"
 
-/* Placeholder while the command is being written. */
+enum { OPT_JSON = CLI_OPT_OWN, OPT_HELP };
+
+static const struct option longopts[] = {
+        { "json", no_argument, NULL, OPT_JSON },
+        { "help", no_argument, NULL, OPT_HELP },
+        CLI_BACKEND_LONGOPTS,
+        { 0 },
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: isched pools [OPTIONS]\n"
+                   "\n"
+                   "List the cpupools of a backend: pCPUs, scheduler, the arrangement in force,\n"
+                   "the runqueues each arrangement gives, and whether it can be switched (and\n"
+                   "why not).\n"
+                   "\n"
+                   "Options:\n" CLI_BACKEND_HELP
+                   "  --json             one JSON document instead of a table\n"
+                   "  --help             this text\n"
+                   "\n"
+                   "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+static cJSON *pool_json(const struct isched_pool_info *p)
+{
+        cJSON *o = cJSON_CreateObject(), *rq = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(o, "id", p->id);
+        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON_AddStringToObject(o, "scheduler", p->scheduler);
+        cJSON_AddNumberToObject(o, "pcpus", p->nr_pcpus);
+        cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(p->arrangement) ?: "unknown");
+        cJSON_AddBoolToObject(o, "can_switch", p->can_switch);
+        if (p->reason[0])
+                cJSON_AddStringToObject(o, "reason", p->reason);
+        else
+                cJSON_AddNullToObject(o, "reason");
+        for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                const char *n = isched_arrangement_to_string((enum isched_arrangement)a);
+
+                if (p->nr_runqueues[a])
+                        cJSON_AddNumberToObject(rq, n, p->nr_runqueues[a]);
+                else
+                        cJSON_AddNullToObject(rq, n);
+        }
+        cJSON_AddItemToObject(o, "runqueues", rq);
+        return o;
+}
+
+static void print_json(const char *backend, const struct isched_pool_info *pools, size_t n)
+{
+        cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "pools");
+        char *s;
+
+        cJSON_AddStringToObject(doc, "backend", backend);
+        for (size_t i = 0; i < n; i++)
+                cJSON_AddItemToArray(arr, pool_json(&pools[i]));
+        s = cJSON_Print(doc);
+        if (s)
+                printf("%s\n", s);
+        free(s);
+        cJSON_Delete(doc);
+}
+
+static void print_table(const struct isched_pool_info *pools, size_t n)
+{
+        printf("%-4s %-16s %-10s %6s %-8s %-6s %-22s %s\n", "ID", "NAME", "SCHEDULER", "PCPUS", "ARRANGE", "SWITCH",
+               "RUNQUEUES c/co/s/n/a", "REASON");
+        for (size_t i = 0; i < n; i++) {
+                const struct isched_pool_info *p = &pools[i];
+                char rq[64];
+                size_t used = 0;
+
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                        if (p->nr_runqueues[a])
+                                used += (size_t)snprintf(rq + used, sizeof(rq) - used, "%s%u", a ? "/" : "",
+                                                         p->nr_runqueues[a]);
+                        else
+                                used += (size_t)snprintf(rq + used, sizeof(rq) - used, "%s?", a ? "/" : "");
+                }
+                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, p->name, p->scheduler, p->nr_pcpus,
+                       isched_arrangement_to_string(p->arrangement) ?: "?", p->can_switch ? "yes" : "no", rq,
+                       p->reason[0] ? p->reason : "-");
+        }
+}
+
 int cmd_pools(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        cli_error("'pools' is not written yet");
-        return EXIT_RUNTIME;
+        struct cli_backend_opts bo;
+        struct isched_backend *backend = NULL;
+        struct isched_pool_info *pools = NULL;
+        bool json = false;
+        size_t n = 0;
+        int c, h, r, rc;
+
+        cli_backend_opts_init(&bo);
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                if ((h = cli_backend_opt(&bo, c, optarg)) != 0) {
+                        if (h < 0)
+                                return cli_usage_hint("pools ");
+                        continue;
+                }
+                switch (c) {
+                case OPT_JSON:
+                        json = true;
+                        break;
+                case 'h':
+                case OPT_HELP:
+                        usage(stdout);
+                        return EXIT_OK;
+                default:
+                        cli_error("pools: unknown or incomplete option '%s'", argv[optind - 1]);
+                        return cli_usage_hint("pools ");
+                }
+        }
+        if (optind < argc) {
+                cli_error("pools: unexpected argument '%s'", argv[optind]);
+                return cli_usage_hint("pools ");
+        }
+        rc = cli_open_backend(&bo, &backend);
+        if (rc)
+                return rc;
+        r = isched_backend_list_pools(backend, &pools, &n);
+        if (r < 0) {
+                rc = cli_fail(r, "cannot list the pools");
+        } else {
+                if (json)
+                        print_json(isched_backend_get_name(backend), pools, n);
+                else
+                        print_table(pools, n);
+                rc = EXIT_OK;
+        }
+        free(pools);
+        isched_backend_unref(backend);
+        return rc;
 }

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Options shared by several commands: choosing a backend (run, pools) and
+ * a policy (run, eval). */
+#ifndef ISCHED_CLI_OPTS_H
+#define ISCHED_CLI_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <intellisched/intellisched.h>
+
+/* Long option values shared by the commands; each command's own options
+ * start at CLI_OPT_OWN. */
+enum {
+        CLI_OPT_BACKEND = 0x100,
+        CLI_OPT_SCENARIO,
+        CLI_OPT_WORKLOAD,
+        CLI_OPT_TRACE,
+        CLI_OPT_TOPOLOGY,
+        CLI_OPT_SEED,
+        CLI_OPT_POLICY,
+        CLI_OPT_ALPHA,
+        CLI_OPT_LAMBDA,
+        CLI_OPT_GAMMA,
+        CLI_OPT_EPSILON,
+        CLI_OPT_TS_V,
+        CLI_OPT_OWN = 0x200,
+};
+
+#define CLI_BACKEND_LONGOPTS                                                 \
+        { "backend", required_argument, NULL, CLI_OPT_BACKEND },             \
+        { "scenario", required_argument, NULL, CLI_OPT_SCENARIO },           \
+        { "workload", required_argument, NULL, CLI_OPT_WORKLOAD },           \
+        { "trace", required_argument, NULL, CLI_OPT_TRACE },                 \
+        { "topology", required_argument, NULL, CLI_OPT_TOPOLOGY },           \
+        { "seed", required_argument, NULL, CLI_OPT_SEED }
+
+#define CLI_POLICY_LONGOPTS                                                  \
+        { "policy", required_argument, NULL, CLI_OPT_POLICY },               \
+        { "alpha", required_argument, NULL, CLI_OPT_ALPHA },                 \
+        { "lambda", required_argument, NULL, CLI_OPT_LAMBDA },               \
+        { "gamma", required_argument, NULL, CLI_OPT_GAMMA },                 \
+        { "epsilon", required_argument, NULL, CLI_OPT_EPSILON },             \
+        { "ts-v", required_argument, NULL, CLI_OPT_TS_V }
+
+#define CLI_BACKEND_HELP                                                                         \
+        "  --backend NAME     sim (default: the embedded credit2 simulator), xen, replay\n"      \
+        "  --scenario NAME    sim: built-in scenario (default phased)\n"                         \
+        "  --workload FILE    sim: JSON workload file instead of a scenario\n"                   \
+        "  --topology T       sim: override the host topology, e.g. 2n2s8c2t\n"                  \
+        "  --trace FILE       replay: the counter trace to replay\n"                             \
+        "  --seed S           random seed of the simulator and the policy (default 1)\n"
+
+#define CLI_POLICY_HELP                                                                          \
+        "  --policy KIND      linucb (default), dlinucb, lints, egreedy, lingreedy\n"            \
+        "  --alpha A          LinUCB/D-LinUCB exploration width (default 1.0)\n"                 \
+        "  --lambda L         ridge regularisation (default 1.0)\n"                              \
+        "  --gamma G          D-LinUCB forgetting factor, 0 < G <= 1 (default 0.99)\n"           \
+        "  --epsilon E        epsilon-greedy exploration rate, 0..1 (default 0.1)\n"             \
+        "  --ts-v V           Thompson sampling posterior scale (default 0.5)\n"
+
+struct cli_backend_opts {
+        const char *backend;
+        const char *scenario;
+        const char *workload;
+        const char *trace;
+        const char *topology;
+        uint64_t seed;
+};
+
+struct cli_policy_opts {
+        bool kind_set;
+        enum isched_policy_kind kind;
+        bool alpha_set, lambda_set, gamma_set, epsilon_set, ts_v_set;
+        double alpha, lambda, gamma, epsilon, ts_v;
+};
+
+void cli_backend_opts_init(struct cli_backend_opts *o);
+void cli_policy_opts_init(struct cli_policy_opts *o);
+
+/* Handle one getopt result if it is a backend or policy option: returns 1
+ * if handled, 0 if not one of them, -1 after printing a bad value. */
+int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg);
+int cli_policy_opt(struct cli_policy_opts *o, int opt, const char *arg);
+
+/* Open the backend the options name; prints the failure and returns the
+ * exit code (0 on success). */
+int cli_open_backend(const struct cli_backend_opts *o, struct isched_backend **ret);
+
+/* Fill policy params for the agent's context (d = ISCHED_F_COUNT, feature
+ * schema and names) from the options; prints and returns false on a bad
+ * combination. */
+bool cli_policy_params(const struct cli_policy_opts *o, uint64_t seed, struct isched_policy_params *ret);
+
+/* True if stdout is a terminal. */
+bool cli_stdout_is_tty(void);
+
+/* The feature names of ISCHED_FEATURE_SCHEMA, for policy params. */
+const char *const *cli_feature_names(void);
+
+#endif

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The agent's files in its state directory: paths, the per-pool lock
+ * file, the hold file, and the decision log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent-private.h"
+#include "util/util.h"
+
+/* Pool names are chosen by the administrator; keep file names tame. */
+static char *pool_file_name(const char *dir, const char *pool, const char *suffix)
+{
+        size_t n = strlen(pool);
+        char *safe = malloc(n + 1), *path = NULL;
+
+        if (!safe)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char c = pool[i];
+                const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+
+                safe[i] = ok ? c : '_';
+        }
+        safe[n] = '\0';
+        if (safe[0] == '.')
+                safe[0] = '_'; /* no hidden files, no ".." */
+        if (asprintf(&path, "%s/%s%s", dir, safe, suffix) < 0)
+                path = NULL;
+        free(safe);
+        return path;
+}
+
+ISCHED_EXPORT int isched_agent_state_path(const char *state_dir, const char *pool, char **ret_path)
+{
+        char *p;
+
+        if (!state_dir || !*state_dir || !pool || !*pool || !ret_path)
+                return isched__error(-EINVAL, "isched_agent_state_path: state_dir, pool and ret_path are required");
+        p = pool_file_name(state_dir, pool, ".state.json");
+        if (!p)
+                return isched__error(-ENOMEM, "out of memory");
+        *ret_path = p;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_agent_default_state_dir(char **ret_path)
+{
+        const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        char *p = NULL;
+        int r;
+
+        if (!ret_path)
+                return isched__error(-EINVAL, "isched_agent_default_state_dir: ret_path is required");
+        if (geteuid() == 0)
+                r = asprintf(&p, "/var/lib/intellisched");
+        else if (xdg && xdg[0] == '/')
+                r = asprintf(&p, "%s/intellisched", xdg);
+        else if (home && home[0] == '/')
+                r = asprintf(&p, "%s/.local/state/intellisched", home);
+        else
+                return isched__error(-ENOENT, "no state directory: neither XDG_STATE_HOME nor HOME is set; give one with --state-dir");
+        if (r < 0)
+                return isched__error(-ENOMEM, "out of memory");
+        *ret_path = p;
+        return 0;
+}
+
+int agent__paths(struct isched_agent *a)
+{
+        struct stat st;
+
+        if (!a->state_dir)
+                return 0;
+        if (stat(a->state_dir, &st) < 0)
+                return isched__error(-errno, "state directory %s: %s", a->state_dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return isched__error(-ENOTDIR, "state directory %s is not a directory", a->state_dir);
+        a->state_path = pool_file_name(a->state_dir, a->pool, ".state.json");
+        a->lock_path = pool_file_name(a->state_dir, a->pool, ".lock");
+        a->hold_path = pool_file_name(a->state_dir, a->pool, ".hold");
+        if (!a->state_path || !a->lock_path || !a->hold_path)
+                return isched__error(-ENOMEM, "out of memory");
+        return 0;
+}
+
+/* One agent per pool and state directory: an flock()ed lock file holding
+ * the owner's pid.  The lock goes with the process, so a crashed agent
+ * never leaves a stale lock behind; the file itself stays. */
+int agent__lock(struct isched_agent *a)
+{
+        char buf[32];
+        ssize_t n;
+        int fd;
+
+        if (!a->lock_path)
+                return 0;
+        fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return isched__error(-errno, "cannot open lock file %s: %s", a->lock_path, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                const int err = errno;
+                long pid = 0;
+
+                n = pread(fd, buf, sizeof(buf) - 1, 0);
+                if (n > 0) {
+                        buf[n] = '\0';
+                        pid = strtol(buf, NULL, 10);
+                }
+                close(fd);
+                if (err == EWOULDBLOCK)
+                        return isched__error(-EBUSY,
+                                             "pool %s is already managed by another agent (pid %ld, lock file %s); stop that one first",
+                                             a->pool, pid, a->lock_path);
+                return isched__error(-err, "cannot lock %s: %s", a->lock_path, strerror(err));
+        }
+        n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+                const int err = errno;
+
+                close(fd);
+                return isched__error(-err, "cannot write lock file %s: %s", a->lock_path, strerror(err));
+        }
+        a->lock_fd = fd;
+        return 0;
+}
+
+void agent__unlock(struct isched_agent *a)
+{
+        if (a->lock_fd < 0)
+                return;
+        /* Empty the pid before the lock goes so nobody names a dead owner. */
+        (void)ftruncate(a->lock_fd, 0);
+        close(a->lock_fd);
+        a->lock_fd = -1;
+}
+
+bool agent__hold_file_exists(const struct isched_agent *a)
+{
+        return a->hold_path && access(a->hold_path, F_OK) == 0;
+}
+
+void agent__write_hold_file(const struct isched_agent *a)
+{
+        char text[512];
+        int n;
+
+        if (!a->hold_path)
+                return;
+        n = snprintf(text, sizeof(text), "%s\nRemove this file (or run 'isched run --resume') to let the agent switch again.\n",
+                     a->hold_reason);
+        if (isched__write_file_atomic(a->hold_path, text, (size_t)n, 0600) < 0)
+                isched__log(ISCHED_LOG_WARNING, "pool %s: %s", a->pool, isched_last_error());
+}
+
+void agent__remove_hold_file(const struct isched_agent *a)
+{
+        if (a->hold_path)
+                (void)unlink(a->hold_path);
+}
+
+int agent__open_log(struct isched_agent *a)
+{
+        if (!a->log_path)
+                return 0;
+        a->log_fd = open(a->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (a->log_fd < 0)
+                return isched__error(-errno, "cannot open decision log %s: %s", a->log_path, strerror(errno));
+        return 0;
+}

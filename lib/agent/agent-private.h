@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The agent's internals, shared by agent.c (the loop and the guards),
+ * agent-json.c (state file, decision log, explain documents) and
+ * agent-files.c (paths, lock and hold files). */
+#ifndef ISCHED_AGENT_PRIVATE_H
+#define ISCHED_AGENT_PRIVATE_H
+
+#include <cjson/cJSON.h>
+
+#include "intellisched/agent.h"
+#include "intellisched/context.h"
+#include "intellisched/policy.h"
+
+/* One decision, from the epoch it was made until its reward is known. */
+struct agent_record {
+        bool valid;
+        uint64_t epoch;
+        uint64_t time_ns;              /* backend time of the decision */
+        double x[ISCHED_F_COUNT];      /* normalised context the policy saw */
+        double raw[ISCHED_F_COUNT];    /* raw features */
+        double score;                  /* score of the window the context came from */
+        struct isched_decision decision;
+        enum isched_arrangement arm;   /* in force during the reward window */
+        enum isched_arrangement before;/* in force when the decision was made */
+        double propensity;             /* of arm under policy + guards */
+        enum isched_agent_reason reason;
+        bool switched;
+        enum isched_agent_mode mode;
+};
+
+struct isched_agent {
+        unsigned refcount;
+        struct isched_agent_config cfg; /* string members point at the copies below */
+        char *pool, *state_dir, *log_path, *model_path;
+        char *state_path, *lock_path, *hold_path;
+        struct isched_backend *backend;
+        struct isched_policy *policy;
+        struct isched_context *context;
+        struct isched_context_params cparams;
+        uint32_t pool_id;
+        int lock_fd;
+        int log_fd;
+
+        enum isched_agent_mode mode;
+        char advisory_reason[256];
+        char hold_reason[256];
+        enum isched_arrangement current;
+
+        /* The window being observed. */
+        struct isched_counters start;
+        bool have_start;
+        uint32_t observed;
+        uint32_t settle_left;
+        uint64_t now_ns;
+
+        /* Guards. */
+        uint64_t last_switch_ns;
+        uint64_t *switch_times;        /* ring of the last max_switches_per_hour switch times */
+        uint32_t n_switch_times, switch_ring_next;
+        bool watching;                 /* rollback: watching the arrangement switched to */
+        enum isched_arrangement lkg;   /* last-known-good arrangement */
+        double lkg_score;
+        uint32_t bad_windows;
+
+        struct agent_record pending;   /* waiting for its reward */
+        struct agent_record last;      /* latest decision, for explain */
+        double last_window_reward;     /* reward credited to the decision before last */
+
+        /* Statistics. */
+        uint64_t epochs, decisions, updates, switches, skipped;
+        double reward_sum, last_reward, last_score;
+        bool last_tick_switched;
+};
+
+/* agent-files.c */
+int agent__paths(struct isched_agent *a);
+int agent__lock(struct isched_agent *a);
+void agent__unlock(struct isched_agent *a);
+bool agent__hold_file_exists(const struct isched_agent *a);
+void agent__write_hold_file(const struct isched_agent *a);
+void agent__remove_hold_file(const struct isched_agent *a);
+int agent__open_log(struct isched_agent *a);
+
+/* agent-json.c */
+cJSON *agent__state_doc(const struct isched_agent *a);
+void agent__write_state(const struct isched_agent *a);
+void agent__log_record(const struct isched_agent *a, const struct agent_record *rec, const double *reward,
+                       const char *note);
+cJSON *agent__arms_json(const struct isched_decision *d);
+
+#endif
