@@ -13,6 +13,7 @@
 #include "intellisched/backend.h"
 #include "intellisched/policy.h"
 #include "intellisched/context.h"
+#include "intellisched/trace.h"
 #include "intellisched/model.h"
 #include "intellisched/sim.h"
 #include "intellisched/agent.h"
