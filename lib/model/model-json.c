@@ -23,12 +23,46 @@
 
 /* ---- writing ---- */
 
+/* A number written so that it reads back as the same double: cJSON's own
+ * printer accepts 15 digits when they come within an epsilon, which is
+ * not exact, and a reloaded model must decide exactly as before.  The
+ * shortest of 15, 16 or 17 significant digits that reads back exactly. */
+static cJSON *number(double v)
+{
+        char buf[40];
+
+        if (!isched__finite(v))
+                return NULL;
+        for (int digits = 15; digits <= 17; digits++) {
+                snprintf(buf, sizeof(buf), "%.*g", digits, v);
+                if (strtod(buf, NULL) == v)
+                        break;
+        }
+        return cJSON_CreateRaw(buf);
+}
+
+static cJSON *vector_to_json(const double *v, unsigned n)
+{
+        cJSON *arr = cJSON_CreateArray();
+
+        for (unsigned i = 0; arr && i < n; i++) {
+                cJSON *it = number(v[i]);
+
+                if (!it || !cJSON_AddItemToArray(arr, it)) {
+                        cJSON_Delete(it);
+                        cJSON_Delete(arr);
+                        return NULL;
+                }
+        }
+        return arr;
+}
+
 static cJSON *matrix_to_json(const double *m, unsigned d)
 {
         cJSON *rows = cJSON_CreateArray();
 
         for (unsigned i = 0; rows && i < d; i++) {
-                cJSON *row = cJSON_CreateDoubleArray(m + (size_t)i * d, (int)d);
+                cJSON *row = vector_to_json(m + (size_t)i * d, d);
 
                 if (!row || !cJSON_AddItemToArray(rows, row)) {
                         cJSON_Delete(row);
@@ -59,15 +93,15 @@ static cJSON *arm_to_json(const struct isched_policy *p, unsigned a)
         bool ok = o != NULL;
 
         ok = ok && add(o, "arm", cJSON_CreateString(isched_arrangement_to_string((enum isched_arrangement)a)));
-        ok = ok && add(o, "pulls", cJSON_CreateNumber((double)s->pulls));
-        ok = ok && add(o, "reward_sum", cJSON_CreateNumber(s->reward_sum));
+        ok = ok && add(o, "pulls", number((double)s->pulls));
+        ok = ok && add(o, "reward_sum", number(s->reward_sum));
         if (ok && s->A) {
                 ok = add(o, "A", matrix_to_json(s->A, d));
                 if (s->A_tilde)
                         ok = ok && add(o, "A_tilde", matrix_to_json(s->A_tilde, d));
                 else
                         ok = ok && add(o, "A_inv", matrix_to_json(s->A_inv, d));
-                ok = ok && add(o, "b", cJSON_CreateDoubleArray(s->b, (int)d));
+                ok = ok && add(o, "b", vector_to_json(s->b, d));
         }
         if (!ok) {
                 cJSON_Delete(o);
@@ -84,12 +118,12 @@ static cJSON *policy_params_to_json(const struct isched_policy_params *pp)
 
         snprintf(seed, sizeof(seed), "%llu", (unsigned long long)pp->seed);
         ok = ok && add(o, "kind", cJSON_CreateString(isched_policy_kind_to_string(pp->kind)));
-        ok = ok && add(o, "alpha", cJSON_CreateNumber(pp->alpha));
-        ok = ok && add(o, "lambda", cJSON_CreateNumber(pp->lambda));
-        ok = ok && add(o, "gamma", cJSON_CreateNumber(pp->gamma));
-        ok = ok && add(o, "epsilon", cJSON_CreateNumber(pp->epsilon));
-        ok = ok && add(o, "epsilon_decay", cJSON_CreateNumber(pp->epsilon_decay));
-        ok = ok && add(o, "ts_v", cJSON_CreateNumber(pp->ts_v));
+        ok = ok && add(o, "alpha", number(pp->alpha));
+        ok = ok && add(o, "lambda", number(pp->lambda));
+        ok = ok && add(o, "gamma", number(pp->gamma));
+        ok = ok && add(o, "epsilon", number(pp->epsilon));
+        ok = ok && add(o, "epsilon_decay", number(pp->epsilon_decay));
+        ok = ok && add(o, "ts_v", number(pp->ts_v));
         /* A string: a 64-bit seed does not fit a JSON number exactly. */
         ok = ok && add(o, "seed", cJSON_CreateString(seed));
         if (!ok) {
@@ -146,7 +180,7 @@ static cJSON *rng_to_json(const struct isched_policy *p)
         for (unsigned i = 0; i < ISCHED_POLICY_RNG_WORDS; i++)
                 v[i] = state[i];
         ok = ok && add(o, "type", cJSON_CreateString("taus2"));
-        ok = ok && add(o, "state", cJSON_CreateDoubleArray(v, ISCHED_POLICY_RNG_WORDS));
+        ok = ok && add(o, "state", vector_to_json(v, ISCHED_POLICY_RNG_WORDS));
         if (!ok) {
                 cJSON_Delete(o);
                 return NULL;
@@ -165,8 +199,8 @@ int isched__model_to_json(const struct isched_policy *p, const cJSON *context_js
         ok = ok && add(doc, "policy", policy_params_to_json(&p->params));
         ok = ok && add(doc, "features", features_to_json(&p->params));
         ok = ok && add(doc, "arms", arms_to_json(p->params.arm_mask));
-        ok = ok && add(doc, "rounds", cJSON_CreateNumber((double)p->rounds));
-        ok = ok && add(doc, "decisions", cJSON_CreateNumber((double)p->decisions));
+        ok = ok && add(doc, "rounds", number((double)p->rounds));
+        ok = ok && add(doc, "decisions", number((double)p->decisions));
         ok = ok && add(doc, "rng", rng_to_json(p));
         for (unsigned a = 0; ok && a < ISCHED_MAX_ARMS; a++) {
                 cJSON *arm = arm_to_json(p, a);
