@@ -588,6 +588,49 @@ static void test_json_rejects_corruption(void)
         CU_ASSERT_PTR_NULL(back);
 }
 
+/* Random corruptions of a saved context: accepted or refused, never a crash. */
+static void test_json_random_corruption(void)
+{
+        struct isched_context *c = new_context(5.0), *back;
+        double x[ISCHED_F_COUNT], r;
+        uint64_t rng = 77;
+        unsigned refused = 0;
+        cJSON *j = NULL;
+        char *text;
+        size_t len;
+
+        for (int k = 0; k < 10; k++) {
+                struct isched_window w = random_window(&rng);
+
+                isched_context_features(c, &w, x, ISCHED_F_COUNT, NULL);
+                isched_context_reward(c, &w, false, &r);
+        }
+        CU_ASSERT_EQUAL_FATAL(isched__context_to_json(c, &j), 0);
+        text = cJSON_PrintUnformatted(j);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        len = strlen(text);
+        for (int k = 0; k < 5000; k++) {
+                char *copy = strdup(text);
+                cJSON *parsed;
+
+                CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+                for (int m = 0; m <= k % 3; m++)
+                        copy[(size_t)(uniform(&rng) * len)] = "0123456789-.e\"{}[],:nulltrue x"[(int)(uniform(&rng) * 31)];
+                parsed = cJSON_Parse(copy);
+                back = NULL;
+                if (isched__context_from_json(parsed, &back) == 0)
+                        isched_context_free(back);
+                else
+                        refused++;
+                cJSON_Delete(parsed);
+                free(copy);
+        }
+        CU_ASSERT(refused > 0);
+        free(text);
+        cJSON_Delete(j);
+        isched_context_free(c);
+}
+
 int isched_test_register(void);
 int isched_test_register(void)
 {
@@ -608,7 +651,8 @@ int isched_test_register(void)
             !CU_add_test(s, "reward and switch penalty", test_reward_and_penalty) ||
             !CU_add_test(s, "baseline half-life", test_baseline_halflife) ||
             !CU_add_test(s, "JSON round trip", test_json_round_trip) ||
-            !CU_add_test(s, "JSON corruption rejected", test_json_rejects_corruption))
+            !CU_add_test(s, "JSON corruption rejected", test_json_rejects_corruption) ||
+            !CU_add_test(s, "JSON random corruption never crashes", test_json_random_corruption))
                 return -1;
         return 0;
 }
