@@ -1,0 +1,938 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The discrete-event engine of the simulator: the event queue, what vCPUs
+ * do (bursts, sleeps, chains, phases), what running costs (context
+ * switches, cache refills, SMT sharing, runqueue lock contention), the
+ * counters, and the public isched_sim_* API. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim-private.h"
+#include "util/util.h"
+
+#define NEVER INT64_MAX
+
+/* ---- event queue: a binary min-heap on (time, seq) ---- */
+
+static bool ev_before(const struct sim_event *a, const struct sim_event *b)
+{
+        return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+void sim_event_push(struct isched_sim *sim, s_time_t time, enum sim_event_type type, uint32_t id,
+                    uint32_t gen)
+{
+        struct sim_event ev = { .time = time, .seq = sim->seq++, .type = type, .id = id, .gen = gen };
+        size_t i;
+
+        if (sim->heap_len == sim->heap_cap) {
+                size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 1024;
+                struct sim_event *h = realloc(sim->heap, cap * sizeof(*h));
+
+                if (!h) {
+                        sim->failed = true;
+                        return;
+                }
+                sim->heap = h;
+                sim->heap_cap = cap;
+        }
+        i = sim->heap_len++;
+        while (i > 0) {
+                size_t parent = (i - 1) / 2;
+
+                if (!ev_before(&ev, &sim->heap[parent]))
+                        break;
+                sim->heap[i] = sim->heap[parent];
+                i = parent;
+        }
+        sim->heap[i] = ev;
+}
+
+static struct sim_event event_pop(struct isched_sim *sim)
+{
+        struct sim_event top = sim->heap[0], last = sim->heap[--sim->heap_len];
+        size_t i = 0, n = sim->heap_len;
+
+        for (;;) {
+                size_t c = 2 * i + 1;
+
+                if (c >= n)
+                        break;
+                if (c + 1 < n && ev_before(&sim->heap[c + 1], &sim->heap[c]))
+                        c++;
+                if (!ev_before(&sim->heap[c], &last))
+                        break;
+                sim->heap[i] = sim->heap[c];
+                i = c;
+        }
+        if (n)
+                sim->heap[i] = last;
+        return top;
+}
+
+/* ---- random numbers: one splitmix64 stream per vCPU ---- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+        uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+}
+
+static double rng_uniform(uint64_t *s)
+{
+        return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static s_time_t rng_exp(uint64_t *s, s_time_t mean)
+{
+        double v = -(double)mean * log(1.0 - rng_uniform(s));
+
+        if (v > (double)mean * 20.0)
+                v = (double)mean * 20.0;
+        return (s_time_t)v;
+}
+
+/* ---- costs ---- */
+
+/* Runqueue lock: one acquisition holds the lock for a time that grows with
+ * the CPUs sharing it (the lock and runqueue cache lines bounce between
+ * them); an acquisition that finds it held waits.  Returns wait + hold. */
+s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, s_time_t now)
+{
+        struct sim_pool *pool = sim->pcpus[rqd->cpus[0]].pool;
+        const s_time_t hold = SIM_LOCK_HOLD_NS + SIM_LOCK_BOUNCE_NS * (s_time_t)(rqd->nr_cpus - 1);
+        const s_time_t start = rqd->lock_free_at > now ? rqd->lock_free_at : now;
+
+        rqd->lock_free_at = start + hold;
+        pool->lock_ops++;
+        pool->lock_wait_ns += (uint64_t)(start - now);
+        return start - now + hold;
+}
+
+/* What a unit must refill when it starts on @p cpu: the part of its
+ * working set a cache level it lost held, at that level's refill cost. */
+static s_time_t cache_refill_ns(const struct isched_sim *sim, const struct sim_unit *u,
+                                const struct sim_pcpu *pc)
+{
+        static const uint32_t lost_cap_kb[SIM_CACHE_NR] = { 0, 512, 64, 1024, 32768, 32768 };
+        static const uint32_t ns_per_kb[SIM_CACHE_NR] = { 0, 15, 15, 15, 80, 110 };
+        enum sim_cache_dist d;
+        uint32_t lost;
+
+        if (u->last_cpu < 0)
+                return 0;
+        d = sim_cache_distance(&sim->topo, (uint32_t)u->last_cpu, pc->id);
+        if (d == SIM_CACHE_SAME && pc->last_unit != u)
+                d = SIM_CACHE_EVICTED;
+        lost = u->beh.wss_kb < lost_cap_kb[d] ? u->beh.wss_kb : lost_cap_kb[d];
+        return (s_time_t)lost * ns_per_kb[d];
+}
+
+/* Useful work per ns (/1024) of a thread: SMT siblings that are both busy
+ * share the core, which then does (1 + SIM_SMT_GAIN_PCT%) of one thread. */
+static uint32_t smt_rate(const struct isched_sim *sim, uint32_t cpu)
+{
+        const uint32_t T = sim->topo.threads, first = cpu - cpu % T;
+        uint32_t busy = 0;
+
+        for (uint32_t c = first; c < first + T; c++)
+                if (sim->pcpus[c].curr)
+                        busy++;
+        if (busy <= 1)
+                return 1024;
+        return (uint32_t)((1024 * (100 + SIM_SMT_GAIN_PCT * (busy - 1))) / (100 * busy));
+}
+
+/* ---- progress of running units ---- */
+
+void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        struct sim_pool *pool = u->sdom->pool;
+        s_time_t dt = now - u->progress_at, s, done;
+
+        if (!u->is_running || dt <= 0)
+                return;
+        u->progress_at = now;
+        s = dt < u->stall_left ? dt : u->stall_left;
+        u->stall_left -= s;
+        dt -= s;
+        done = (dt * u->rate) >> 10;
+        if (done > u->work_left)
+                done = u->work_left;
+        u->work_left -= done;
+        pool->work_ns += (uint64_t)done;
+}
+
+static void schedule_burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        s_time_t t = u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate;
+
+        u->gen++;
+        sim_event_push(sim, now + t, SIM_EV_BURST_END, u->id, u->gen);
+}
+
+/* The SMT share of every unit running on the core of @p cpu changed. */
+static void refresh_core(struct isched_sim *sim, uint32_t cpu, s_time_t now)
+{
+        const uint32_t T = sim->topo.threads, first = cpu - cpu % T;
+
+        for (uint32_t c = first; c < first + T; c++) {
+                struct sim_unit *u = sim->pcpus[c].curr;
+                uint32_t rate;
+
+                if (!u)
+                        continue;
+                rate = smt_rate(sim, c);
+                if (rate == u->rate)
+                        continue;
+                sim_unit_progress(sim, u, now);
+                u->rate = rate;
+                schedule_burst_end(sim, u, now);
+        }
+}
+
+void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu *pc, s_time_t now,
+                    s_time_t overhead)
+{
+        struct sim_pool *pool = pc->pool;
+
+        pool->hv_ns += (uint64_t)overhead;
+        if (u->is_running) {
+                sim_unit_progress(sim, u, now);
+                u->stall_left += overhead;
+                schedule_burst_end(sim, u, now);
+                return;
+        }
+        if (u->wake_time >= 0) {
+                pool->cnt.wake_latency_hist[isched_latency_bucket((uint64_t)(now + overhead - u->wake_time))]++;
+                u->wake_time = -1;
+        }
+        u->stall_left = overhead + cache_refill_ns(sim, u, pc);
+        u->last_cpu = (int)pc->id;
+        pc->last_unit = u;
+        u->is_running = true;
+        u->state_entry_time = now;
+        u->progress_at = now;
+        pc->curr = u;
+        pc->busy_since = now;
+        u->rate = smt_rate(sim, pc->id);
+        schedule_burst_end(sim, u, now);
+        refresh_core(sim, pc->id, now);
+}
+
+void sim_unit_stop(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        struct sim_pcpu *pc = &sim->pcpus[u->processor];
+        struct sim_pool *pool = pc->pool;
+
+        sim_unit_progress(sim, u, now);
+        u->is_running = false;
+        u->state_entry_time = now;
+        u->gen++; /* cancels its burst-end event */
+        if (pc->curr == u) {
+                pool->cnt.busy_ns += (uint64_t)(now - pc->busy_since);
+                pc->curr = NULL;
+                refresh_core(sim, pc->id, now);
+        }
+}
+
+void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
+{
+        if (when < pc->pool->paused_until)
+                when = pc->pool->paused_until;
+        if (when >= pc->sched_at)
+                return;
+        pc->sched_at = when;
+        pc->sched_gen++;
+        sim_event_push(sim, when, SIM_EV_SCHEDULE, pc->id, pc->sched_gen);
+}
+
+/* ---- behaviours ---- */
+
+static s_time_t sample_burst(struct sim_unit *u)
+{
+        const struct sim_behaviour *b = &u->beh;
+        s_time_t w;
+
+        switch (b->kind) {
+        case SIM_KIND_IO:
+        case SIM_KIND_CHAIN:
+                w = rng_exp(&u->rng, b->burst_ns);
+                break;
+        case SIM_KIND_CPU:
+        case SIM_KIND_CACHE:
+                w = b->sleep_ns ? (s_time_t)((0.5 + rng_uniform(&u->rng)) * (double)b->burst_ns)
+                                : b->burst_ns;
+                break;
+        default:
+                w = b->burst_ns;
+                break;
+        }
+        return w < 1000 ? 1000 : w;
+}
+
+static s_time_t onoff_offset(const struct sim_unit *u)
+{
+        const s_time_t period = u->beh.on_ns + u->beh.off_ns;
+
+        /* Domains are out of phase with each other; vCPUs of a domain are in phase. */
+        return (s_time_t)((u->sdom->id * 0x9e3779b97f4a7c15ull) % (uint64_t)period);
+}
+
+/* For on/off units: 0 if on now, else how long until the next on period. */
+static s_time_t onoff_wait(const struct sim_unit *u, s_time_t now)
+{
+        const s_time_t period = u->beh.on_ns + u->beh.off_ns;
+        const s_time_t pos = (now + onoff_offset(u)) % period;
+
+        return pos < u->beh.on_ns ? 0 : period - pos;
+}
+
+static void schedule_wake(struct isched_sim *sim, struct sim_unit *u, s_time_t when)
+{
+        u->wake_gen++;
+        u->wake_pending = true;
+        sim_event_push(sim, when, SIM_EV_WAKE, u->id, u->wake_gen);
+}
+
+/* When a blocked unit should next wake given its behaviour, or NEVER
+ * (idle, or a chain unit waiting for a token). */
+static s_time_t next_wake(struct sim_unit *u, s_time_t now)
+{
+        switch (u->beh.kind) {
+        case SIM_KIND_IDLE:
+                return NEVER;
+        case SIM_KIND_CHAIN:
+                return u->tokens ? now + SIM_EVTCHN_NS : NEVER;
+        case SIM_KIND_ONOFF: {
+                s_time_t w = onoff_wait(u, now);
+
+                return now + (w ? w : rng_exp(&u->rng, u->beh.sleep_ns ? u->beh.sleep_ns : 1000));
+        }
+        default:
+                return now + rng_exp(&u->rng, u->beh.sleep_ns);
+        }
+}
+
+static void block_unit(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        s_time_t w = next_wake(u, now);
+
+        u->blocked = true;
+        csched2_unit_sleep(sim, u, now);
+        if (w != NEVER)
+                schedule_wake(sim, u, w);
+}
+
+static void give_token(struct isched_sim *sim, struct sim_unit *to, s_time_t now)
+{
+        to->tokens++;
+        if (to->blocked && !to->wake_pending && to->beh.kind == SIM_KIND_CHAIN)
+                schedule_wake(sim, to, now + SIM_EVTCHN_NS);
+}
+
+static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        bool again;
+
+        sim_unit_progress(sim, u, now);
+        if (u->work_left > 0) { /* rounding: finish the last nanoseconds */
+                schedule_burst_end(sim, u, now);
+                return;
+        }
+        switch (u->beh.kind) {
+        case SIM_KIND_CHAIN: {
+                struct sim_dom *d = u->sdom;
+
+                give_token(sim, d->units[(u->vcpu_id + 1) % d->nr_units], now);
+                if (u->tokens)
+                        u->tokens--;
+                again = u->tokens > 0;
+                break;
+        }
+        case SIM_KIND_ONOFF:
+                again = u->beh.sleep_ns == 0 && onoff_wait(u, now) == 0;
+                break;
+        case SIM_KIND_IDLE:
+                again = false;
+                break;
+        default:
+                again = u->beh.sleep_ns == 0;
+                break;
+        }
+        if (again) {
+                u->work_left = sample_burst(u);
+                schedule_burst_end(sim, u, now);
+        } else {
+                block_unit(sim, u, now);
+        }
+}
+
+static void wake_unit(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        struct sim_pool *pool = u->sdom->pool;
+
+        u->wake_pending = false;
+        if (!u->blocked)
+                return;
+        if (u->beh.kind == SIM_KIND_IDLE || (u->beh.kind == SIM_KIND_CHAIN && !u->tokens))
+                return;
+        if (u->beh.kind == SIM_KIND_ONOFF && onoff_wait(u, now)) {
+                schedule_wake(sim, u, now + onoff_wait(u, now));
+                return;
+        }
+        u->blocked = false;
+        u->work_left = sample_burst(u);
+        u->wake_time = now;
+        pool->cnt.wakeups++;
+        csched2_unit_wake(sim, u, now);
+}
+
+static void apply_behaviour(struct isched_sim *sim, struct sim_unit *u, const struct sim_behaviour *b,
+                            s_time_t now)
+{
+        const bool was_chain = u->beh.kind == SIM_KIND_CHAIN;
+
+        u->beh = *b;
+        if (b->kind == SIM_KIND_CHAIN && !was_chain)
+                u->tokens = u->vcpu_id == 0 ? b->tokens : 0;
+        if (u->blocked && !u->wake_pending) {
+                s_time_t w = next_wake(u, now);
+
+                if (w != NEVER)
+                        schedule_wake(sim, u, w);
+        }
+}
+
+static void start_phase(struct isched_sim *sim, s_time_t now)
+{
+        const struct sim_wl_phase *ph = &sim->wl.phases[sim->phase];
+
+        for (uint32_t d = 0; d < sim->nr_doms; d++) {
+                if (!ph->set[d])
+                        continue;
+                for (uint32_t i = 0; i < sim->doms[d].nr_units; i++)
+                        apply_behaviour(sim, sim->doms[d].units[i], &ph->beh[d], now);
+        }
+        sim_event_push(sim, now + ph->duration_ns, SIM_EV_PHASE, 0, 0);
+}
+
+/* ---- the event loop ---- */
+
+static void dispatch(struct isched_sim *sim, const struct sim_event *ev)
+{
+        switch (ev->type) {
+        case SIM_EV_SCHEDULE: {
+                struct sim_pcpu *pc = &sim->pcpus[ev->id];
+
+                if (ev->gen != pc->sched_gen)
+                        return;
+                pc->sched_at = NEVER;
+                csched2_schedule(sim, pc, sim->now);
+                break;
+        }
+        case SIM_EV_BURST_END: {
+                struct sim_unit *u = &sim->units[ev->id];
+
+                if (ev->gen == u->gen && u->is_running)
+                        burst_end(sim, u, sim->now);
+                break;
+        }
+        case SIM_EV_WAKE: {
+                struct sim_unit *u = &sim->units[ev->id];
+
+                if (ev->gen == u->wake_gen)
+                        wake_unit(sim, u, sim->now);
+                break;
+        }
+        case SIM_EV_PHASE:
+                sim->phase = (sim->phase + 1) % sim->wl.nr_phases;
+                start_phase(sim, sim->now);
+                break;
+        case SIM_EV_REPLENISH: {
+                struct sim_dom *d = &sim->doms[ev->id];
+
+                csched2_replenish(sim, d, sim->now);
+                sim_event_push(sim, sim->now + CSCHED2_BDGT_REPL_PERIOD, SIM_EV_REPLENISH, ev->id, 0);
+                break;
+        }
+        }
+}
+
+ISCHED_EXPORT int isched_sim_run(struct isched_sim *sim, uint64_t duration_ns)
+{
+        s_time_t end;
+
+        if (!sim)
+                return isched__error(-EINVAL, "isched_sim_run: NULL simulation");
+        if (sim->failed)
+                return isched__error(-ENOMEM, "the simulation ran out of memory earlier and cannot continue");
+        if (duration_ns > (uint64_t)(INT64_MAX / 4) - (uint64_t)sim->now)
+                return isched__error(-EINVAL, "isched_sim_run: duration %llu ns is too long",
+                                     (unsigned long long)duration_ns);
+        end = sim->now + (s_time_t)duration_ns;
+        while (sim->heap_len && sim->heap[0].time <= end) {
+                const struct sim_event ev = event_pop(sim);
+
+                sim->now = ev.time;
+                sim->events++;
+                dispatch(sim, &ev);
+                if (sim->failed)
+                        return isched__error(-ENOMEM, "out of memory growing the simulator's event queue");
+        }
+        sim->now = end;
+        return 0;
+}
+
+/* ---- construction ---- */
+
+static int load_workload(const struct isched_sim_config *cfg, struct sim_workload *wl)
+{
+        char *text = NULL;
+        size_t len = 0;
+        int given = !!cfg->scenario + !!cfg->workload_path + !!cfg->workload_json;
+        int r;
+
+        if (given > 1)
+                return isched__error(-EINVAL, "give at most one of a scenario, a workload file and workload JSON");
+        if (cfg->workload_path) {
+                r = isched__read_file(cfg->workload_path, 4u << 20, &text, &len);
+                if (r < 0)
+                        return r == -EFBIG ? isched__error(r, "workload file %s is larger than 4 MiB",
+                                                           cfg->workload_path)
+                                           : r;
+                r = sim_workload_parse(text, cfg->workload_path, wl);
+                free(text);
+                return r;
+        }
+        if (cfg->workload_json)
+                return sim_workload_parse(cfg->workload_json, "workload", wl);
+        {
+                const char *name = cfg->scenario ? cfg->scenario : "phased";
+                const char *json = sim_builtin_json(name);
+
+                if (!json)
+                        return isched__error(-ENOENT, "unknown scenario '%s' (isched sim --list names them)", name);
+                return sim_workload_parse(json, name, wl);
+        }
+}
+
+static int build_pools(struct isched_sim *sim)
+{
+        uint32_t next = 0;
+
+        sim->nr_pools = sim->wl.nr_pools;
+        sim->pools = calloc(sim->nr_pools, sizeof(*sim->pools));
+        if (!sim->pools)
+                return -ENOMEM;
+        for (uint32_t p = 0; p < sim->nr_pools; p++) {
+                struct sim_pool *pool = &sim->pools[p];
+                uint32_t n = sim->wl.pools[p].nr_cpus;
+
+                if (n == 0)
+                        n = sim->topo.nr_cpus > next ? sim->topo.nr_cpus - next : 0;
+                if (n == 0 || next + n > sim->topo.nr_cpus)
+                        return isched__error(-EINVAL,
+                                             "pools[%u].cpus: pool '%s' wants %u CPUs but only %u of the topology's %u are left",
+                                             p, sim->wl.pools[p].name, n, sim->topo.nr_cpus - next,
+                                             sim->topo.nr_cpus);
+                pool->id = p;
+                snprintf(pool->name, sizeof(pool->name), "%s", sim->wl.pools[p].name);
+                pool->cpus = calloc(n, sizeof(uint32_t));
+                if (!pool->cpus)
+                        return -ENOMEM;
+                for (uint32_t i = 0; i < n; i++) {
+                        pool->cpus[i] = next + i;
+                        sim->pcpus[next + i].pool = pool;
+                }
+                pool->nr_cpus = n;
+                next += n;
+                csched2_pool_init(sim, pool);
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                        uint32_t *tmp = calloc(n, sizeof(uint32_t));
+
+                        if (!tmp)
+                                return -ENOMEM;
+                        pool->nr_rqs_by_arr[a] = sim_build_runqueues(&sim->topo, (enum isched_arrangement)a,
+                                                                     pool->cpus, n, tmp);
+                        free(tmp);
+                }
+        }
+        return 0;
+}
+
+static int build_domains(struct isched_sim *sim)
+{
+        uint32_t total = 0, k = 0;
+
+        for (uint32_t d = 0; d < sim->wl.nr_domains; d++)
+                total += sim->wl.domains[d].nr_vcpus;
+        sim->nr_doms = sim->wl.nr_domains;
+        sim->doms = calloc(sim->nr_doms ? sim->nr_doms : 1, sizeof(*sim->doms));
+        sim->units = calloc(total ? total : 1, sizeof(*sim->units));
+        if (!sim->doms || !sim->units)
+                return -ENOMEM;
+        sim->nr_units = total;
+        for (uint32_t p = 0; p < sim->nr_pools; p++) {
+                sim->pools[p].doms = calloc(sim->nr_doms ? sim->nr_doms : 1, sizeof(struct sim_dom *));
+                if (!sim->pools[p].doms)
+                        return -ENOMEM;
+        }
+        for (uint32_t d = 0; d < sim->nr_doms; d++) {
+                const struct sim_wl_domain *wd = &sim->wl.domains[d];
+                struct sim_dom *sdom = &sim->doms[d];
+                struct sim_pool *pool = &sim->pools[wd->pool];
+
+                sdom->id = d;
+                sdom->pool = pool;
+                sdom->wl = wd;
+                sdom->weight = wd->weight;
+                sdom->cap = wd->cap;
+                sdom->units = calloc(wd->nr_vcpus, sizeof(struct sim_unit *));
+                if (!sdom->units)
+                        return -ENOMEM;
+                sdom->nr_units = wd->nr_vcpus;
+                if (sdom->cap) {
+                        sdom->tot_budget = CSCHED2_BDGT_REPL_PERIOD * (s_time_t)sdom->cap / 100;
+                        sdom->budget = sdom->tot_budget;
+                }
+                pool->doms[pool->nr_doms++] = sdom;
+                pool->nr_units += wd->nr_vcpus;
+                for (uint32_t i = 0; i < wd->nr_vcpus; i++, k++) {
+                        struct sim_unit *u = &sim->units[k];
+
+                        u->id = k;
+                        u->vcpu_id = i;
+                        u->sdom = sdom;
+                        u->credit = (int)CSCHED2_CREDIT_INIT;
+                        u->weight = sdom->weight;
+                        u->budget = INT64_MAX;
+                        if (sdom->cap) {
+                                s_time_t q = sdom->tot_budget / (s_time_t)wd->nr_vcpus;
+
+                                u->budget = 0;
+                                u->budget_quota = q > CSCHED2_MIN_TIMER ? q : CSCHED2_MIN_TIMER;
+                        }
+                        /* csched2_alloc_udata(): "Starting load of 50%" */
+                        u->avgload = 1LL << (LOADAVG_PRECISION_SHIFT - 1);
+                        u->tickled_cpu = -1;
+                        u->blocked = true;
+                        u->wake_time = -1;
+                        u->last_cpu = -1;
+                        u->rng = sim->seed ^ (0x9e3779b97f4a7c15ull * (k + 1));
+                        u->beh = wd->beh;
+                        if (u->beh.kind == SIM_KIND_CHAIN)
+                                u->tokens = i == 0 ? u->beh.tokens : 0;
+                        sdom->units[i] = u;
+                }
+        }
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_config_init(struct isched_sim_config *config)
+{
+        if (!config)
+                return isched__error(-EINVAL, "isched_sim_config_init: NULL config");
+        memset(config, 0, sizeof(*config));
+        config->size = sizeof(*config);
+        config->seed = 1;
+        config->arrangement = ISCHED_ARR_SOCKET;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct isched_sim **ret_sim)
+{
+        struct isched_sim *sim;
+        int r;
+
+        if (!config || !ret_sim)
+                return isched__error(-EINVAL, "isched_sim_new: config and ret_sim are required");
+        if (config->size < sizeof(struct isched_sim_config))
+                return isched__error(-EINVAL, "sim config size %zu is smaller than this library's %zu",
+                                     config->size, sizeof(struct isched_sim_config));
+        if (config->set_arrangement && (unsigned)config->arrangement >= ISCHED_ARR_COUNT)
+                return isched__error(-EINVAL, "invalid arrangement %d: use cpu, core, socket, node or all",
+                                     (int)config->arrangement);
+        sim = calloc(1, sizeof(*sim));
+        if (!sim)
+                return isched__error(-ENOMEM, "out of memory creating the simulator");
+        sim->seed = config->seed;
+        r = load_workload(config, &sim->wl);
+        if (r < 0)
+                goto fail;
+        r = sim_topology_parse(config->topology ? config->topology : sim->wl.topology, &sim->topo);
+        if (r < 0)
+                goto fail;
+        sim->pcpus = calloc(sim->topo.nr_cpus, sizeof(*sim->pcpus));
+        if (!sim->pcpus) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (uint32_t c = 0; c < sim->topo.nr_cpus; c++) {
+                sim->pcpus[c].id = c;
+                sim->pcpus[c].sched_at = NEVER;
+        }
+        r = build_pools(sim);
+        if (r < 0)
+                goto fail;
+        r = build_domains(sim);
+        if (r < 0)
+                goto fail;
+        for (uint32_t p = 0; p < sim->nr_pools; p++) {
+                csched2_pool_build(sim, &sim->pools[p],
+                                   config->set_arrangement ? config->arrangement : ISCHED_ARR_SOCKET);
+                if (sim->failed) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        /* Domains are created (csched2_unit_insert) and then unpaused:
+         * every vCPU wakes within the first millisecond. */
+        for (uint32_t k = 0; k < sim->nr_units; k++) {
+                struct sim_unit *u = &sim->units[k];
+
+                csched2_unit_insert(sim, u, 0);
+                if (u->beh.kind != SIM_KIND_IDLE && (u->beh.kind != SIM_KIND_CHAIN || u->tokens))
+                        schedule_wake(sim, u, (s_time_t)(rng_uniform(&u->rng) * 1e6));
+        }
+        for (uint32_t d = 0; d < sim->nr_doms; d++)
+                if (sim->doms[d].cap)
+                        sim_event_push(sim, CSCHED2_BDGT_REPL_PERIOD, SIM_EV_REPLENISH, d, 0);
+        if (sim->wl.nr_phases) {
+                sim->phase = 0;
+                start_phase(sim, 0);
+        }
+        if (sim->failed) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        *ret_sim = sim;
+        return 0;
+fail:
+        isched_sim_free(sim);
+        if (r == -ENOMEM)
+                return isched__error(r, "out of memory building the simulation");
+        return r;
+}
+
+ISCHED_EXPORT struct isched_sim *isched_sim_free(struct isched_sim *sim)
+{
+        if (!sim)
+                return NULL;
+        for (uint32_t p = 0; p < sim->nr_pools; p++) {
+                struct sim_pool *pool = &sim->pools[p];
+
+                for (uint32_t r = 0; r < pool->nr_rqs; r++)
+                        free(pool->rqs[r].cpus);
+                free(pool->rqs);
+                free(pool->cpus);
+                free(pool->doms);
+        }
+        for (uint32_t d = 0; d < sim->nr_doms; d++)
+                free(sim->doms[d].units);
+        free(sim->pools);
+        free(sim->doms);
+        free(sim->units);
+        free(sim->pcpus);
+        free(sim->heap);
+        sim_workload_clear(&sim->wl);
+        free(sim);
+        return NULL;
+}
+
+/* ---- queries ---- */
+
+static struct sim_pool *find_pool(const struct isched_sim *sim, uint32_t pool_id)
+{
+        if (pool_id >= sim->nr_pools) {
+                isched__error(-ENOENT, "no cpupool with id %u in the simulation (it has %u)", pool_id,
+                              sim->nr_pools);
+                return NULL;
+        }
+        return &sim->pools[pool_id];
+}
+
+ISCHED_EXPORT int isched_sim_get_time(const struct isched_sim *sim, uint64_t *ret_now_ns)
+{
+        if (!sim || !ret_now_ns)
+                return isched__error(-EINVAL, "isched_sim_get_time: NULL argument");
+        *ret_now_ns = (uint64_t)sim->now;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_pool_count(const struct isched_sim *sim, uint32_t *ret_n)
+{
+        if (!sim || !ret_n)
+                return isched__error(-EINVAL, "isched_sim_pool_count: NULL argument");
+        *ret_n = sim->nr_pools;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_pool_info(const struct isched_sim *sim, uint32_t pool_id,
+                                       struct isched_pool_info *ret_info)
+{
+        const struct sim_pool *pool;
+        struct isched_pool_info info;
+
+        if (!sim || !ret_info)
+                return isched__error(-EINVAL, "isched_sim_pool_info: NULL argument");
+        pool = find_pool(sim, pool_id);
+        if (!pool)
+                return -ENOENT;
+        memset(&info, 0, sizeof(info));
+        info.id = pool->id;
+        snprintf(info.name, sizeof(info.name), "%s", pool->name);
+        snprintf(info.scheduler, sizeof(info.scheduler), "credit2");
+        info.nr_pcpus = pool->nr_cpus;
+        info.arrangement = pool->arrangement;
+        info.can_switch = true;
+        memcpy(info.nr_runqueues, pool->nr_rqs_by_arr, sizeof(info.nr_runqueues));
+        *ret_info = info;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_read_counters(struct isched_sim *sim, uint32_t pool_id,
+                                           struct isched_counters *ret_counters)
+{
+        struct sim_pool *pool;
+        struct isched_counters c;
+        uint64_t busy = 0, capacity;
+
+        if (!sim || !ret_counters)
+                return isched__error(-EINVAL, "isched_sim_read_counters: NULL argument");
+        pool = find_pool(sim, pool_id);
+        if (!pool)
+                return -ENOENT;
+        c = pool->cnt;
+        for (uint32_t i = 0; i < pool->nr_cpus; i++) {
+                struct sim_pcpu *pc = &sim->pcpus[pool->cpus[i]];
+
+                if (pc->curr) {
+                        sim_unit_progress(sim, pc->curr, sim->now);
+                        busy += (uint64_t)(sim->now - pc->busy_since);
+                }
+                (void)pc;
+        }
+        /* Runnable units waiting on a runqueue right now count too. */
+        for (uint32_t r = 0; r < pool->nr_rqs; r++)
+                for (const struct sim_unit *u = pool->rqs[r].runq; u; u = u->runq_next)
+                        if (sim->now > u->runnable_since)
+                                c.runnable_wait_ns += (uint64_t)(sim->now - u->runnable_since);
+        c.version = ISCHED_COUNTERS_VERSION;
+        c.valid = ISCHED_CNT_BUSY | ISCHED_CNT_GUEST | ISCHED_CNT_WAIT | ISCHED_CNT_WAKEUPS |
+                  ISCHED_CNT_LATENCY | ISCHED_CNT_CSWITCH | ISCHED_CNT_MIGRATIONS | ISCHED_CNT_BALANCE |
+                  ISCHED_CNT_WORK;
+        c.timestamp_ns = (uint64_t)sim->now;
+        c.nr_pcpus = pool->nr_cpus;
+        c.nr_vcpus = pool->nr_units;
+        c.arrangement = pool->arrangement;
+        c.busy_ns += busy;
+        capacity = (uint64_t)sim->now * pool->nr_cpus;
+        if (c.busy_ns > capacity)
+                c.busy_ns = capacity;
+        c.idle_ns = capacity - c.busy_ns;
+        c.guest_ns = c.busy_ns > pool->hv_ns ? c.busy_ns - pool->hv_ns : 0;
+        c.work_units = pool->work_ns / 1000;
+        *ret_counters = c;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_get_arrangement(const struct isched_sim *sim, uint32_t pool_id,
+                                             enum isched_arrangement *ret_arrangement)
+{
+        const struct sim_pool *pool;
+
+        if (!sim || !ret_arrangement)
+                return isched__error(-EINVAL, "isched_sim_get_arrangement: NULL argument");
+        pool = find_pool(sim, pool_id);
+        if (!pool)
+                return -ENOENT;
+        *ret_arrangement = pool->arrangement;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_set_arrangement(struct isched_sim *sim, uint32_t pool_id,
+                                             enum isched_arrangement arrangement)
+{
+        struct sim_pool *pool;
+
+        if (!sim)
+                return isched__error(-EINVAL, "isched_sim_set_arrangement: NULL simulation");
+        if ((unsigned)arrangement >= ISCHED_ARR_COUNT)
+                return isched__error(-EINVAL, "invalid arrangement %d: use cpu, core, socket, node or all",
+                                     (int)arrangement);
+        if (sim->failed)
+                return isched__error(-ENOMEM, "the simulation ran out of memory earlier and cannot continue");
+        pool = find_pool(sim, pool_id);
+        if (!pool)
+                return -ENOENT;
+        if (pool->arrangement == arrangement)
+                return 0;
+        return csched2_switch_arrangement(sim, pool, arrangement, sim->now);
+}
+
+ISCHED_EXPORT int isched_sim_get_stats(const struct isched_sim *sim, uint32_t pool_id,
+                                       struct isched_sim_stats *ret_stats)
+{
+        const struct sim_pool *pool;
+        struct isched_sim_stats s;
+
+        if (!sim || !ret_stats)
+                return isched__error(-EINVAL, "isched_sim_get_stats: NULL argument");
+        if (ret_stats->size < sizeof(s))
+                return isched__error(-EINVAL, "isched_sim_get_stats: stats size %zu is smaller than this library's %zu",
+                                     ret_stats->size, sizeof(s));
+        pool = find_pool(sim, pool_id);
+        if (!pool)
+                return -ENOENT;
+        memset(&s, 0, sizeof(s));
+        s.size = sizeof(s);
+        s.events = sim->events;
+        s.nr_runqueues = pool->nr_rqs;
+        s.sched_calls = pool->sched_calls;
+        s.credit_resets = pool->credit_resets;
+        s.lock_ops = pool->lock_ops;
+        s.lock_wait_ns = pool->lock_wait_ns;
+        s.switches = pool->switches;
+        *ret_stats = s;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_count_runqueues(const char *topology, uint32_t nr_cpus,
+                                             enum isched_arrangement arrangement, uint32_t *ret_nr)
+{
+        struct sim_topology t;
+        uint32_t *cpus, *rq_of, n;
+        int r;
+
+        if (!topology || !ret_nr || (unsigned)arrangement >= ISCHED_ARR_COUNT)
+                return isched__error(-EINVAL, "isched_sim_count_runqueues: bad argument");
+        r = sim_topology_parse(topology, &t);
+        if (r < 0)
+                return r;
+        if (nr_cpus == 0)
+                nr_cpus = t.nr_cpus;
+        if (nr_cpus > t.nr_cpus)
+                return isched__error(-EINVAL, "topology %s has %u CPUs, not %u", topology, t.nr_cpus, nr_cpus);
+        cpus = calloc(nr_cpus, sizeof(*cpus));
+        rq_of = calloc(nr_cpus, sizeof(*rq_of));
+        if (!cpus || !rq_of) {
+                free(cpus);
+                free(rq_of);
+                return isched__error(-ENOMEM, "out of memory");
+        }
+        for (uint32_t i = 0; i < nr_cpus; i++)
+                cpus[i] = i;
+        n = sim_build_runqueues(&t, arrangement, cpus, nr_cpus, rq_of);
+        free(cpus);
+        free(rq_of);
+        if (!n)
+                return isched__error(-ENOMEM, "out of memory");
+        *ret_nr = n;
+        return 0;
+}

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The JSON workload format (docs/simulator.md) and its parser.  Every
+ * error names the field, with its path, e.g. "domains[2].behaviour.burst_us". */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim-private.h"
+#include "util/util.h"
+
+#define MAX_DOMAINS 4096
+#define MAX_VCPUS_TOTAL 65536
+#define MAX_PHASES 1024
+
+static const char *const kind_names[SIM_KIND_NR] = {
+        [SIM_KIND_IDLE] = "idle", [SIM_KIND_CPU] = "cpu", [SIM_KIND_IO] = "io",
+        [SIM_KIND_CHAIN] = "chain", [SIM_KIND_CACHE] = "cache", [SIM_KIND_ONOFF] = "onoff",
+};
+
+/* Checks that every member of @p obj is one of @p allowed (NULL-terminated). */
+static int check_keys(const cJSON *obj, const char *where, const char *const *allowed)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, obj) {
+                bool ok = false;
+
+                for (const char *const *a = allowed; *a; a++)
+                        if (it->string && strcmp(it->string, *a) == 0)
+                                ok = true;
+                if (!ok)
+                        return isched__error(-EINVAL, "%s: unknown field '%s'", where,
+                                             it->string ? it->string : "?");
+        }
+        return 0;
+}
+
+/* A number field in [min, max], integral if @p integer; *ret untouched if absent. */
+static int get_number(const cJSON *obj, const char *where, const char *key, double min, double max,
+                      bool integer, double *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+        double v;
+
+        if (!it)
+                return 0;
+        if (!cJSON_IsNumber(it))
+                return isched__error(-EINVAL, "%s.%s: must be a number", where, key);
+        v = it->valuedouble;
+        if (!isfinite(v) || v < min || v > max || (integer && v != floor(v)))
+                return isched__error(-EINVAL, "%s.%s: %g is out of range; give a%s number from %g to %g",
+                                     where, key, v, integer ? " whole" : "", min, max);
+        *ret = v;
+        return 0;
+}
+
+static int get_name(const cJSON *obj, const char *where, const char *key, bool required, char *buf,
+                    size_t size)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+        if (!it) {
+                if (required)
+                        return isched__error(-EINVAL, "%s.%s: missing", where, key);
+                return 0;
+        }
+        if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= size)
+                return isched__error(-EINVAL, "%s.%s: must be a non-empty string of at most %zu characters",
+                                     where, key, size - 1);
+        snprintf(buf, size, "%s", it->valuestring);
+        return 0;
+}
+
+static void behaviour_defaults(enum sim_kind kind, struct sim_behaviour *b)
+{
+        memset(b, 0, sizeof(*b));
+        b->kind = kind;
+        b->wss_kb = 256;
+        switch (kind) {
+        case SIM_KIND_CPU:
+                b->burst_ns = MILLISECS(10);
+                break;
+        case SIM_KIND_IO:
+                b->burst_ns = MICROSECS(100);
+                b->sleep_ns = MILLISECS(1);
+                b->wss_kb = 128;
+                break;
+        case SIM_KIND_CHAIN:
+                b->burst_ns = MICROSECS(200);
+                b->tokens = 1;
+                break;
+        case SIM_KIND_CACHE:
+                b->burst_ns = MILLISECS(10);
+                b->wss_kb = 16384;
+                break;
+        case SIM_KIND_ONOFF:
+                b->burst_ns = MILLISECS(10);
+                b->on_ns = MILLISECS(100);
+                b->off_ns = MILLISECS(100);
+                break;
+        default:
+                b->burst_ns = MILLISECS(1);
+                break;
+        }
+}
+
+static int parse_behaviour(const cJSON *obj, const char *where, struct sim_behaviour *ret)
+{
+        static const char *const keys[] = { "kind", "burst_us", "sleep_us", "wss_kb", "on_ms", "off_ms",
+                                            "tokens", NULL };
+        const cJSON *k;
+        struct sim_behaviour b;
+        int kind = -1, r;
+        double v;
+
+        if (!cJSON_IsObject(obj))
+                return isched__error(-EINVAL, "%s: must be an object with a \"kind\"", where);
+        r = check_keys(obj, where, keys);
+        if (r < 0)
+                return r;
+        k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+        if (!k || !cJSON_IsString(k))
+                return isched__error(-EINVAL, "%s.kind: missing; use cpu, io, chain, cache, onoff or idle", where);
+        for (int i = 0; i < SIM_KIND_NR; i++)
+                if (strcmp(k->valuestring, kind_names[i]) == 0)
+                        kind = i;
+        if (kind < 0)
+                return isched__error(-EINVAL, "%s.kind: '%s' is not a behaviour; use cpu, io, chain, cache, onoff or idle",
+                                     where, k->valuestring);
+        behaviour_defaults((enum sim_kind)kind, &b);
+        v = (double)b.burst_ns / 1000.0;
+        if ((r = get_number(obj, where, "burst_us", 1, 1e7, false, &v)) < 0)
+                return r;
+        b.burst_ns = (s_time_t)llround(v * 1000.0);
+        v = (double)b.sleep_ns / 1000.0;
+        if ((r = get_number(obj, where, "sleep_us", 0, 1e8, false, &v)) < 0)
+                return r;
+        b.sleep_ns = (s_time_t)llround(v * 1000.0);
+        v = b.wss_kb;
+        if ((r = get_number(obj, where, "wss_kb", 0, 4194304, true, &v)) < 0)
+                return r;
+        b.wss_kb = (uint32_t)v;
+        v = (double)b.on_ns / 1e6;
+        if ((r = get_number(obj, where, "on_ms", 1, 1e6, false, &v)) < 0)
+                return r;
+        b.on_ns = (s_time_t)llround(v * 1e6);
+        v = (double)b.off_ns / 1e6;
+        if ((r = get_number(obj, where, "off_ms", 1, 1e6, false, &v)) < 0)
+                return r;
+        b.off_ns = (s_time_t)llround(v * 1e6);
+        v = b.tokens;
+        if ((r = get_number(obj, where, "tokens", 1, 1024, true, &v)) < 0)
+                return r;
+        b.tokens = (uint32_t)v;
+        if ((kind == SIM_KIND_ONOFF) && (b.on_ns <= 0 || b.off_ns <= 0))
+                return isched__error(-EINVAL, "%s: onoff needs on_ms and off_ms", where);
+        *ret = b;
+        return 0;
+}
+
+static int parse_pools(const cJSON *root, struct sim_workload *wl)
+{
+        static const char *const keys[] = { "name", "cpus", NULL };
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "pools");
+        uint32_t n;
+        int r;
+
+        if (!arr) {
+                wl->pools = calloc(1, sizeof(*wl->pools));
+                if (!wl->pools)
+                        return -ENOMEM;
+                wl->nr_pools = 1;
+                snprintf(wl->pools[0].name, sizeof(wl->pools[0].name), "Pool-0");
+                return 0;
+        }
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > 64)
+                return isched__error(-EINVAL, "pools: must be an array of 1 to 64 pools");
+        n = (uint32_t)cJSON_GetArraySize(arr);
+        wl->pools = calloc(n, sizeof(*wl->pools));
+        if (!wl->pools)
+                return -ENOMEM;
+        wl->nr_pools = n;
+        for (uint32_t i = 0; i < n; i++) {
+                const cJSON *p = cJSON_GetArrayItem(arr, (int)i);
+                char where[32];
+                double cpus = 0;
+
+                snprintf(where, sizeof(where), "pools[%u]", i);
+                if (!cJSON_IsObject(p))
+                        return isched__error(-EINVAL, "%s: must be an object", where);
+                if ((r = check_keys(p, where, keys)) < 0 ||
+                    (r = get_name(p, where, "name", true, wl->pools[i].name, sizeof(wl->pools[i].name))) < 0 ||
+                    (r = get_number(p, where, "cpus", 1, SIM_MAX_CPUS, true, &cpus)) < 0)
+                        return r;
+                if (cpus == 0 && i + 1 < n)
+                        return isched__error(-EINVAL, "%s.cpus: missing (only the last pool may take the rest)", where);
+                wl->pools[i].nr_cpus = (uint32_t)cpus;
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(wl->pools[j].name, wl->pools[i].name) == 0)
+                                return isched__error(-EINVAL, "%s.name: '%s' is used twice", where, wl->pools[i].name);
+        }
+        if (strcmp(wl->pools[0].name, "Pool-0") != 0)
+                return isched__error(-EINVAL, "pools[0].name: the first pool must be \"Pool-0\", as on Xen");
+        return 0;
+}
+
+static int parse_domains(const cJSON *root, struct sim_workload *wl)
+{
+        static const char *const keys[] = { "name", "pool", "vcpus", "weight", "cap", "behaviour", NULL };
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "domains");
+        uint32_t n, total = 0;
+        int r;
+
+        if (!arr)
+                return isched__error(-EINVAL, "domains: missing");
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MAX_DOMAINS)
+                return isched__error(-EINVAL, "domains: must be an array of 1 to %d domains", MAX_DOMAINS);
+        n = (uint32_t)cJSON_GetArraySize(arr);
+        wl->domains = calloc(n, sizeof(*wl->domains));
+        if (!wl->domains)
+                return -ENOMEM;
+        wl->nr_domains = n;
+        for (uint32_t i = 0; i < n; i++) {
+                const cJSON *d = cJSON_GetArrayItem(arr, (int)i);
+                struct sim_wl_domain *wd = &wl->domains[i];
+                char where[48], bwhere[64], pool[ISCHED_NAME_MAX] = "Pool-0";
+                double vcpus = 0, weight = CSCHED2_DEFAULT_WEIGHT, cap = 0;
+                bool found = false;
+
+                snprintf(where, sizeof(where), "domains[%u]", i);
+                if (!cJSON_IsObject(d))
+                        return isched__error(-EINVAL, "%s: must be an object", where);
+                if ((r = check_keys(d, where, keys)) < 0 ||
+                    (r = get_name(d, where, "name", true, wd->name, sizeof(wd->name))) < 0 ||
+                    (r = get_name(d, where, "pool", false, pool, sizeof(pool))) < 0 ||
+                    (r = get_number(d, where, "vcpus", 1, 1024, true, &vcpus)) < 0 ||
+                    (r = get_number(d, where, "weight", 1, 65535, true, &weight)) < 0 ||
+                    (r = get_number(d, where, "cap", 0, 100 * 1024, true, &cap)) < 0)
+                        return r;
+                if (vcpus == 0)
+                        return isched__error(-EINVAL, "%s.vcpus: missing", where);
+                for (uint32_t j = 0; j < wl->nr_pools; j++)
+                        if (strcmp(wl->pools[j].name, pool) == 0) {
+                                wd->pool = j;
+                                found = true;
+                        }
+                if (!found)
+                        return isched__error(-EINVAL, "%s.pool: no pool named '%s' in \"pools\"", where, pool);
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(wl->domains[j].name, wd->name) == 0)
+                                return isched__error(-EINVAL, "%s.name: '%s' is used twice", where, wd->name);
+                wd->nr_vcpus = (uint32_t)vcpus;
+                wd->weight = (uint32_t)weight;
+                wd->cap = (uint32_t)cap;
+                total += wd->nr_vcpus;
+                if (total > MAX_VCPUS_TOTAL)
+                        return isched__error(-EINVAL, "%s.vcpus: more than %d vCPUs in total", where, MAX_VCPUS_TOTAL);
+                snprintf(bwhere, sizeof(bwhere), "%s.behaviour", where);
+                if (!cJSON_GetObjectItemCaseSensitive(d, "behaviour"))
+                        return isched__error(-EINVAL, "%s: missing", bwhere);
+                r = parse_behaviour(cJSON_GetObjectItemCaseSensitive(d, "behaviour"), bwhere, &wd->beh);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_phases(const cJSON *root, struct sim_workload *wl)
+{
+        static const char *const keys[] = { "duration_s", "domains", NULL };
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "phases");
+        uint32_t n;
+        int r;
+
+        if (!arr)
+                return 0;
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MAX_PHASES)
+                return isched__error(-EINVAL, "phases: must be an array of 1 to %d phases", MAX_PHASES);
+        n = (uint32_t)cJSON_GetArraySize(arr);
+        wl->phases = calloc(n, sizeof(*wl->phases));
+        if (!wl->phases)
+                return -ENOMEM;
+        wl->nr_phases = n;
+        for (uint32_t i = 0; i < n; i++) {
+                const cJSON *p = cJSON_GetArrayItem(arr, (int)i), *doms, *it;
+                struct sim_wl_phase *ph = &wl->phases[i];
+                char where[32];
+                double dur = 0;
+
+                snprintf(where, sizeof(where), "phases[%u]", i);
+                if (!cJSON_IsObject(p))
+                        return isched__error(-EINVAL, "%s: must be an object", where);
+                if ((r = check_keys(p, where, keys)) < 0 ||
+                    (r = get_number(p, where, "duration_s", 0.001, 86400, false, &dur)) < 0)
+                        return r;
+                if (dur == 0)
+                        return isched__error(-EINVAL, "%s.duration_s: missing", where);
+                ph->duration_ns = (s_time_t)llround(dur * 1e9);
+                ph->beh = calloc(wl->nr_domains, sizeof(*ph->beh));
+                ph->set = calloc(wl->nr_domains, sizeof(*ph->set));
+                if (!ph->beh || !ph->set)
+                        return -ENOMEM;
+                doms = cJSON_GetObjectItemCaseSensitive(p, "domains");
+                if (!doms)
+                        continue;
+                if (!cJSON_IsObject(doms))
+                        return isched__error(-EINVAL, "%s.domains: must be an object mapping domain names to behaviours",
+                                             where);
+                cJSON_ArrayForEach(it, doms) {
+                        char bwhere[128];
+                        bool found = false;
+
+                        snprintf(bwhere, sizeof(bwhere), "%s.domains.%.60s", where, it->string ? it->string : "?");
+                        for (uint32_t d = 0; d < wl->nr_domains; d++) {
+                                if (!it->string || strcmp(wl->domains[d].name, it->string) != 0)
+                                        continue;
+                                r = parse_behaviour(it, bwhere, &ph->beh[d]);
+                                if (r < 0)
+                                        return r;
+                                ph->set[d] = true;
+                                found = true;
+                        }
+                        if (!found)
+                                return isched__error(-EINVAL, "%s: no domain of that name in \"domains\"", bwhere);
+                }
+        }
+        return 0;
+}
+
+void sim_workload_clear(struct sim_workload *wl)
+{
+        for (uint32_t i = 0; i < wl->nr_phases; i++) {
+                free(wl->phases[i].beh);
+                free(wl->phases[i].set);
+        }
+        free(wl->phases);
+        free(wl->pools);
+        free(wl->domains);
+        memset(wl, 0, sizeof(*wl));
+}
+
+int sim_workload_parse(const char *json, const char *origin, struct sim_workload *ret)
+{
+        static const char *const keys[] = { "topology", "pools", "domains", "phases", "description", NULL };
+        struct sim_workload wl = { .nr_pools = 0 };
+        cJSON *root;
+        int r;
+
+        root = cJSON_Parse(json);
+        if (!root) {
+                const char *at = cJSON_GetErrorPtr();
+                size_t off = at && at >= json ? (size_t)(at - json) : 0;
+
+                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", origin, off);
+        }
+        if (!cJSON_IsObject(root)) {
+                r = isched__error(-EINVAL, "%s: the workload must be a JSON object", origin);
+                goto out;
+        }
+        if ((r = check_keys(root, "workload", keys)) < 0 ||
+            (r = get_name(root, "workload", "topology", true, wl.topology, sizeof(wl.topology))) < 0)
+                goto out;
+        {
+                struct sim_topology t;
+
+                r = sim_topology_parse(wl.topology, &t);
+                if (r < 0) {
+                        char detail[256];
+
+                        snprintf(detail, sizeof(detail), "%s", isched_last_error());
+                        r = isched__error(r, "workload.topology: %s", detail);
+                        goto out;
+                }
+        }
+        if ((r = parse_pools(root, &wl)) < 0 || (r = parse_domains(root, &wl)) < 0 ||
+            (r = parse_phases(root, &wl)) < 0)
+                goto out;
+        *ret = wl;
+        cJSON_Delete(root);
+        return 0;
+out:
+        cJSON_Delete(root);
+        sim_workload_clear(&wl);
+        if (r == -ENOMEM)
+                return isched__error(r, "out of memory parsing the workload");
+        return r;
+}
