@@ -41,33 +41,39 @@ enum isched_feature {
         ISCHED_F_COUNT
 };
 
-/** What happened in one window, in physical units. */
+/**
+ * What happened in one window, in physical units.  A metric whose counter
+ * was not valid in both snapshots is 0 (docs/context-and-reward.md lists
+ * the fallbacks); the valid member says which counters were measured.
+ */
 struct isched_window {
         uint64_t duration_ns;
         uint32_t nr_pcpus;
         uint32_t nr_vcpus;
         enum isched_arrangement arrangement; /**< in force at the end of the window */
-        double utilisation;          /**< 0..1 */
+        double utilisation;          /**< 0..1; busy/(busy+idle), else guest time over capacity */
         double load;                 /**< runnable vCPUs per pCPU (0 if unknown) */
         double wakeups_per_s;
-        double lat_mean_us;          /**< mean wake-to-run latency, from the histogram */
-        double lat_p99_us;           /**< 99th percentile, interpolated in its log2 bucket */
+        double lat_mean_us;          /**< mean wake-to-run latency, from the histogram (bucket geometric midpoints); 0 if no wakeup was measured */
+        double lat_p99_us;           /**< 99th percentile, interpolated linearly in its log2 bucket; 0 if no wakeup was measured */
         double migrations_per_s;
         double cswitches_per_s;
         double balance_moves_per_s;
         /** Throughput per pCPU: work units per second when the backend
-         *  measures work (ISCHED_CNT_WORK), else guest CPU seconds per second. */
+         *  measures work (ISCHED_CNT_WORK), else guest CPU seconds per
+         *  second; 0 if it measures neither (such a window has no score). */
         double throughput;
         bool throughput_is_work;     /**< which of the two throughput is */
-        uint32_t valid;              /**< the counters' valid bits */
+        uint32_t valid;              /**< the valid bits both snapshots share */
 };
 
 /**
  * Compute a window from two snapshots of the same pool.
  *
- * @return 0; the errors of isched_counters_check_window(); -EDOM if a
- *         metric comes out non-finite.  A failed window must be skipped,
- *         never learned from.
+ * @return 0; the errors of isched_counters_check_window(); -ERANGE for
+ *         an invalid arrangement; -EDOM if a metric comes out non-finite.
+ *         A failed window must be skipped, never learned from.
+ *         @p ret_window is written only on success.
  */
 int isched_window_from_counters(const struct isched_counters *prev, const struct isched_counters *cur,
                                 struct isched_window *ret_window);
@@ -91,26 +97,35 @@ struct isched_context_params {
 /** Fill @p params with the defaults. @return 0 or -EINVAL. */
 int isched_context_params_init(struct isched_context_params *params);
 
-/** Create a context builder. @return 0, -EINVAL (detail names the field), -ENOMEM. */
+/**
+ * Create a context builder.  Weights and the penalty must be finite and
+ * >= 0 (not all three weights 0), baseline_halflife and clip finite and > 0.
+ *
+ * @return 0, -EINVAL (detail names the field), -ENOMEM.
+ */
 int isched_context_new(const struct isched_context_params *params, struct isched_context **ret_context);
 
 /** Free. NULL-safe. @return NULL. */
 struct isched_context *isched_context_free(struct isched_context *context);
 
-/** A deep copy. */
+/** A deep copy. @return 0, -EINVAL, -ENOMEM. */
 int isched_context_clone(const struct isched_context *context, struct isched_context **ret_context);
 
-/** Read back the settings. */
+/** Read back the settings. @return 0 or -EINVAL. */
 int isched_context_get_params(const struct isched_context *context, struct isched_context_params *ret_params);
 
 /**
  * Build the context vector of a window: raw features, then the running
  * mean and variance of each (but the bias) are updated and the vector is
- * standardised and clipped.
+ * standardised and clipped.  Warm-up: a feature is 0 until two windows
+ * have been seen and while it has not varied (its running standard
+ * deviation is 0); the bias is always 1.  A failed call changes nothing.
  *
  * @param ret_x written with ISCHED_F_COUNT values; @p d must be ISCHED_F_COUNT.
  * @param ret_raw if not NULL, written with the raw (unnormalised) features.
- * @return 0, -EINVAL, -EDOM for a non-finite metric.
+ * @return 0; -EINVAL for a NULL argument, a wrong @p d or a window with
+ *         no duration or pCPUs; -EDOM for a non-finite or negative metric
+ *         or a utilisation above 1.
  */
 int isched_context_features(struct isched_context *context, const struct isched_window *window,
                             double *ret_x, size_t d, double *ret_raw);
@@ -122,7 +137,8 @@ int isched_context_features(struct isched_context *context, const struct isched_
  * (log-ratio) changes, so the score is scale-free up to a constant.  This
  * is the "reward" `isched sim` reports and the bench compares.
  *
- * @return 0, -EINVAL, -EDOM for a non-finite metric or zero throughput.
+ * @return 0; -EINVAL for a bad argument or params; -EDOM for a
+ *         non-finite or negative metric or zero throughput.
  */
 int isched_context_score(const struct isched_context_params *params, const struct isched_window *window,
                          double *ret_score);
@@ -131,15 +147,16 @@ int isched_context_score(const struct isched_context_params *params, const struc
  * The reward of a window, what the policy learns from: its score minus the
  * running baseline score (an exponentially weighted mean of past scores
  * with half-life baseline_halflife windows), minus switch_penalty if
- * @p switched.  The baseline is updated afterwards; the first window's
- * baseline is its own score.
+ * @p switched.  The baseline is updated afterwards with the score (the
+ * penalty does not enter it); the first window's baseline is its own
+ * score.  A failed call changes nothing.
  *
  * @return 0, -EINVAL, -EDOM as isched_context_score().
  */
 int isched_context_reward(struct isched_context *context, const struct isched_window *window,
                           bool switched, double *ret_reward);
 
-/** The current baseline score (NaN before the first reward). */
+/** The current baseline score (NaN before the first reward, and for NULL). */
 double isched_context_get_baseline(const struct isched_context *context);
 
 #ifdef __cplusplus
