@@ -1,11 +1,368 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* isched sim: run the embedded credit2 simulator with one fixed
+ * arrangement and print what each pool did.  The output depends only on
+ * the options (no wall-clock time), so two runs with the same options are
+ * byte-identical. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <intellisched/intellisched.h>
+
 #include "cli.h"
 
-/* Placeholder while the command is being written. */
+enum {
+        OPT_SCENARIO = 0x100,
+        OPT_WORKLOAD,
+        OPT_ARRANGEMENT,
+        OPT_DURATION,
+        OPT_WARMUP,
+        OPT_SEED,
+        OPT_TOPOLOGY,
+        OPT_JSON,
+        OPT_LIST,
+        OPT_HELP,
+};
+
+static const struct option longopts[] = {
+        { "scenario", required_argument, NULL, OPT_SCENARIO },
+        { "workload", required_argument, NULL, OPT_WORKLOAD },
+        { "arrangement", required_argument, NULL, OPT_ARRANGEMENT },
+        { "duration", required_argument, NULL, OPT_DURATION },
+        { "warmup", required_argument, NULL, OPT_WARMUP },
+        { "seed", required_argument, NULL, OPT_SEED },
+        { "topology", required_argument, NULL, OPT_TOPOLOGY },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "list", no_argument, NULL, OPT_LIST },
+        { "help", no_argument, NULL, OPT_HELP },
+        { 0 },
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: isched sim [--scenario NAME | --workload FILE] [--arrangement A]\n"
+                   "                  [--duration SECONDS] [--warmup SECONDS] [--seed S]\n"
+                   "                  [--topology T] [--json]\n"
+                   "       isched sim --list\n"
+                   "\n"
+                   "Run the embedded credit2 simulator (a model of Xen 4.17's credit2) with one\n"
+                   "fixed runqueue arrangement and print each cpupool's counters and metrics:\n"
+                   "throughput (useful work, the simulator's ground truth), mean and 99th\n"
+                   "percentile wake-to-run latency, and the score the agent would see\n"
+                   "(isched_context_score with the default weights).  The same options always\n"
+                   "give the same output.\n"
+                   "\n"
+                   "Options:\n"
+                   "  --scenario NAME    built-in scenario (default phased; see --list)\n"
+                   "  --workload FILE    JSON workload file instead (docs/simulator.md)\n"
+                   "  --arrangement A    cpu, core, socket (default, as Xen), node or all\n"
+                   "  --duration S       simulated seconds measured (default 10)\n"
+                   "  --warmup S         simulated seconds run before measuring (default 0)\n"
+                   "  --seed S           random seed (default 1)\n"
+                   "  --topology T       override the host topology: <nodes>n<sockets>s<cores>c<threads>t,\n"
+                   "                     sockets per node, cores per socket, threads per core\n"
+                   "  --json             one JSON document instead of text\n"
+                   "  --list             list the built-in scenarios, one per line\n"
+                   "  --help             this text\n"
+                   "\n"
+                   "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+static int list_scenarios(void)
+{
+        for (size_t i = 0; i < isched_sim_scenario_count(); i++) {
+                const char *name, *desc;
+
+                if (isched_sim_scenario_get(i, &name, &desc) == 0)
+                        printf("%-16s %s\n", name, desc);
+        }
+        return EXIT_OK;
+}
+
+struct pool_result {
+        struct isched_pool_info info;
+        struct isched_counters prev, cur;
+        struct isched_window w;
+        struct isched_sim_stats stats;
+        bool window_ok, score_ok;
+        double score;
+        char why[256];
+};
+
+static uint64_t diff(uint64_t a, uint64_t b)
+{
+        return a - b;
+}
+
+static void add_counters_json(cJSON *o, const struct isched_counters *p, const struct isched_counters *c)
+{
+        cJSON *h = cJSON_CreateArray();
+
+        cJSON_AddNumberToObject(o, "busy_ns", (double)diff(c->busy_ns, p->busy_ns));
+        cJSON_AddNumberToObject(o, "idle_ns", (double)diff(c->idle_ns, p->idle_ns));
+        cJSON_AddNumberToObject(o, "guest_ns", (double)diff(c->guest_ns, p->guest_ns));
+        cJSON_AddNumberToObject(o, "runnable_wait_ns", (double)diff(c->runnable_wait_ns, p->runnable_wait_ns));
+        cJSON_AddNumberToObject(o, "wakeups", (double)diff(c->wakeups, p->wakeups));
+        cJSON_AddNumberToObject(o, "context_switches", (double)diff(c->context_switches, p->context_switches));
+        cJSON_AddNumberToObject(o, "migrations", (double)diff(c->migrations, p->migrations));
+        cJSON_AddNumberToObject(o, "balance_checks", (double)diff(c->balance_checks, p->balance_checks));
+        cJSON_AddNumberToObject(o, "balance_moves", (double)diff(c->balance_moves, p->balance_moves));
+        cJSON_AddNumberToObject(o, "work_units", (double)diff(c->work_units, p->work_units));
+        for (unsigned i = 0; i < ISCHED_LATENCY_BUCKETS; i++)
+                cJSON_AddItemToArray(h, cJSON_CreateNumber(
+                                                (double)diff(c->wake_latency_hist[i], p->wake_latency_hist[i])));
+        cJSON_AddItemToObject(o, "wake_latency_hist", h);
+}
+
+static cJSON *pool_json(const struct pool_result *r)
+{
+        cJSON *o = cJSON_CreateObject(), *cnt = cJSON_CreateObject(), *m = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(o, "id", r->info.id);
+        cJSON_AddStringToObject(o, "name", r->info.name);
+        cJSON_AddNumberToObject(o, "pcpus", r->info.nr_pcpus);
+        cJSON_AddNumberToObject(o, "vcpus", r->cur.nr_vcpus);
+        cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(r->info.arrangement));
+        cJSON_AddNumberToObject(o, "runqueues", r->stats.nr_runqueues);
+        add_counters_json(cnt, &r->prev, &r->cur);
+        cJSON_AddItemToObject(o, "counters", cnt);
+        if (r->window_ok) {
+                cJSON_AddNumberToObject(m, "utilisation", r->w.utilisation);
+                cJSON_AddNumberToObject(m, "throughput_work_per_pcpu_s", r->w.throughput);
+                cJSON_AddNumberToObject(m, "wake_latency_mean_us", r->w.lat_mean_us);
+                cJSON_AddNumberToObject(m, "wake_latency_p99_us", r->w.lat_p99_us);
+                cJSON_AddNumberToObject(m, "migrations_per_s", r->w.migrations_per_s);
+                cJSON_AddNumberToObject(m, "context_switches_per_s", r->w.cswitches_per_s);
+        }
+        if (r->score_ok)
+                cJSON_AddNumberToObject(m, "score", r->score);
+        else
+                cJSON_AddNullToObject(m, "score");
+        if (!r->score_ok)
+                cJSON_AddStringToObject(m, "score_unavailable", r->why);
+        cJSON_AddItemToObject(o, "metrics", m);
+        cJSON_AddNumberToObject(o, "lock_wait_ns_per_op",
+                                r->stats.lock_ops ? (double)r->stats.lock_wait_ns / (double)r->stats.lock_ops : 0.0);
+        cJSON_AddNumberToObject(o, "credit_resets", (double)r->stats.credit_resets);
+        return o;
+}
+
+static void print_pool_text(const struct pool_result *r)
+{
+        const struct isched_counters *p = &r->prev, *c = &r->cur;
+
+        printf("pool %s (id %u): %u pCPUs, %u vCPUs, arrangement %s, %u runqueues\n", r->info.name,
+               r->info.id, r->info.nr_pcpus, c->nr_vcpus, isched_arrangement_to_string(r->info.arrangement),
+               r->stats.nr_runqueues);
+        if (r->window_ok) {
+                printf("  utilisation            %.4f\n", r->w.utilisation);
+                printf("  throughput             %.1f work units/s per pCPU (simulator ground truth)\n",
+                       r->w.throughput);
+                printf("  wake latency mean      %.2f us\n", r->w.lat_mean_us);
+                printf("  wake latency p99       %.2f us\n", r->w.lat_p99_us);
+        }
+        if (r->score_ok)
+                printf("  score                  %.6f (isched_context_score, default weights)\n", r->score);
+        else
+                printf("  score                  n/a (%s)\n", r->why);
+        printf("  busy / idle            %" PRIu64 " / %" PRIu64 " ns\n", diff(c->busy_ns, p->busy_ns),
+               diff(c->idle_ns, p->idle_ns));
+        printf("  guest time             %" PRIu64 " ns\n", diff(c->guest_ns, p->guest_ns));
+        printf("  runnable wait          %" PRIu64 " ns\n", diff(c->runnable_wait_ns, p->runnable_wait_ns));
+        printf("  wakeups                %" PRIu64 "\n", diff(c->wakeups, p->wakeups));
+        printf("  context switches       %" PRIu64 "\n", diff(c->context_switches, p->context_switches));
+        printf("  runqueue migrations    %" PRIu64 "\n", diff(c->migrations, p->migrations));
+        printf("  balance checks / moves %" PRIu64 " / %" PRIu64 "\n", diff(c->balance_checks, p->balance_checks),
+               diff(c->balance_moves, p->balance_moves));
+        printf("  work units             %" PRIu64 "\n", diff(c->work_units, p->work_units));
+        printf("  credit resets          %" PRIu64 "\n", r->stats.credit_resets);
+        printf("  lock wait per op       %.1f ns\n",
+               r->stats.lock_ops ? (double)r->stats.lock_wait_ns / (double)r->stats.lock_ops : 0.0);
+}
+
+static void evaluate(struct pool_result *r)
+{
+        struct isched_context_params params;
+        int ret;
+
+        ret = isched_window_from_counters(&r->prev, &r->cur, &r->w);
+        if (ret < 0) {
+                snprintf(r->why, sizeof(r->why), "%s", isched_last_error());
+                return;
+        }
+        r->window_ok = true;
+        isched_context_params_init(&params);
+        ret = isched_context_score(&params, &r->w, &r->score);
+        if (ret < 0) {
+                snprintf(r->why, sizeof(r->why), "%s", isched_last_error());
+                return;
+        }
+        r->score_ok = true;
+}
+
+struct sim_opts {
+        struct isched_sim_config cfg;
+        uint64_t duration_ns, warmup_ns;
+        bool json;
+};
+
+static int run(const struct sim_opts *o)
+{
+        struct isched_sim *sim = NULL;
+        struct pool_result *res = NULL;
+        uint32_t n = 0;
+        int r, rc = EXIT_OK;
+
+        r = isched_sim_new(&o->cfg, &sim);
+        if (r < 0)
+                return cli_fail(r, o->cfg.workload_path ? o->cfg.workload_path : "sim");
+        if ((r = isched_sim_run(sim, o->warmup_ns)) < 0 || (r = isched_sim_pool_count(sim, &n)) < 0) {
+                rc = cli_fail(r, "sim");
+                goto out;
+        }
+        res = calloc(n, sizeof(*res));
+        if (!res) {
+                cli_error("out of memory");
+                rc = EXIT_RUNTIME;
+                goto out;
+        }
+        for (uint32_t i = 0; i < n; i++)
+                if ((r = isched_sim_read_counters(sim, i, &res[i].prev)) < 0) {
+                        rc = cli_fail(r, "sim");
+                        goto out;
+                }
+        if ((r = isched_sim_run(sim, o->duration_ns)) < 0) {
+                rc = cli_fail(r, "sim");
+                goto out;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+                res[i].stats.size = sizeof(res[i].stats);
+                if ((r = isched_sim_read_counters(sim, i, &res[i].cur)) < 0 ||
+                    (r = isched_sim_pool_info(sim, i, &res[i].info)) < 0 ||
+                    (r = isched_sim_get_stats(sim, i, &res[i].stats)) < 0) {
+                        rc = cli_fail(r, "sim");
+                        goto out;
+                }
+                evaluate(&res[i]);
+        }
+        if (o->json) {
+                cJSON *root = cJSON_CreateObject(), *pools = cJSON_CreateArray();
+                char *text;
+
+                if (o->cfg.workload_path)
+                        cJSON_AddStringToObject(root, "workload", o->cfg.workload_path);
+                else
+                        cJSON_AddStringToObject(root, "scenario", o->cfg.scenario ? o->cfg.scenario : "phased");
+                if (o->cfg.topology)
+                        cJSON_AddStringToObject(root, "topology", o->cfg.topology);
+                cJSON_AddStringToObject(root, "arrangement", isched_arrangement_to_string(o->cfg.arrangement));
+                cJSON_AddNumberToObject(root, "duration_s", (double)o->duration_ns / 1e9);
+                cJSON_AddNumberToObject(root, "warmup_s", (double)o->warmup_ns / 1e9);
+                cJSON_AddNumberToObject(root, "seed", (double)o->cfg.seed);
+                cJSON_AddNumberToObject(root, "events", (double)(n ? res[0].stats.events : 0));
+                for (uint32_t i = 0; i < n; i++)
+                        cJSON_AddItemToArray(pools, pool_json(&res[i]));
+                cJSON_AddItemToObject(root, "pools", pools);
+                text = cJSON_Print(root);
+                cJSON_Delete(root);
+                if (!text) {
+                        cli_error("out of memory printing JSON");
+                        rc = EXIT_RUNTIME;
+                        goto out;
+                }
+                printf("%s\n", text);
+                free(text);
+        } else {
+                printf("isched sim: %s %s, arrangement %s, %.3f s measured after %.3f s warm-up, seed %" PRIu64
+                       "%s%s\n",
+                       o->cfg.workload_path ? "workload" : "scenario",
+                       o->cfg.workload_path ? o->cfg.workload_path : (o->cfg.scenario ? o->cfg.scenario : "phased"),
+                       isched_arrangement_to_string(o->cfg.arrangement), (double)o->duration_ns / 1e9,
+                       (double)o->warmup_ns / 1e9, o->cfg.seed, o->cfg.topology ? ", topology " : "",
+                       o->cfg.topology ? o->cfg.topology : "");
+                printf("events processed: %" PRIu64 "\n", n ? res[0].stats.events : 0);
+                for (uint32_t i = 0; i < n; i++)
+                        print_pool_text(&res[i]);
+        }
+out:
+        free(res);
+        isched_sim_free(sim);
+        return rc;
+}
+
 int cmd_sim(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        cli_error("'sim' is not written yet");
-        return EXIT_RUNTIME;
+        struct sim_opts o = { .duration_ns = 10000000000ull };
+        bool list = false;
+        int opt;
+
+        isched_sim_config_init(&o.cfg);
+        o.cfg.set_arrangement = true;
+        o.cfg.arrangement = ISCHED_ARR_SOCKET;
+        optind = 1;
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+                switch (opt) {
+                case OPT_SCENARIO:
+                        o.cfg.scenario = optarg;
+                        break;
+                case OPT_WORKLOAD:
+                        o.cfg.workload_path = optarg;
+                        break;
+                case OPT_ARRANGEMENT:
+                        if (isched_arrangement_from_string(optarg, &o.cfg.arrangement) < 0) {
+                                cli_error("--arrangement: '%s' is not an arrangement; use cpu, core, socket, node or all",
+                                          optarg);
+                                return cli_usage_hint("sim ");
+                        }
+                        break;
+                case OPT_DURATION:
+                        if (!cli_parse_seconds_ns("--duration", optarg, &o.duration_ns))
+                                return cli_usage_hint("sim ");
+                        break;
+                case OPT_WARMUP:
+                        if (strcmp(optarg, "0") == 0)
+                                o.warmup_ns = 0;
+                        else if (!cli_parse_seconds_ns("--warmup", optarg, &o.warmup_ns))
+                                return cli_usage_hint("sim ");
+                        break;
+                case OPT_SEED:
+                        if (!cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &o.cfg.seed))
+                                return cli_usage_hint("sim ");
+                        break;
+                case OPT_TOPOLOGY:
+                        o.cfg.topology = optarg;
+                        break;
+                case OPT_JSON:
+                        o.json = true;
+                        break;
+                case OPT_LIST:
+                        list = true;
+                        break;
+                case OPT_HELP:
+                        usage(stdout);
+                        return EXIT_OK;
+                default:
+                        if (optopt)
+                                cli_error("option '%s' needs a value", argv[optind - 1]);
+                        else
+                                cli_error("unknown option '%s'", argv[optind - 1]);
+                        return cli_usage_hint("sim ");
+                }
+        }
+        if (optind < argc) {
+                cli_error("unexpected argument '%s'", argv[optind]);
+                return cli_usage_hint("sim ");
+        }
+        if (list)
+                return list_scenarios();
+        if (o.cfg.scenario && o.cfg.workload_path) {
+                cli_error("give either --scenario or --workload, not both");
+                return cli_usage_hint("sim ");
+        }
+        return run(&o);
 }
