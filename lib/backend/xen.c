@@ -43,7 +43,7 @@ struct xen_domain_acct {
         uint32_t domid;
         uint8_t handle[16];
         uint32_t pool;
-        uint64_t base_ns;  /* cpu_time when first seen in this pool */
+        uint64_t base_ns;  /* cpu_time when it moved into this pool, 0 if always there */
         uint64_t last_ns;  /* cpu_time at the last read */
         bool seen;         /* found in the current read */
 };
@@ -154,8 +154,8 @@ static int hypercall_error(int err, const char *what)
 /* Fail early, with advice, where a Xen control interface cannot work. */
 static int check_control_domain(void)
 {
-        char *caps = NULL;
-        size_t len;
+        char caps[256] = "";
+        FILE *f;
 
         if (access("/dev/xen/privcmd", F_OK) != 0 && access("/proc/xen/privcmd", F_OK) != 0)
                 return isched__error(-ENODEV,
@@ -164,11 +164,13 @@ static int check_control_domain(void)
                 return isched__error(-EACCES, "/dev/xen/privcmd: %s: run isched as root in dom0",
                                      strerror(errno));
         /* A domU may have privcmd too, but every hypercall used here fails. */
-        if (isched__read_file("/proc/xen/capabilities", 4096, &caps, &len) == 0) {
-                const bool dom0 = strstr(caps, "control_d") != NULL;
+        f = fopen("/proc/xen/capabilities", "re");
+        if (f) {
+                const size_t n = fread(caps, 1, sizeof(caps) - 1, f);
 
-                free(caps);
-                if (!dom0)
+                fclose(f);
+                caps[n] = '\0';
+                if (!strstr(caps, "control_d"))
                         return isched__error(-EPERM,
                                              "this Xen domain is not the control domain (no control_d in /proc/xen/capabilities): run isched in dom0");
         }
@@ -571,7 +573,9 @@ static struct xen_domain_acct *domain_acct(struct xen_backend *x, const xc_domai
         grown->domid = di->domain;
         memcpy(grown->handle, di->handle, sizeof(grown->handle));
         grown->pool = di->cpupool;
-        grown->base_ns = grown->last_ns = di->cpu_time;
+        /* First sight: all its time counts (since the domain was created). */
+        grown->base_ns = 0;
+        grown->last_ns = di->cpu_time;
         return grown;
 }
 

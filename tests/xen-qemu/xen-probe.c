@@ -4,7 +4,7 @@
  * is one line starting with "PROBE" that dom0-test.sh checks.
  *
  *   xen-probe pools                   list pools, one line each
- *   xen-probe counters POOL           one counter snapshot
+ *   xen-probe counters POOL [SECS]    one counter snapshot, or a window
  *   xen-probe set POOL ARR            set an arrangement and read it back
  *   xen-probe advisory POOL           expect set to be refused (-EOPNOTSUPP)
  *   xen-probe cycle POOL N            N switches through all arrangements,
@@ -66,15 +66,42 @@ static int cmd_pools(struct isched_backend *b)
         return 0;
 }
 
-static int cmd_counters(struct isched_backend *b, const struct isched_pool_info *p)
+/* One snapshot, or a window of @p seconds: two snapshots that must pass
+ * isched_counters_check_window(), and their differences. */
+static int cmd_counters(struct isched_backend *b, const struct isched_pool_info *p, double seconds)
 {
-        struct isched_counters c;
-        int r = isched_backend_read_counters(b, p->id, &c);
+        struct isched_counters c0, c1;
+        uint64_t h0 = 0, h1 = 0;
+        int r = isched_backend_read_counters(b, p->id, &c0);
 
         if (r < 0)
                 return fail("read_counters", r);
-        print_counters(&c);
-        printf("PROBE OK counters\n");
+        print_counters(&c0);
+        if (seconds <= 0) {
+                printf("PROBE OK counters\n");
+                return 0;
+        }
+        r = isched_backend_wait(b, (uint64_t)(seconds * 1e9));
+        if (r < 0)
+                return fail("wait", r);
+        r = isched_backend_read_counters(b, p->id, &c1);
+        if (r < 0)
+                return fail("read_counters", r);
+        print_counters(&c1);
+        r = isched_counters_check_window(&c0, &c1);
+        if (r < 0)
+                return fail("counters_check_window", r);
+        for (unsigned i = 0; i < ISCHED_LATENCY_BUCKETS; i++) {
+                h0 += c0.wake_latency_hist[i];
+                h1 += c1.wake_latency_hist[i];
+        }
+        printf("PROBE OK window valid=0x%x elapsed_ns=%" PRIu64 " busy_ns=%" PRIu64 " idle_ns=%" PRIu64
+               " guest_ns=%" PRIu64 " wait_ns=%" PRIu64 " wakeups=%" PRIu64 " cswitch=%" PRIu64
+               " migrations=%" PRIu64 " balance_checks=%" PRIu64 " hist=%" PRIu64 "\n",
+               c1.valid, c1.timestamp_ns - c0.timestamp_ns, c1.busy_ns - c0.busy_ns, c1.idle_ns - c0.idle_ns,
+               c1.guest_ns - c0.guest_ns, c1.runnable_wait_ns - c0.runnable_wait_ns, c1.wakeups - c0.wakeups,
+               c1.context_switches - c0.context_switches, c1.migrations - c0.migrations,
+               c1.balance_checks - c0.balance_checks, h1 - h0);
         return 0;
 }
 
@@ -205,7 +232,7 @@ int main(int argc, char **argv)
                 goto out;
         }
         if (strcmp(argv[1], "counters") == 0)
-                rc = cmd_counters(b, &pool);
+                rc = cmd_counters(b, &pool, argc > 3 ? strtod(argv[3], NULL) : 0);
         else if (strcmp(argv[1], "set") == 0 && argc > 3)
                 rc = cmd_set(b, &pool, argv[3]);
         else if (strcmp(argv[1], "advisory") == 0)

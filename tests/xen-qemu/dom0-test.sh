@@ -1,0 +1,220 @@
+#!/bin/sh
+# dom0-test.sh - runs inside the dom0 of the end-to-end test (busybox sh),
+# started by the initramfs /init that run-xen-qemu.sh builds.  The mode
+# comes from the dom0 kernel command line: isched_mode=patched|stock.
+# Every check prints "@@ PASS NAME ..." or "@@ FAIL NAME: why"; the host
+# side requires its list of PASS markers.  Exit status 0 iff nothing failed.
+MODE=$(sed -n 's/.*isched_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+STRESS=$(sed -n 's/.*isched_stress=\([0-9]*\).*/\1/p' /proc/cmdline)
+STRESS=${STRESS:-300}
+FAIL=0
+OUT=/tmp/out
+pass() { echo "@@ PASS $*"; }
+fail() { echo "@@ FAIL $*"; FAIL=1; }
+info() { echo "@@ INFO $*"; }
+# run SECONDS CMD...: output to $OUT and the console, status in RC.
+run() {
+        t=$1; shift
+        echo "@@ CMD $*"
+        timeout "$t" "$@" >$OUT 2>&1
+        RC=$?
+        cat $OUT
+        echo "@@ rc=$RC"
+        return $RC
+}
+# field NAME < line: the value of NAME=value in a PROBE line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" | head -1; }
+stat_of() { xenhypfs cat /cpupool/0/credit2-stats 2>/dev/null | sed -n "s/^$1 //p"; }
+
+LOAD_PIDS=
+start_load() {
+        # Six CPU hogs and four tasks that sleep and wake all the time:
+        # busy pCPUs, wakeups, context switches, runqueue waits.
+        for i in 1 2 3 4 5 6; do (while :; do :; done) & LOAD_PIDS="$LOAD_PIDS $!"; done
+        for i in 1 2 3 4; do (while :; do usleep 2000; done) & LOAD_PIDS="$LOAD_PIDS $!"; done
+}
+stop_load() { [ -n "$LOAD_PIDS" ] && kill $LOAD_PIDS 2>/dev/null; wait 2>/dev/null; LOAD_PIDS=; }
+
+# The number of runqueues of pool 0 in the hypervisor's own 'r' dump.
+active_queues() {
+        xl dmesg -c >/dev/null
+        xl debug-keys r
+        sleep 1
+        xl dmesg | sed -n 's/.*Active queues: \([0-9]*\).*/\1/p' | head -1
+}
+
+check_stock_xl() {
+        ok=1
+        run 60 xl info || ok=0
+        run 60 xl cpupool-list || ok=0
+        run 60 xl sched-credit2 || ok=0
+        [ $ok = 1 ] && pass XL_STOCK "xl info, cpupool-list, sched-credit2" || fail "XL_STOCK: Debian's xl failed"
+}
+
+# ------------------------------------------------------------------ patched
+patched_tests() {
+        check_stock_xl
+
+        run 60 xen-probe pools
+        line=$(grep 'name=Pool-0 ' $OUT)
+        if echo "$line" | grep -q 'can_switch=1 rq=8,4,2,1,1 '; then
+                pass PROBE_POOLS "$(echo "$line" | field arrangement) rq=8,4,2,1,1"
+        else
+                fail "PROBE_POOLS: Pool-0 not switchable or wrong runqueue prediction: $line"
+        fi
+
+        if run 60 isched pools --backend xen && grep -q Pool-0 $OUT; then
+                if grep Pool-0 $OUT | grep -q -i -E 'no|advisory|cannot'; then
+                        fail "ISCHED_POOLS: isched pools does not list Pool-0 as switchable"
+                else
+                        pass ISCHED_POOLS
+                fi
+        else
+                fail "ISCHED_POOLS: isched pools --backend xen failed (rc=$RC)"
+        fi
+
+        start_load
+        sleep 2
+        # Every arrangement through the new interface, checked against
+        # the hypervisor's own dump, with statistics moving under load.
+        for a in cpu:8 core:4 socket:2 node:1 all:1; do
+                arr=${a%:*} want=${a#*:}
+                run 60 xen-probe set Pool-0 $arr || { fail "RQ_$arr: setting $arr failed"; continue; }
+                predicted=$(grep 'PROBE OK set' $OUT | field nr_runqueues)
+                got=$(active_queues)
+                if [ "$got" = "$want" ] && [ "$predicted" = "$want" ]; then
+                        pass "RQ_$arr=$got (predicted $predicted)"
+                else
+                        fail "RQ_$arr: expected $want runqueues, 'r' dump shows '$got', backend predicted '$predicted'"
+                fi
+        done
+        run 60 xen-probe counters Pool-0 3
+        win=$(grep 'PROBE OK window' $OUT)
+        w=$(echo "$win" | field wakeups) c=$(echo "$win" | field cswitch) h=$(echo "$win" | field hist)
+        q=$(echo "$win" | field wait_ns)
+        if [ -n "$win" ] && [ "$w" -gt 0 ] && [ "$c" -gt 0 ] && [ "$h" -gt 0 ] && [ "$q" -gt 0 ]; then
+                pass STATS_MOVE "$win"
+        else
+                fail "STATS_MOVE: statistics did not move in 3 s under load: $win"
+        fi
+
+        # The agent, for real: decisions and switches.
+        r0=$(stat_of rearrangements)
+        if run 300 isched run --backend xen --pool Pool-0 --steps 12 --interval 0.5; then
+                r1=$(stat_of rearrangements)
+                if [ "${r1:-0}" -gt "${r0:-0}" ]; then
+                        pass ISCHED_RUN "rearrangements $r0->$r1"
+                else
+                        fail "ISCHED_RUN: isched run made no switch (rearrangements $r0->$r1)"
+                fi
+        else
+                fail "ISCHED_RUN: isched run failed (rc=$RC)"
+        fi
+        if run 60 isched explain --pool Pool-0 && head -c 1 $OUT | grep -q '{'; then
+                pass ISCHED_EXPLAIN
+        else
+                fail "ISCHED_EXPLAIN: isched explain --pool Pool-0 did not print JSON (rc=$RC)"
+        fi
+
+        # Stress: hundreds of switches of Pool-0 while a second pool is
+        # created, switched and destroyed over and over, dom0 busy.
+        echo 0 > /tmp/pool-cycles
+        (
+                n=0
+                while [ ! -f /tmp/stress-done ]; do
+                        xl cpupool-cpu-remove Pool-0 6,7 || { sleep 0.2; continue; }
+                        if xl cpupool-create name=\"p1\" sched=\"credit2\" cpus=[\"6\",\"7\"]; then
+                                xen-probe set p1 cpu >/dev/null || echo "@@ INFO switching p1 failed"
+                                xl sched-credit2 -p p1 >/dev/null
+                                xl cpupool-destroy p1 || echo "@@ INFO cpupool-destroy p1 failed"
+                        fi
+                        xl cpupool-cpu-add Pool-0 6,7 || echo "@@ INFO cpupool-cpu-add failed"
+                        n=$((n + 1)); echo $n > /tmp/pool-cycles
+                done
+        ) &
+        POOLER=$!
+        run 600 xen-probe cycle Pool-0 "$STRESS"
+        probe_rc=$RC
+        touch /tmp/stress-done
+        wait $POOLER
+        cycles=$(cat /tmp/pool-cycles)
+        switches=$(grep 'PROBE OK cycle' $OUT | field switches)
+        if [ $probe_rc = 0 ] && [ "${switches:-0}" -ge $((STRESS * 2 / 3)) ] && [ "$cycles" -ge 1 ]; then
+                pass STRESS "switches=$switches of $STRESS, second-pool cycles=$cycles, $(grep 'PROBE OK cycle' $OUT)"
+        else
+                fail "STRESS: rc=$probe_rc switches=$switches of $STRESS, second-pool cycles=$cycles"
+        fi
+        stop_load
+
+        # Everything back where it was, hypervisor healthy.
+        xl cpupool-cpu-add Pool-0 6,7 2>/dev/null
+        run 60 xl cpupool-list -c
+        if grep -q '^Pool-0 .*0-7' $OUT || grep -q '^Pool-0 .*0,1,2,3,4,5,6,7' $OUT; then
+                pass POOL_RESTORED
+        else
+                fail "POOL_RESTORED: Pool-0 does not hold CPUs 0-7 again"
+        fi
+        run 60 xl sched-credit2 -p Pool-0 || fail "XL_AFTER: xl sched-credit2 failed after the stress run"
+        if xl dmesg | grep -E -q "Assertion|Xen BUG|FATAL|Xen call trace"; then
+                fail "NO_ASSERT: the hypervisor log shows an assertion or BUG"
+                xl dmesg | grep -E -B2 -A10 "Assertion|Xen BUG|FATAL|Xen call trace"
+        else
+                pass NO_ASSERT
+        fi
+}
+
+# -------------------------------------------------------------------- stock
+stock_tests() {
+        check_stock_xl
+
+        run 60 xen-probe pools
+        line=$(grep 'name=Pool-0 ' $OUT)
+        if echo "$line" | grep -q 'can_switch=0 ' && echo "$line" | grep -q 'xen-patches not applied'; then
+                pass ADVISORY_POOLS "$line"
+        else
+                fail "ADVISORY_POOLS: expected Pool-0 not switchable with a reason: $line"
+        fi
+        # Booted with credit2_runqueue=core: the backend must read that
+        # from the command line, and its prediction must match the dump.
+        arr=$(echo "$line" | field arrangement)
+        rq=$(echo "$line" | field rq)
+        got=$(active_queues)
+        if [ "$arr" = core ] && [ "$(echo "$rq" | cut -d, -f2)" = "$got" ] && [ "$rq" = 8,4,2,1,1 ]; then
+                pass STOCK_PREDICT "arrangement=$arr predicted core=$(echo "$rq" | cut -d, -f2) dump=$got"
+        else
+                fail "STOCK_PREDICT: arrangement=$arr rq=$rq, 'r' dump shows $got runqueues"
+        fi
+
+        run 60 xen-probe advisory Pool-0 && pass ADVISORY_SET || fail "ADVISORY_SET: set was not refused with EOPNOTSUPP"
+
+        start_load
+        run 60 xen-probe counters Pool-0 2
+        win=$(grep 'PROBE OK window' $OUT)
+        valid=$(echo "$win" | field valid) b=$(echo "$win" | field busy_ns) g=$(echo "$win" | field guest_ns)
+        if [ "$valid" = 0x3 ] && [ "${b:-0}" -gt 0 ] && [ "${g:-0}" -gt 0 ]; then
+                pass STOCK_COUNTERS "$win"
+        else
+                fail "STOCK_COUNTERS: expected busy and guest time only (valid=0x3), both growing under load: $win"
+        fi
+
+        if run 60 isched pools --backend xen && grep -q 'xen-patches not applied' $OUT; then
+                pass ISCHED_POOLS_ADVISORY
+        else
+                fail "ISCHED_POOLS_ADVISORY: isched pools did not say Pool-0 cannot be switched (rc=$RC)"
+        fi
+        if run 120 isched run --backend xen --pool Pool-0 --steps 3 --interval 0.5 &&
+           grep -q -i advisory $OUT; then
+                pass ISCHED_RUN_ADVISORY
+        else
+                fail "ISCHED_RUN_ADVISORY: isched run did not run in advisory mode (rc=$RC)"
+        fi
+        stop_load
+}
+
+echo "@@ INFO mode=$MODE cpus=$(grep -c ^processor /proc/cpuinfo) xen=$(xl info 2>/dev/null | sed -n "s/^xen_version *: //p")"
+case $MODE in
+patched) patched_tests ;;
+stock) stock_tests ;;
+*) fail "MODE: unknown isched_mode '$MODE' on the kernel command line" ;;
+esac
+exit $FAIL
