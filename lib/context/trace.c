@@ -504,7 +504,7 @@ static int trace_error(const struct isched_trace_reader *r, int err)
         char detail[512];
 
         snprintf(detail, sizeof(detail), "%s", isched_last_error());
-        return isched__error(err, "trace %s: %s", r->path, detail);
+        return isched__error(err, "trace %s line %lu: %s", r->path, r->line, detail);
 }
 
 static bool blank(const char *s)
@@ -524,7 +524,7 @@ static int parse_header(struct isched_trace_reader *r, const cJSON *h)
         size_t i = 0;
         int ret;
 
-        snprintf(where, sizeof(where), "line 1: header");
+        snprintf(where, sizeof(where), "header");
         if (!cJSON_IsObject(h))
                 return isched__error(-EINVAL, "trace %s line 1: the header must be a JSON object", r->path);
         if ((ret = isched__json_string(h, where, "format", &format)) < 0)
@@ -548,7 +548,7 @@ static int parse_header(struct isched_trace_reader *r, const cJSON *h)
         if (!r->pools)
                 return isched__error(-ENOMEM, "out of memory reading trace %s", r->path);
         cJSON_ArrayForEach(e, list) {
-                snprintf(where, sizeof(where), "line 1: header.pools[%zu]", i);
+                snprintf(where, sizeof(where), "header.pools[%zu]", i);
                 if ((ret = pool_from_json(e, where, &r->pools[i])) < 0)
                         return trace_error(r, ret);
                 for (size_t k = 0; k < i; k++)
@@ -576,7 +576,7 @@ static int parse_record(struct isched_trace_reader *r, const cJSON *j, uint32_t 
         uint32_t pool = 0;
         int ret;
 
-        snprintf(where, sizeof(where), "line %lu: record", r->line);
+        snprintf(where, sizeof(where), "record");
         if (!cJSON_IsObject(j))
                 return isched__error(-EINVAL, "trace %s line %lu: a record must be a JSON object", r->path, r->line);
         if ((ret = u32_member(j, where, "pool", &pool)) < 0 ||
@@ -585,7 +585,7 @@ static int parse_record(struct isched_trace_reader *r, const cJSON *j, uint32_t 
         if (!has_pool(r, pool))
                 return isched__error(-EINVAL, "trace %s line %lu: record.pool %u is not in the header", r->path,
                                      r->line, pool);
-        snprintf(where, sizeof(where), "line %lu: record.counters", r->line);
+        snprintf(where, sizeof(where), "record.counters");
         if ((ret = counters_from_json(counters, where, ret_counters)) < 0)
                 return trace_error(r, ret);
         *ret_pool = pool;
