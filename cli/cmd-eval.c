@@ -65,11 +65,13 @@ struct events {
         struct event *v;
         size_t n, cap, rewarded;
         uint32_t d;
+        uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
 };
 
-static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint32_t *d, bool *skip,
-                        char *err, size_t err_size)
+static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint32_t *d, uint32_t *mask,
+                        bool *skip, char *err, size_t err_size)
 {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x");
         const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "propensity");
@@ -105,6 +107,8 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
                 snprintf(err, err_size, "propensity %g is not in (0, 1]", p->valuedouble);
                 return false;
         }
+        if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
+                *mask |= (uint32_t)m->valuedouble;
         e->arm = (uint32_t)arm->valuedouble;
         e->propensity = p->valuedouble;
         e->has_reward = cJSON_IsNumber(r) && isfinite(r->valuedouble);
@@ -139,7 +143,7 @@ static int read_log(const char *path, const char *pool, struct events *ev)
                         rc = EXIT_USAGE;
                         break;
                 }
-                ok = parse_event(o, pool, &e, &ev->d, &skip, err, sizeof(err));
+                ok = parse_event(o, pool, &e, &ev->d, &ev->arm_mask, &skip, err, sizeof(err));
                 cJSON_Delete(o);
                 if (!ok) {
                         cli_error("%s:%zu: %s", path, lineno, err);
@@ -337,31 +341,40 @@ static void print_results(const char *log, const char *policy, const struct even
 }
 
 static int make_candidate(const struct cli_policy_opts *po, uint64_t seed, const char *model, uint32_t d,
-                          struct isched_policy **ret)
+                          uint32_t arm_mask, struct isched_policy **ret)
 {
         struct isched_policy_params pp;
+        struct isched_policy *p = NULL;
         int r;
 
         if (model) {
-                r = isched_model_load(model, ret, NULL);
+                r = isched_model_load(model, &p, NULL);
                 if (r < 0)
                         return cli_fail(r, "cannot load the candidate model");
-                if (isched_policy_get_params(*ret, &pp) == 0 && pp.n_features != d) {
+                if (isched_policy_get_params(p, &pp) == 0 && pp.n_features != d) {
                         cli_error("the model %s has %u features, the log's contexts %u", model, pp.n_features, d);
-                        *ret = isched_policy_free(*ret);
+                        isched_policy_free(p);
                         return EXIT_USAGE;
                 }
-                return 0;
+        } else {
+                if (!cli_policy_params(po, seed, &pp))
+                        return EXIT_USAGE;
+                if (d != ISCHED_F_COUNT) {
+                        pp.n_features = d;
+                        pp.feature_schema = NULL;
+                        pp.feature_names = NULL;
+                }
+                r = isched_policy_new(&pp, &p);
+                if (r < 0)
+                        return cli_fail(r, "cannot create the candidate policy");
         }
-        if (!cli_policy_params(po, seed, &pp))
-                return EXIT_USAGE;
-        if (d != ISCHED_F_COUNT) {
-                pp.n_features = d;
-                pp.feature_schema = NULL;
-                pp.feature_names = NULL;
+        /* The candidate may only choose what the logging agent could. */
+        if (arm_mask && (r = isched_policy_set_arm_mask(p, arm_mask)) < 0) {
+                isched_policy_free(p);
+                return cli_fail(r, "the log's arm mask does not fit the candidate");
         }
-        r = isched_policy_new(&pp, ret);
-        return r < 0 ? cli_fail(r, "cannot create the candidate policy") : 0;
+        *ret = p;
+        return 0;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -426,7 +439,7 @@ int cmd_eval(int argc, char **argv)
         rc = read_log(log, pool, &ev);
         if (rc)
                 goto out;
-        rc = make_candidate(&po, seed, model, ev.d, &cand);
+        rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, &cand);
         if (rc)
                 goto out;
         r = fit_reward_model(&ev, &model_fit);

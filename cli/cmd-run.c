@@ -143,6 +143,7 @@ static void log_to_stderr(enum isched_log_priority prio, const char *message, vo
         if (prio == ISCHED_LOG_DEBUG || (prio == ISCHED_LOG_INFO && !verbose_log))
                 return;
         clear_status_line();
+        fflush(stdout); /* keep the order of the lines when both go to one file */
         fprintf(stderr, "isched: %s%s\n", prio <= ISCHED_LOG_WARNING ? "" : "note: ", message);
 }
 

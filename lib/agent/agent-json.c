@@ -292,6 +292,7 @@ void agent__log_record(const struct isched_agent *a, const struct agent_record *
         cJSON_AddStringToObject(o, "arm", isched_arrangement_to_string(rec->arm));
         cJSON_AddNumberToObject(o, "arm_index", rec->arm);
         cJSON_AddNumberToObject(o, "propensity", rec->propensity);
+        cJSON_AddNumberToObject(o, "arm_mask", pp.arm_mask);
         cJSON_AddItemToObject(o, "reward", reward ? num_or_null(*reward) : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "score", num_or_null(rec->score));
         cJSON_AddStringToObject(o, "reason", isched_agent_reason_to_string(rec->reason));
