@@ -9,7 +9,6 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 
 #include "policy-private.h"
@@ -36,21 +35,66 @@ static void matvec(const double *m, const double *x, double *y, unsigned d)
                 y[i] = dot(m + (size_t)i * d, x, d);
 }
 
-int isched__spd_invert(const double *a, double *inv, unsigned d)
+/*
+ * Invert a symmetric positive-definite matrix in place of inv by Cholesky:
+ * A = L L^T, then L^-1, then A^-1 = L^-T L^-1.  Written out rather than
+ * through gsl_linalg: for the small matrices here (d <= 64) GSL's
+ * per-call overhead dominated D-LinUCB, which inverts every arm's V each
+ * round.  Each step works in place, in an order that reads every entry
+ * before it is overwritten (see the comments).
+ */
+int isched__spd_invert(const double *a, double *m, unsigned d)
 {
-        gsl_matrix_view m = gsl_matrix_view_array(inv, d, d);
+        memcpy(m, a, (size_t)d * d * sizeof(double));
+        /* 1. L into the lower triangle (reads A's lower triangle, row j
+         *    and i of L so far). */
+        for (unsigned j = 0; j < d; j++) {
+                double s = m[j * d + j];
 
-        gsl_set_error_handler_off();
-        memcpy(inv, a, (size_t)d * d * sizeof(double));
-        if (gsl_linalg_cholesky_decomp1(&m.matrix) != GSL_SUCCESS ||
-            gsl_linalg_cholesky_invert(&m.matrix) != GSL_SUCCESS)
-                return -EDOM;
-        /* Exactly symmetric, whatever triangle GSL computed last. */
+                for (unsigned k = 0; k < j; k++)
+                        s -= m[j * d + k] * m[j * d + k];
+                if (!(s > 0.0) || !isched__finite(s))
+                        return -EDOM;
+                s = sqrt(s);
+                m[j * d + j] = s;
+                for (unsigned i = j + 1; i < d; i++) {
+                        double t = m[i * d + j];
+
+                        for (unsigned k = 0; k < j; k++)
+                                t -= m[i * d + k] * m[j * d + k];
+                        m[i * d + j] = t / s;
+                }
+        }
+        /* 2. M = L^-1, column by column from the left: column j of M needs
+         *    columns > j of L, which are still untouched. */
+        for (unsigned j = 0; j < d; j++) {
+                m[j * d + j] = 1.0 / m[j * d + j];
+                for (unsigned i = j + 1; i < d; i++) {
+                        double t = 0.0;
+
+                        for (unsigned k = j; k < i; k++)
+                                t += m[i * d + k] * m[k * d + j];
+                        m[i * d + j] = -t / m[i * d + i];
+                }
+        }
+        /* 3. A^-1 = M^T M into the upper triangle and the diagonal: entry
+         *    (i, j), j >= i, reads M[k][i], M[k][j] for k >= j, which are
+         *    strictly below the diagonal or the diagonal entries of rows
+         *    not yet written; then mirrored, so exactly symmetric. */
+        for (unsigned i = 0; i < d; i++) {
+                for (unsigned j = i; j < d; j++) {
+                        double t = 0.0;
+
+                        for (unsigned k = j; k < d; k++)
+                                t += m[k * d + i] * m[k * d + j];
+                        m[i * d + j] = t;
+                }
+        }
         for (unsigned i = 0; i < d; i++)
                 for (unsigned j = 0; j < i; j++)
-                        inv[j * d + i] = inv[i * d + j];
+                        m[i * d + j] = m[j * d + i];
         for (size_t i = 0; i < (size_t)d * d; i++)
-                if (!isched__finite(inv[i]))
+                if (!isched__finite(m[i]))
                         return -EDOM;
         return 0;
 }
