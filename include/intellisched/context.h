@@ -146,8 +146,9 @@ int isched_context_score(const struct isched_context_params *params, const struc
 /**
  * The reward of a window, what the policy learns from: its score minus the
  * running baseline score (an exponentially weighted mean of past scores
- * with half-life baseline_halflife windows), minus switch_penalty if
- * @p switched.  The baseline is updated afterwards with the score (the
+ * with half-life baseline_halflife windows, warm-started as the plain mean
+ * of the scores so far while fewer than about 1.44 x baseline_halflife
+ * windows have been seen), minus switch_penalty if @p switched.  The baseline is updated afterwards with the score (the
  * penalty does not enter it); the first window's baseline is its own
  * score.  A failed call changes nothing.
  *

@@ -417,8 +417,12 @@ ISCHED_EXPORT int isched_context_reward(struct isched_context *context, const st
         if (context->baseline_count == 0)
                 context->baseline = score;
         reward = score - context->baseline - (switched ? context->params.switch_penalty : 0.0);
-        /* An EWMA with half-life h windows keeps 2^(-1/h) of the old value. */
+        /* An EWMA with half-life h windows keeps 2^(-1/h) of the old value.
+         * Warm start: while 1/(n+1) is larger, the baseline is the plain mean
+         * of the n+1 scores so far, so that the first window (often a
+         * start-up transient) does not weigh on it for a whole half-life. */
         alpha = 1.0 - exp2(-1.0 / context->params.baseline_halflife);
+        alpha = fmax(alpha, 1.0 / ((double)context->baseline_count + 1.0));
         context->baseline += alpha * (score - context->baseline);
         context->baseline_count++;
         *ret_reward = reward;

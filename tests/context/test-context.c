@@ -438,7 +438,10 @@ static void test_baseline_halflife(void)
         p.baseline_halflife = 10.0;
         CU_ASSERT_EQUAL_FATAL(isched_context_new(&p, &c), 0);
         CU_ASSERT_EQUAL_FATAL(isched_context_score(&p, &w, &s0), 0);
-        CU_ASSERT_EQUAL_FATAL(isched_context_reward(c, &w, false, &r), 0);
+        /* Past the warm start (1/alpha = 1/(1 - 2^(-1/10)) ~ 14.9 windows). */
+        for (int k = 0; k < 100; k++)
+                CU_ASSERT_EQUAL(isched_context_reward(c, &w, false, &r), 0);
+        CU_ASSERT_DOUBLE_EQUAL(isched_context_get_baseline(c), s0, 1e-9);
         /* A step in the score: after one half-life (10 windows) the
          * baseline has covered half the step, after two three quarters. */
         w.throughput *= 4.0;
@@ -451,6 +454,31 @@ static void test_baseline_halflife(void)
         CU_ASSERT_DOUBLE_EQUAL(isched_context_get_baseline(c), s0 + 0.75 * (s1 - s0), 1e-9);
         /* The reward of the last window was taken against the baseline before it. */
         CU_ASSERT(r > 0.0 && r < s1 - s0);
+        isched_context_free(c);
+}
+
+static void test_baseline_warm_start(void)
+{
+        struct isched_context *c = new_context(5.0);
+        struct isched_context_params p;
+        uint64_t rng = 13;
+        struct isched_window w = random_window(&rng);
+        double r, s_first, s;
+
+        /* A start-up transient: the first window has 1/8 of the throughput. */
+        isched_context_get_params(c, &p);
+        w.throughput /= 8.0;
+        CU_ASSERT_EQUAL_FATAL(isched_context_score(&p, &w, &s_first), 0);
+        CU_ASSERT_EQUAL(isched_context_reward(c, &w, false, &r), 0);
+        w.throughput *= 8.0;
+        CU_ASSERT_EQUAL_FATAL(isched_context_score(&p, &w, &s), 0);
+        for (int k = 0; k < 9; k++)
+                CU_ASSERT_EQUAL(isched_context_reward(c, &w, false, &r), 0);
+        /* Ten windows, well inside the warm start of the default half-life
+         * (50 windows, 1/alpha ~ 72.6): the baseline is their plain mean,
+         * and the transient weighs 1/10, not the (1 - alpha)^9 ~ 88% a
+         * plain EWMA started at the first score would leave. */
+        CU_ASSERT_DOUBLE_EQUAL(isched_context_get_baseline(c), (s_first + 9.0 * s) / 10.0, 1e-9);
         isched_context_free(c);
 }
 
@@ -650,6 +678,7 @@ int isched_test_register(void)
             !CU_add_test(s, "score", test_score) ||
             !CU_add_test(s, "reward and switch penalty", test_reward_and_penalty) ||
             !CU_add_test(s, "baseline half-life", test_baseline_halflife) ||
+            !CU_add_test(s, "baseline warm start", test_baseline_warm_start) ||
             !CU_add_test(s, "JSON round trip", test_json_round_trip) ||
             !CU_add_test(s, "JSON corruption rejected", test_json_rejects_corruption) ||
             !CU_add_test(s, "JSON random corruption never crashes", test_json_random_corruption))
