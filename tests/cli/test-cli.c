@@ -1,0 +1,741 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The isched command line, end to end: run on the phased simulator
+ * scenario against static runs of every arrangement, model reload,
+ * explain against its schema, eval, bad input, the lock, signals. */
+#include <CUnit/CUnit.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "intellisched/intellisched.h"
+#include "json-schema.h"
+
+static const char *isched_bin, *srcdir;
+static char tmp[64];
+
+/* ---- running isched ---------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+        FILE *f = fopen(path, "r");
+        char *buf = NULL;
+        size_t n = 0;
+        long len;
+
+        if (!f)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        buf = malloc((size_t)len + 1);
+        if (buf) {
+                n = fread(buf, 1, (size_t)len, f);
+                buf[n] = '\0';
+        }
+        fclose(f);
+        return buf;
+}
+
+static char *tmp_path(const char *name)
+{
+        char *p = NULL;
+
+        if (asprintf(&p, "%s/%s", tmp, name) < 0)
+                return NULL;
+        return p;
+}
+
+static pid_t spawn(const char *const *args, const char *out_path, const char *err_path)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                const char *argv[64];
+                size_t n = 0;
+                int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+                argv[n++] = isched_bin;
+                for (; args[n - 1] && n < 63; n++)
+                        argv[n] = args[n - 1];
+                argv[n] = NULL;
+                dup2(fo, 1);
+                dup2(fe, 2);
+                execv(isched_bin, (char *const *)argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+        int status;
+
+        if (waitpid(pid, &status, 0) != pid)
+                return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Run isched with the arguments (NULL-terminated); *out and *err, if not
+ * NULL, get what it printed.  Returns its exit code. */
+static int isched(char **out, char **err, ...)
+{
+        const char *args[64];
+        char *o = tmp_path("out.txt"), *e = tmp_path("err.txt");
+        size_t n = 0;
+        va_list ap;
+        int rc;
+
+        va_start(ap, err);
+        while (n < 63 && (args[n] = va_arg(ap, const char *)))
+                n++;
+        va_end(ap);
+        args[n] = NULL;
+        rc = wait_exit(spawn(args, o, e));
+        if (out)
+                *out = slurp(o);
+        if (err)
+                *err = slurp(e);
+        free(o);
+        free(e);
+        return rc;
+}
+
+static cJSON *parse_json_file(const char *path)
+{
+        char *s = slurp(path);
+        cJSON *doc = s ? cJSON_Parse(s) : NULL;
+
+        free(s);
+        return doc;
+}
+
+static double num(const cJSON *o, const char *name)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+        return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static int suite_init(void)
+{
+        isched_bin = getenv("ISCHED");
+        srcdir = getenv("SRCDIR");
+        if (!isched_bin || !srcdir || access(isched_bin, X_OK) != 0) {
+                fprintf(stderr, "ISCHED and SRCDIR must be set (meson test sets them)\n");
+                return -1;
+        }
+        snprintf(tmp, sizeof(tmp), "/tmp/isched-test-cli-XXXXXX");
+        return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- help and bad input ------------------------------------------------- */
+
+static void test_help(void)
+{
+        static const char *const cmds[] = { "run", "explain", "pools", "eval" };
+
+        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+                char *out = NULL, expect[64];
+
+                CU_ASSERT_EQUAL(isched(&out, NULL, cmds[i], "--help", NULL), 0);
+                snprintf(expect, sizeof(expect), "Usage: isched %s", cmds[i]);
+                CU_ASSERT_PTR_NOT_NULL(out && strstr(out, expect));
+                CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "Exit status"));
+                free(out);
+        }
+}
+
+/* Each case: the arguments, and a word the message must contain. */
+static void expect_usage_error(const char *word, const char *const *args)
+{
+        char *o = tmp_path("out.txt"), *e = tmp_path("err.txt"), *err;
+        int rc = wait_exit(spawn(args, o, e));
+
+        err = slurp(e);
+        CU_ASSERT_EQUAL(rc, 2);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, word));
+        if (rc != 2 || !err || !strstr(err, word))
+                fprintf(stderr, "\n  %s %s...: exit %d, stderr: %s", args[0], args[1] ? args[1] : "", rc,
+                        err ? err : "(none)");
+        free(err);
+        free(o);
+        free(e);
+}
+
+static void test_bad_input(void)
+{
+        char *sd = tmp_path("bad-state"), *corrupt_dir = tmp_path("corrupt-state"), *corrupt_state,
+             *garbage = tmp_path("garbage.log"), *corrupt_model = tmp_path("corrupt.model");
+        FILE *f;
+
+        mkdir(sd, 0700);
+        mkdir(corrupt_dir, 0700);
+        corrupt_state = NULL;
+        CU_ASSERT_EQUAL(isched_agent_state_path(corrupt_dir, "Pool-0", &corrupt_state), 0);
+        f = fopen(corrupt_state, "w");
+        fputs("{\"schema\": \"isched-explain-v1\", \"pool\": ", f);
+        fclose(f);
+        f = fopen(garbage, "w");
+        fputs("this is not a decision log\n", f);
+        fclose(f);
+        f = fopen(corrupt_model, "w");
+        fputs("{\"format\": \"intellisched-model\", \"ver", f);
+        fclose(f);
+
+#define BAD(word, ...) expect_usage_error(word, (const char *const[]){ __VA_ARGS__, NULL })
+        BAD("Nope", "run", "--pool", "Nope", "--state-dir", sd, "--steps", "1");
+        BAD("Pool-0", "run", "--pool", "Nope", "--state-dir", sd, "--steps", "1"); /* names the pools there are */
+        BAD("--pool", "run", "--steps", "3");
+        BAD("--interval", "run", "--pool", "Pool-0", "--interval", "abc");
+        BAD("--interval", "run", "--pool", "Pool-0", "--interval", "0");
+        BAD("--epoch", "run", "--pool", "Pool-0", "--epoch", "1.5");
+        BAD("foo", "run", "--pool", "Pool-0", "--policy", "foo");
+        BAD("--steps", "run", "--pool", "Pool-0", "--steps", "0");
+        BAD("--steps", "run", "--pool", "Pool-0", "--steps", "-4");
+        BAD("foo", "run", "--pool", "Pool-0", "--backend", "foo");
+        BAD("nope", "run", "--pool", "Pool-0", "--scenario", "nope", "--state-dir", sd);
+        BAD("--bogus", "run", "--pool", "Pool-0", "--bogus");
+        BAD("%p", "run", "--pool", "A", "--pool", "B", "--model", "x.json");
+        BAD("twice", "run", "--pool", "A", "--pool", "A");
+        BAD("--trace", "run", "--pool", "Pool-0", "--backend", "replay");
+        BAD("corrupt.model", "run", "--pool", "Pool-0", "--model", corrupt_model, "--state-dir", sd, "--steps", "2");
+        BAD("no state file", "explain", "--pool", "Pool-0", "--state-dir", sd);
+        BAD("corrupt", "explain", "--pool", "Pool-0", "--state-dir", corrupt_dir);
+        BAD("corrupt.model", "explain", "--model", corrupt_model);
+        BAD("--pool", "explain");
+        BAD("/nonexistent/decisions.log", "eval", "--log", "/nonexistent/decisions.log");
+        BAD("garbage.log:1", "eval", "--log", garbage);
+        BAD("--log", "eval", "--policy", "linucb");
+        BAD("foo", "eval", "--log", garbage, "--policy", "foo");
+        BAD("foo", "pools", "--backend", "foo");
+        BAD("nope", "pools", "--scenario", "nope");
+#undef BAD
+        free(sd);
+        free(corrupt_dir);
+        free(corrupt_state);
+        free(garbage);
+        free(corrupt_model);
+}
+
+/* ---- a model file is never overwritten by a failed run ------------------ */
+
+static void expect_unchanged_after(const char *model, const char *const *args)
+{
+        char *before = slurp(model), *after, *o = tmp_path("out.txt"), *e = tmp_path("err.txt");
+        struct stat st1, st2;
+        int rc;
+
+        CU_ASSERT_EQUAL_FATAL(stat(model, &st1), 0);
+        rc = wait_exit(spawn(args, o, e));
+        CU_ASSERT_EQUAL(rc, 2);
+        after = slurp(model);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+        CU_ASSERT_STRING_EQUAL(before, after);
+        CU_ASSERT_EQUAL(stat(model, &st2), 0);
+        CU_ASSERT_EQUAL(st1.st_mtim.tv_sec, st2.st_mtim.tv_sec);
+        CU_ASSERT_EQUAL(st1.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
+        CU_ASSERT_EQUAL(st1.st_ino, st2.st_ino);
+        free(before);
+        free(after);
+        free(o);
+        free(e);
+}
+
+static void test_model_never_overwritten(void)
+{
+        char *sd = tmp_path("keep-state"), *model = tmp_path("keep.model"), *corrupt = tmp_path("keep-corrupt.model");
+        FILE *f;
+
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "5", "--model", model, "--state-dir",
+                               sd, NULL),
+                        0);
+        CU_ASSERT_EQUAL_FATAL(access(model, R_OK), 0);
+        /* Another policy than the model's, an unknown pool, a bad option. */
+        expect_unchanged_after(model, (const char *const[]){ "run", "--pool", "Pool-0", "--steps", "5", "--model", model,
+                                                              "--policy", "egreedy", "--state-dir", sd, NULL });
+        expect_unchanged_after(model, (const char *const[]){ "run", "--pool", "Nope", "--steps", "5", "--model", model,
+                                                              "--state-dir", sd, NULL });
+        expect_unchanged_after(model, (const char *const[]){ "run", "--pool", "Pool-0", "--steps", "5", "--model", model,
+                                                              "--interval", "x", NULL });
+        /* A corrupt model is left as it is. */
+        f = fopen(corrupt, "w");
+        fputs("{\"format\": 3", f);
+        fclose(f);
+        expect_unchanged_after(corrupt, (const char *const[]){ "run", "--pool", "Pool-0", "--steps", "5", "--model",
+                                                                corrupt, "--state-dir", sd, NULL });
+        free(sd);
+        free(model);
+        free(corrupt);
+}
+
+/* ---- the phased scenario, end to end ------------------------------------ */
+
+/* The phased scenario: "every 5 s the workload changes", four phases,
+ * repeating (lib/sim/sim-scenarios.c). */
+#define PHASES 4
+#define PHASE_S 5.0
+#define NS 1000000000ull
+
+/* What `isched sim --arrangement X` measures: the score of each phase
+ * (its last 4 s, after the change has settled) under a fixed
+ * arrangement, averaged over three cycles. */
+static void static_phase_scores(double score[ISCHED_ARR_COUNT][PHASES])
+{
+        struct isched_context_params cp;
+
+        isched_context_params_init(&cp);
+        for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                struct isched_sim_config c;
+                struct isched_sim *sim = NULL;
+                unsigned n[PHASES] = { 0 };
+
+                isched_sim_config_init(&c);
+                c.scenario = "phased";
+                c.seed = 1;
+                c.set_arrangement = true;
+                c.arrangement = (enum isched_arrangement)a;
+                CU_ASSERT_EQUAL_FATAL(isched_sim_new(&c, &sim), 0);
+                for (unsigned p = 0; p < PHASES; p++)
+                        score[a][p] = 0;
+                for (unsigned cycle = 0; cycle < 3; cycle++) {
+                        for (unsigned p = 0; p < PHASES; p++) {
+                                struct isched_counters c0, c1;
+                                struct isched_window w;
+                                double s;
+
+                                CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * NS), 0);
+                                CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, &c0), 0);
+                                CU_ASSERT_EQUAL(isched_sim_run(sim, 4 * NS), 0);
+                                CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, &c1), 0);
+                                if (isched_window_from_counters(&c0, &c1, &w) == 0 &&
+                                    isched_context_score(&cp, &w, &s) == 0) {
+                                        score[a][p] += s;
+                                        n[p]++;
+                                }
+                        }
+                }
+                for (unsigned p = 0; p < PHASES; p++) {
+                        CU_ASSERT(n[p] > 0);
+                        score[a][p] /= n[p] ? n[p] : 1;
+                }
+                isched_sim_free(sim);
+        }
+}
+
+struct log_event {
+        double time_s;
+        unsigned arm;
+        bool switched;
+        bool has_reward;
+        double reward, propensity;
+        char *line_without_time;
+};
+
+static size_t read_log(const char *path, struct log_event *ev, size_t max)
+{
+        FILE *f = fopen(path, "r");
+        char *line = NULL;
+        size_t cap = 0, n = 0;
+
+        if (!f)
+                return 0;
+        while (n < max && getline(&line, &cap, f) > 0) {
+                cJSON *o = cJSON_Parse(line);
+                const cJSON *r;
+
+                if (!o)
+                        continue;
+                ev[n].time_s = num(o, "time_s");
+                ev[n].arm = (unsigned)num(o, "arm_index");
+                ev[n].switched = cJSON_IsTrue(cJSON_GetObjectItem(o, "switched"));
+                r = cJSON_GetObjectItem(o, "reward");
+                ev[n].has_reward = cJSON_IsNumber(r);
+                ev[n].reward = ev[n].has_reward ? r->valuedouble : NAN;
+                ev[n].propensity = num(o, "propensity");
+                /* Wall-clock time differs between runs; everything else must not. */
+                cJSON_DeleteItemFromObject(o, "time");
+                ev[n].line_without_time = cJSON_PrintUnformatted(o);
+                cJSON_Delete(o);
+                n++;
+        }
+        free(line);
+        fclose(f);
+        return n;
+}
+
+static void free_log(struct log_event *ev, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(ev[i].line_without_time);
+}
+
+#define E2E_STEPS 400
+#define E2E_INTERVAL_S 0.25
+#define E2E_EPOCH_S 1.0
+
+static void test_phased_end_to_end(void)
+{
+        double score[ISCHED_ARR_COUNT][PHASES], best[PHASES], worst[PHASES];
+        unsigned best_arm[PHASES], count[PHASES][ISCHED_ARR_COUNT] = { { 0 } };
+        char *sd = tmp_path("e2e-state"), *log = tmp_path("e2e.log"), *out = NULL;
+        static struct log_event ev[E2E_STEPS + 8];
+        double regret = 0, regret_random = 0, regret_socket = 0;
+        size_t n, used = 0;
+
+        static_phase_scores(score);
+        for (unsigned p = 0; p < PHASES; p++) {
+                best[p] = -INFINITY;
+                worst[p] = INFINITY;
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                        if (score[a][p] > best[p]) {
+                                best[p] = score[a][p];
+                                best_arm[p] = a;
+                        }
+                        worst[p] = fmin(worst[p], score[a][p]);
+                }
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
+                        regret_random += (best[p] - score[a][p]) / ISCHED_ARR_COUNT / PHASES;
+                regret_socket += (best[p] - score[ISCHED_ARR_SOCKET][p]) / PHASES;
+        }
+
+        CU_ASSERT_EQUAL_FATAL(isched(&out, NULL, "run", "--pool", "Pool-0", "--scenario", "phased", "--interval", "0.25",
+                                     "--epoch", "1", "--steps", "400", "--min-dwell", "0", "--max-switches-per-hour",
+                                     "0", "--seed", "1", "--log", log, "--state-dir", sd, NULL),
+                              0);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "summary:"));
+        free(out);
+        n = read_log(log, ev, E2E_STEPS + 8);
+        CU_ASSERT(n >= E2E_STEPS - 1);
+
+        /* The second half, after learning: which arrangement was in force
+         * in each phase, and what it cost against the best one. */
+        for (size_t i = n / 2; i < n; i++) {
+                const double mid = ev[i].time_s + (ev[i].switched ? E2E_INTERVAL_S : 0) + E2E_EPOCH_S / 2;
+                const unsigned p = (unsigned)(fmod(mid, PHASE_S * PHASES) / PHASE_S) % PHASES;
+
+                count[p][ev[i].arm]++;
+                regret += best[p] - score[ev[i].arm][p];
+                used++;
+        }
+        regret /= used ? used : 1;
+        printf("\n    phase  best(static)  agent's arrangement (second half)\n");
+        for (unsigned p = 0; p < PHASES; p++) {
+                unsigned mode = 0;
+
+                for (unsigned a = 1; a < ISCHED_ARR_COUNT; a++)
+                        if (count[p][a] > count[p][mode])
+                                mode = a;
+                printf("    %u      %-6s %6.3f  %-6s %6.3f (%u of %u epochs)\n", p,
+                       isched_arrangement_to_string(best_arm[p]), best[p], isched_arrangement_to_string(mode),
+                       score[mode][p], count[p][mode],
+                       count[p][0] + count[p][1] + count[p][2] + count[p][3] + count[p][4]);
+                /* The arrangement the agent settled on in each phase is the
+                 * best one, or within a tenth of the spread from it. */
+                CU_ASSERT(score[mode][p] >= best[p] - 0.1 * (best[p] - worst[p]));
+        }
+        printf("    mean regret per epoch: agent %.4f, Xen's default (socket) %.4f, uniform random %.4f\n", regret,
+               regret_socket, regret_random);
+        CU_ASSERT(regret < 0.5 * regret_random);
+        CU_ASSERT(regret <= regret_socket);
+        free_log(ev, n);
+        free(sd);
+        free(log);
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+static double model_rounds(const char *model)
+{
+        char *out = NULL;
+        cJSON *doc;
+        double r = NAN;
+
+        CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--model", model, NULL), 0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        if (doc)
+                r = num(cJSON_GetObjectItem(doc, "model"), "rounds");
+        cJSON_Delete(doc);
+        free(out);
+        return r;
+}
+
+static void test_reload_continues(void)
+{
+        char *sd = tmp_path("reload-state"), *m = tmp_path("reload.model"), *m2 = tmp_path("reload2.model"),
+             *la = tmp_path("reload-a.log"), *lb = tmp_path("reload-b.log"), *cmd = NULL;
+        static struct log_event a[128], b[128];
+        size_t na, nb, rewarded = 0;
+        double r1, r2;
+
+        CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "40", "--interval", "0.25",
+                                     "--epoch", "1", "--min-dwell", "0", "--model", m, "--state-dir", sd, "--seed",
+                                     "3", NULL),
+                              0);
+        r1 = model_rounds(m);
+        CU_ASSERT(r1 >= 38);
+        CU_ASSERT(asprintf(&cmd, "cp '%s' '%s'", m, m2) > 0);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+
+        /* Two continuations of the same model decide identically... */
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "40", "--interval", "0.25", "--epoch",
+                               "1", "--min-dwell", "0", "--model", m, "--log", la, "--state-dir", sd, "--seed", "3",
+                               NULL),
+                        0);
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "40", "--interval", "0.25", "--epoch",
+                               "1", "--min-dwell", "0", "--model", m2, "--log", lb, "--state-dir", sd, "--seed", "3",
+                               NULL),
+                        0);
+        na = read_log(la, a, 128);
+        nb = read_log(lb, b, 128);
+        CU_ASSERT(na >= 39);
+        CU_ASSERT_EQUAL(na, nb);
+        for (size_t i = 0; i < na && i < nb; i++) {
+                CU_ASSERT_STRING_EQUAL(a[i].line_without_time, b[i].line_without_time);
+                rewarded += a[i].has_reward;
+        }
+        /* ...and go on learning from where the first run stopped. */
+        r2 = model_rounds(m);
+        CU_ASSERT_EQUAL(r2, r1 + (double)rewarded);
+        CU_ASSERT_EQUAL(model_rounds(m2), r2);
+        free_log(a, na);
+        free_log(b, nb);
+        free(cmd);
+        free(sd);
+        free(m);
+        free(m2);
+        free(la);
+        free(lb);
+}
+
+/* ---- explain against its schema ----------------------------------------- */
+
+static cJSON *schema_doc(void)
+{
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/docs/explain-schema.json", srcdir);
+        return parse_json_file(path);
+}
+
+static void expect_valid_explain(const char *json, const char *what)
+{
+        cJSON *schema = schema_doc(), *doc = json ? cJSON_Parse(json) : NULL;
+        char err[1024];
+        bool ok;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+        CU_ASSERT_PTR_NOT_NULL(doc);
+        ok = doc && json_schema_validate(schema, schema, doc, err, sizeof(err));
+        CU_ASSERT(ok);
+        if (!ok)
+                fprintf(stderr, "\n  %s: not valid against docs/explain-schema.json: %s\n", what, doc ? err : "not JSON");
+        cJSON_Delete(schema);
+        cJSON_Delete(doc);
+}
+
+static void test_explain_schema(void)
+{
+        char *sd = tmp_path("explain-state"), *m = tmp_path("explain.model"), *out = NULL;
+        cJSON *doc, *d, *arms, *schema, *bad;
+        char err[256];
+
+        CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "12", "--model", m,
+                                     "--state-dir", sd, NULL),
+                              0);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "Pool-0", "--state-dir", sd, NULL), 0);
+        expect_valid_explain(out, "explain --pool");
+        doc = out ? cJSON_Parse(out) : NULL;
+        d = cJSON_GetObjectItem(doc, "decision");
+        CU_ASSERT(cJSON_IsObject(d));
+        arms = cJSON_GetObjectItem(d, "arms");
+        CU_ASSERT_EQUAL(cJSON_GetArraySize(arms), ISCHED_ARR_COUNT);
+        CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(doc, "stats"), "epochs"), 12);
+        CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "context"), "features")),
+                        ISCHED_F_COUNT);
+        cJSON_Delete(doc);
+        free(out);
+
+        CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--model", m, NULL), 0);
+        expect_valid_explain(out, "explain --model");
+        free(out);
+
+        /* The validator does catch what the schema forbids. */
+        schema = schema_doc();
+        bad = cJSON_Parse("{\"schema\": \"isched-explain-v1\"}");
+        CU_ASSERT_FALSE(json_schema_validate(schema, schema, bad, err, sizeof(err)));
+        cJSON_Delete(bad);
+        cJSON_Delete(schema);
+        free(sd);
+        free(m);
+}
+
+/* ---- eval --------------------------------------------------------------- */
+
+static void test_eval(void)
+{
+        char *sd = tmp_path("eval-state"), *log = tmp_path("eval.log"), *out = NULL;
+        static struct log_event ev[256];
+        cJSON *doc;
+        double mean = 0;
+        size_t n, k = 0;
+
+        /* No guards, so every logged propensity is the policy's own. */
+        CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "200", "--interval", "0.25",
+                                     "--epoch", "1", "--min-dwell", "0", "--max-switches-per-hour", "0",
+                                     "--rollback-windows", "0", "--policy", "egreedy", "--epsilon", "0.3", "--seed",
+                                     "5", "--log", log, "--state-dir", sd, NULL),
+                              0);
+        n = read_log(log, ev, 256);
+        for (size_t i = 0; i < n; i++) {
+                if (ev[i].has_reward) {
+                        mean += ev[i].reward;
+                        k++;
+                }
+                CU_ASSERT(ev[i].propensity > 0 && ev[i].propensity <= 1);
+        }
+        CU_ASSERT_FATAL(k > 100);
+        mean /= (double)k;
+
+        /* The logging policy itself, replayed: IPS is its mean reward. */
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "egreedy", "--epsilon", "0.3", "--seed",
+                               "5", "--json", NULL),
+                        0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "logged"), "value"), mean, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "ips"), "value"), mean, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "snips"), "value"), mean, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(num(doc, "match_rate"), 1.0, 1e-12);
+        CU_ASSERT_EQUAL(num(doc, "rewarded_events"), (double)k);
+        cJSON_Delete(doc);
+        free(out);
+
+        /* Another candidate: estimates finite, intervals around them. */
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "linucb", "--json", NULL), 0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        for (const char *const *e = (const char *const[]){ "ips", "snips", "dr", NULL }; *e; e++) {
+                const cJSON *o = cJSON_GetObjectItem(doc, *e);
+
+                CU_ASSERT(isfinite(num(o, "value")));
+                CU_ASSERT(num(o, "ci_low") <= num(o, "value") && num(o, "value") <= num(o, "ci_high"));
+        }
+        CU_ASSERT(num(doc, "effective_sample_size") > 0 && num(doc, "effective_sample_size") <= (double)k + 1e-9);
+        cJSON_Delete(doc);
+        free(out);
+        free_log(ev, n);
+        free(sd);
+        free(log);
+}
+
+/* ---- the lock, explain while running, SIGTERM --------------------------- */
+
+static void test_running_agent(void)
+{
+        char *sd = tmp_path("live-state"), *m = tmp_path("live.model"), *o = tmp_path("live.out"),
+             *e = tmp_path("live.err"), *state = NULL, *out = NULL, *err = NULL, expect[64];
+        const struct timespec tick = { 0, 50 * 1000 * 1000 };
+        cJSON *doc = NULL;
+        pid_t pid;
+        int rc;
+
+        mkdir(sd, 0700);
+        CU_ASSERT_EQUAL(isched_agent_state_path(sd, "Pool-0", &state), 0);
+        pid = spawn((const char *const[]){ "run", "--pool", "Pool-0", "--model", m, "--state-dir", sd, NULL }, o, e);
+        CU_ASSERT_FATAL(pid > 0);
+        /* Wait for its first decision (bounded by attempts, not by time). */
+        for (int i = 0; i < 2400 && !doc; i++) {
+                nanosleep(&tick, NULL);
+                doc = parse_json_file(state);
+                if (doc && !cJSON_IsObject(cJSON_GetObjectItem(doc, "decision"))) {
+                        cJSON_Delete(doc);
+                        doc = NULL;
+                }
+        }
+        CU_ASSERT_PTR_NOT_NULL(doc);
+        cJSON_Delete(doc);
+
+        CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "Pool-0", "--state-dir", sd, NULL), 0);
+        expect_valid_explain(out, "explain while running");
+        free(out);
+
+        /* A second agent on the same pool is refused, naming the first. */
+        rc = isched(NULL, &err, "run", "--pool", "Pool-0", "--steps", "2", "--state-dir", sd, NULL);
+        CU_ASSERT_EQUAL(rc, 1);
+        snprintf(expect, sizeof(expect), "pid %ld", (long)pid);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, expect));
+        free(err);
+
+        /* SIGTERM: the model is saved, exit 0. */
+        kill(pid, SIGTERM);
+        CU_ASSERT_EQUAL(wait_exit(pid), 0);
+        out = slurp(o);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "SIGTERM") && strstr(out, "saved"));
+        free(out);
+        CU_ASSERT(model_rounds(m) > 0);
+        free(state);
+        free(sd);
+        free(m);
+        free(o);
+        free(e);
+}
+
+static void test_pools(void)
+{
+        char *out = NULL;
+        cJSON *doc, *p;
+
+        CU_ASSERT_EQUAL(isched(&out, NULL, "pools", "--json", NULL), 0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        p = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "pools"), 0);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "name")->valuestring, "Pool-0");
+        CU_ASSERT(num(p, "pcpus") > 0);
+        CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(p, "can_switch")));
+        CU_ASSERT_PTR_NOT_NULL(isched_arrangement_to_string(0)); /* library linked */
+        cJSON_Delete(doc);
+        free(out);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "pools", NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "Pool-0") && strstr(out, "credit2"));
+        free(out);
+}
+
+int isched_test_register(void);
+int isched_test_register(void)
+{
+        CU_pSuite s = CU_add_suite("cli", suite_init, suite_clean);
+
+        if (!s)
+                return -1;
+        if (!CU_add_test(s, "--help of run, explain, pools, eval", test_help) ||
+            !CU_add_test(s, "bad input: clear message, exit 2", test_bad_input) ||
+            !CU_add_test(s, "a failed run never overwrites a model", test_model_never_overwritten) ||
+            !CU_add_test(s, "pools", test_pools) ||
+            !CU_add_test(s, "phased scenario: the agent finds each phase's best arrangement", test_phased_end_to_end) ||
+            !CU_add_test(s, "model reload continues identically", test_reload_continues) ||
+            !CU_add_test(s, "explain output matches docs/explain-schema.json", test_explain_schema) ||
+            !CU_add_test(s, "eval: IPS of the logging policy is its mean reward", test_eval) ||
+            !CU_add_test(s, "running agent: explain, lock, SIGTERM", test_running_agent))
+                return -1;
+        return 0;
+}
