@@ -4,6 +4,9 @@
  * the arm only and once with the full explained decision (propensities,
  * estimates, contributions).
  *
+ * Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that a
+ * busy machine that deschedules the benchmark does not inflate them.
+ *
  *   bench-policy [--quick]
  */
 #include <math.h>
@@ -22,7 +25,7 @@ static double now_s(void)
 {
         struct timespec ts;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
         return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 

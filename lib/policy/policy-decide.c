@@ -20,19 +20,38 @@
 #define TS_INTEGRATION_HALF_WIDTH 9.0
 #define TS_INTEGRATION_LIMIT 200
 
+/* Four partial sums: independent chains the CPU overlaps (a single
+ * running sum waits for each addition in turn). */
 static double dot(const double *a, const double *b, unsigned d)
 {
-        double s = 0.0;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        unsigned i = 0;
 
-        for (unsigned i = 0; i < d; i++)
-                s += a[i] * b[i];
-        return s;
+        for (; i + 4 <= d; i += 4) {
+                s0 += a[i] * b[i];
+                s1 += a[i + 1] * b[i + 1];
+                s2 += a[i + 2] * b[i + 2];
+                s3 += a[i + 3] * b[i + 3];
+        }
+        for (; i < d; i++)
+                s0 += a[i] * b[i];
+        return (s0 + s1) + (s2 + s3);
 }
 
-static void matvec(const double *m, const double *x, double *y, unsigned d)
+/* y = M x for a symmetric M, as the sum of M's rows scaled by x_j: the
+ * inner loop updates d independent sums and vectorises, where row-times-x
+ * dot products would each be one long dependency chain. */
+static void symv(const double *m, const double *x, double *y, unsigned d)
 {
         for (unsigned i = 0; i < d; i++)
-                y[i] = dot(m + (size_t)i * d, x, d);
+                y[i] = 0.0;
+        for (unsigned j = 0; j < d; j++) {
+                const double xj = x[j];
+                const double *row = m + (size_t)j * d;
+
+                for (unsigned i = 0; i < d; i++)
+                        y[i] += row[i] * xj;
+        }
 }
 
 /*
@@ -110,7 +129,6 @@ int isched__policy_refresh_arm(struct isched_policy *p, unsigned arm)
         r = isched__spd_invert(s->A, s->A_inv, d);
         if (r < 0)
                 return isched__error(r, "the statistics of arm %u are not positive definite any more", arm);
-        matvec(s->A_inv, s->b, s->theta, d);
         s->stale = false;
         return 0;
 }
@@ -119,31 +137,33 @@ void isched__policy_arm_loaded(struct isched_policy *p, unsigned arm)
 {
         struct isched__arm_stats *s = &p->arms[arm];
 
-        if (!s->A)
-                return;
+        /* D-LinUCB's A^-1 is a cache, recomputed from A at the next
+         * decision; the others keep theirs, saved exactly. */
         if (s->A_tilde)
                 s->stale = true;
-        else
-                matvec(s->A_inv, s->b, s->theta, p->params.n_features);
 }
 
-/* x^T A^-1 x for LinUCB, lingreedy and TS; x^T V^-1 Vtilde V^-1 x for D-LinUCB. */
+/* u = A^-1 x into the work area, and the quadratic form of the width:
+ * x^T A^-1 x = x.u (LinUCB, lingreedy, TS) or x^T V^-1 Vtilde V^-1 x =
+ * u^T Vtilde u (D-LinUCB). */
 static double quadratic_form(const struct isched_policy *p, const struct isched__arm_stats *s, const double *x)
 {
         const unsigned d = p->params.n_features;
         double *u = p->work, *w = p->work + d;
 
-        matvec(s->A_inv, x, u, d);
+        symv(s->A_inv, x, u, d);
         if (s->A_tilde) {
-                matvec(s->A_tilde, u, w, d);
+                symv(s->A_tilde, u, w, d);
                 return dot(u, w, d);
         }
         return dot(x, u, d);
 }
 
-/* The estimate theta.x and the quadratic form of the width of a linear
- * arm.  A form that comes out negative or non-finite means A^-1 drifted:
- * it is recomputed from A, and what rounding leaves below zero is 0. */
+/* The estimate theta.x = (A^-1 b).x = b.(A^-1 x) = b.u (A^-1 is
+ * symmetric, so theta itself is never needed to decide) and the
+ * quadratic form of the width of a linear arm.  A form that comes out
+ * negative or non-finite means A^-1 drifted: it is recomputed from A,
+ * and what rounding leaves below zero is 0. */
 static int linear_eval(struct isched_policy *p, unsigned arm, const double *x, double *ret_est, double *ret_q)
 {
         struct isched__arm_stats *s = &p->arms[arm];
@@ -164,7 +184,7 @@ static int linear_eval(struct isched_policy *p, unsigned arm, const double *x, d
                 if (q < 0.0)
                         q = 0.0;
         }
-        *ret_est = dot(s->theta, x, d);
+        *ret_est = dot(s->b, p->work, d);
         *ret_q = q;
         return 0;
 }
@@ -324,7 +344,7 @@ static int choose_thompson(struct isched_policy *p, bool want_props, struct eval
         return r;
 }
 
-static void fill_decision(const struct isched_policy *p, const double *x, const struct evaluation *e,
+static void fill_decision(struct isched_policy *p, const double *x, const struct evaluation *e,
                           struct isched_decision *dec)
 {
         const unsigned d = p->params.n_features;
@@ -341,7 +361,7 @@ static void fill_decision(const struct isched_policy *p, const double *x, const 
         dec->n_features = d;
         for (unsigned a = 0; a < ISCHED_MAX_ARMS; a++) {
                 struct isched_arm_explanation *ex = &dec->arms[a];
-                const struct isched__arm_stats *s = &p->arms[a];
+                struct isched__arm_stats *s = &p->arms[a];
 
                 ex->enabled = (p->params.arm_mask >> a) & 1u;
                 ex->estimate = e->est[a];
@@ -349,9 +369,12 @@ static void fill_decision(const struct isched_policy *p, const double *x, const 
                 ex->score = e->score[a];
                 ex->propensity = e->prop[a];
                 ex->pulls = s->pulls;
-                if (s->theta)
-                        for (unsigned i = 0; i < d; i++)
-                                ex->contributions[i] = s->theta[i] * x[i];
+                if (!s->theta)
+                        continue;
+                /* Only explanations need theta itself. */
+                symv(s->A_inv, s->b, s->theta, d);
+                for (unsigned i = 0; i < d; i++)
+                        ex->contributions[i] = s->theta[i] * x[i];
         }
 }
 
@@ -455,12 +478,10 @@ static int update_discounted(struct isched_policy *p, struct isched__arm_stats *
         return 0;
 }
 
-/* Ridge statistics with A^-1 and theta kept current in O(d^2) by
- * Sherman-Morrison: with u = A^-1 x and c = 1 + x.u,
- *   (A + x x^T)^-1 = A^-1 - u u^T / c,
- * and theta = A^-1 b recomputed from them (so that theta is a function of
- * the saved A^-1 and b: a reloaded model decides identically).  Every ISCHED_POLICY_REFRESH_INTERVAL pulls, or if c is not a sane
- * positive number, A^-1 and theta are recomputed from A and b. */
+/* Ridge statistics with A^-1 kept current in O(d^2) by Sherman-Morrison:
+ * with u = A^-1 x and c = 1 + x.u, (A + x x^T)^-1 = A^-1 - u u^T / c.
+ * Every ISCHED_POLICY_REFRESH_INTERVAL pulls, or if c is not a sane
+ * number (>= 1 for a positive-definite A^-1), A^-1 is recomputed from A. */
 static int update_ridge(struct isched_policy *p, unsigned arm, const double *x, double reward)
 {
         struct isched__arm_stats *s = &p->arms[arm];
@@ -468,7 +489,7 @@ static int update_ridge(struct isched_policy *p, unsigned arm, const double *x, 
         double *u = p->work;
         double c, inv_c;
 
-        matvec(s->A_inv, x, u, d);
+        symv(s->A_inv, x, u, d);
         c = 1.0 + dot(x, u, d);
         add_outer(s->A, x, d);
         for (unsigned i = 0; i < d; i++)
@@ -481,7 +502,6 @@ static int update_ridge(struct isched_policy *p, unsigned arm, const double *x, 
         for (unsigned i = 0; i < d; i++)
                 for (unsigned j = 0; j < d; j++)
                         s->A_inv[i * d + j] -= (u[i] * u[j]) * inv_c;
-        matvec(s->A_inv, s->b, s->theta, d);
         return 0;
 }
 
