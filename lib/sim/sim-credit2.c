@@ -43,43 +43,24 @@ static uint32_t rq_cycle(const struct sim_rq *rqd, uint32_t n)
         return rqd->cpus[0];
 }
 
-/* SMT siblings of cpu that are in the same runqueue (sibling_mask). */
-static bool same_core_cpu(const struct isched_sim *sim, uint32_t a, uint32_t b)
+static inline uint64_t BIT(const struct sim_pcpu *pc)
 {
-        return sim_cpu_core(&sim->topo, a) == sim_cpu_core(&sim->topo, b);
+        return 1ull << pc->rq_idx;
 }
 
-/* smt_idle_mask_set(): if cpu and all its siblings are idle and not
- * tickled, set all their bits. */
-static void smt_idle_mask_set(struct isched_sim *sim, struct sim_pcpu *pc)
+/* smt_idle_mask_set(): if cpu and all its siblings (sibling_mask: the
+ * SMT siblings in the same runqueue) are in idlers, set all their bits. */
+static void smt_idle_mask_set(const struct sim_pcpu *pc, uint64_t idlers, uint64_t *mask)
 {
-        const struct sim_rq *rqd = pc->rqd;
-
-        for (uint32_t i = 0; i < rqd->nr_cpus; i++) {
-                const struct sim_pcpu *s = PC(sim, rqd->cpus[i]);
-
-                if (same_core_cpu(sim, s->id, pc->id) && !(s->idle && !s->tickled))
-                        return;
-        }
-        for (uint32_t i = 0; i < rqd->nr_cpus; i++)
-                if (same_core_cpu(sim, rqd->cpus[i], pc->id))
-                        PC(sim, rqd->cpus[i])->smt_idle = true;
+        if ((pc->sibl_mask & ~idlers) == 0)
+                *mask |= pc->sibl_mask;
 }
 
 /* smt_idle_mask_clear(): if all the siblings are set, clear them all. */
-static void smt_idle_mask_clear(struct isched_sim *sim, struct sim_pcpu *pc)
+static void smt_idle_mask_clear(const struct sim_pcpu *pc, uint64_t *mask)
 {
-        const struct sim_rq *rqd = pc->rqd;
-
-        for (uint32_t i = 0; i < rqd->nr_cpus; i++) {
-                const struct sim_pcpu *s = PC(sim, rqd->cpus[i]);
-
-                if (same_core_cpu(sim, s->id, pc->id) && !s->smt_idle)
-                        return;
-        }
-        for (uint32_t i = 0; i < rqd->nr_cpus; i++)
-                if (same_core_cpu(sim, rqd->cpus[i], pc->id))
-                        PC(sim, rqd->cpus[i])->smt_idle = false;
+        if ((pc->sibl_mask & ~*mask) == 0)
+                *mask &= ~pc->sibl_mask;
 }
 
 /* ---- time to credit ---- */
@@ -255,8 +236,8 @@ static void runq_remove(struct sim_pool *pool, struct sim_unit *svc, s_time_t no
 
 static void tickle_cpu(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
 {
-        pc->tickled = true;
-        smt_idle_mask_clear(sim, pc);
+        pc->rqd->tickled |= BIT(pc);
+        smt_idle_mask_clear(pc, &pc->rqd->smt_idle);
         sim_cpu_kick(sim, pc, when);
 }
 
@@ -287,33 +268,24 @@ static s_time_t tickle_score(struct isched_sim *sim, s_time_t now, const struct 
         return score;
 }
 
-/* cpumask_test_or_cycle(cpu, mask) over the runqueue, with a predicate. */
-static int rq_test_or_cycle(struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu,
-                            bool (*pred)(const struct sim_pcpu *))
+/* cpumask_test_or_cycle(cpu, mask): cpu if it is in mask, else the next
+ * CPU of mask after it, wrapping; -1 if mask is empty. */
+static int rq_test_or_cycle(const struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu,
+                            uint64_t mask)
 {
-        uint32_t start = 0;
+        const struct sim_pcpu *pc = &sim->pcpus[cpu];
+        uint64_t after;
 
-        if (pred(PC(sim, cpu)) && PC(sim, cpu)->rqd == rqd)
-                return (int)cpu;
-        while (start < rqd->nr_cpus && rqd->cpus[start] <= cpu)
-                start++;
-        for (uint32_t k = 0; k < rqd->nr_cpus; k++) {
-                const uint32_t c = rqd->cpus[(start + k) % rqd->nr_cpus];
-
-                if (pred(PC(sim, c)))
-                        return (int)c;
+        if (!mask)
+                return -1;
+        if (pc->rqd == rqd) {
+                if (mask & BIT(pc))
+                        return (int)cpu;
+                after = pc->rq_idx == 63 ? 0 : mask & ~((2ull << pc->rq_idx) - 1);
+                if (after)
+                        return (int)rqd->cpus[__builtin_ctzll(after)];
         }
-        return -1;
-}
-
-static bool pred_smt_idle(const struct sim_pcpu *p)
-{
-        return p->smt_idle;
-}
-
-static bool pred_idle_untickled(const struct sim_pcpu *p)
-{
-        return p->idle && !p->tickled;
+        return (int)rqd->cpus[__builtin_ctzll(mask)];
 }
 
 /* runq_tickle(): a fully idle core first, then any idle pCPU, then the
@@ -326,13 +298,14 @@ static void runq_tickle(struct isched_sim *sim, struct sim_unit *new, s_time_t n
         s_time_t max = 0;
         int ipid;
 
-        ipid = rq_test_or_cycle(sim, rqd, cpu, pred_smt_idle);
+        ipid = rq_test_or_cycle(sim, rqd, cpu, rqd->smt_idle);
         if (ipid < 0)
-                ipid = rq_test_or_cycle(sim, rqd, cpu, pred_idle_untickled);
+                ipid = rq_test_or_cycle(sim, rqd, cpu, rqd->idle & ~rqd->tickled);
         if (ipid < 0) {
                 const struct sim_pcpu *own = PC(sim, cpu);
+                uint64_t busy = ~rqd->idle & ~rqd->tickled & ((rqd->nr_cpus == 64 ? 0 : 1ull << rqd->nr_cpus) - 1);
 
-                if (own->rqd == rqd && !own->idle && !own->tickled) {
+                if (own->rqd == rqd && (busy & BIT(own))) {
                         s_time_t score = tickle_score(sim, now, new, cpu);
 
                         if (score > max) {
@@ -341,14 +314,12 @@ static void runq_tickle(struct isched_sim *sim, struct sim_unit *new, s_time_t n
                                 goto tickle; /* cpu is in new's soft affinity */
                         }
                 }
-                for (uint32_t i = 0; i < rqd->nr_cpus; i++) {
-                        const uint32_t c = rqd->cpus[i];
-                        const struct sim_pcpu *p = PC(sim, c);
-                        s_time_t score;
+                if (own->rqd == rqd)
+                        busy &= ~BIT(own);
+                for (; busy; busy &= busy - 1) {
+                        const uint32_t c = rqd->cpus[__builtin_ctzll(busy)];
+                        s_time_t score = tickle_score(sim, now, new, c);
 
-                        if (c == cpu || p->idle || p->tickled)
-                                continue;
-                        score = tickle_score(sim, now, new, c);
                         if (score > max) {
                                 max = score;
                                 ipid = (int)c;
@@ -733,7 +704,7 @@ static struct sim_unit *runq_candidate(struct isched_sim *sim, struct sim_rq *rq
                 if (!unit_runnable(svc))
                         continue;
                 if (svc->tickled_cpu != -1 && (uint32_t)svc->tickled_cpu != cpu &&
-                    PC(sim, (uint32_t)svc->tickled_cpu)->tickled)
+                    (PC(sim, (uint32_t)svc->tickled_cpu)->rqd->tickled & BIT(PC(sim, (uint32_t)svc->tickled_cpu))))
                         continue;
                 if (svc->processor != cpu && (s_time_t)snext_credit + CSCHED2_MIGRATE_RESIST > svc->credit)
                         continue;
@@ -783,9 +754,9 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
 
         pool->sched_calls++;
         lock_delay = sim_lock_rq(sim, rqd, now);
-        if (pc->tickled) {
-                pc->tickled = false;
-                smt_idle_mask_set(sim, pc);
+        if (rqd->tickled & BIT(pc)) {
+                rqd->tickled &= ~BIT(pc);
+                smt_idle_mask_set(pc, rqd->idle & ~rqd->tickled, &rqd->smt_idle);
         }
         if (scurr) {
                 sim_unit_progress(sim, scurr, now);
@@ -804,9 +775,9 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
                         runq_remove(pool, snext, now);
                 else
                         update_load(pool, rqd, snext, 0, now);
-                if (pc->idle) {
-                        pc->idle = false;
-                        smt_idle_mask_clear(sim, pc);
+                if (rqd->idle & BIT(pc)) {
+                        rqd->idle &= ~BIT(pc);
+                        smt_idle_mask_clear(pc, &rqd->smt_idle);
                 }
                 top_credit = snext->credit;
                 if (rqd->runq && rqd->runq->credit > top_credit)
@@ -822,19 +793,20 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
                         snext->processor = pc->id;
                 }
         } else {
-                if (!pc->idle) {
-                        pc->idle = true;
-                        smt_idle_mask_set(sim, pc);
+                if (!(rqd->idle & BIT(pc))) {
+                        rqd->idle |= BIT(pc);
+                        smt_idle_mask_set(pc, rqd->idle & ~rqd->tickled, &rqd->smt_idle);
                 }
                 update_load(pool, rqd, NULL, 0, now);
         }
 
         time = csched2_runtime(pool, rqd, snext, now);
-        pc->sched_gen++;
         pc->sched_at = INT64_MAX;
         if (time >= 0) {
                 pc->sched_at = now + time;
-                sim_event_push(sim, pc->sched_at, SIM_EV_SCHEDULE, pc->id, pc->sched_gen);
+                sim_timer_set(sim, sim_slot_sched(sim, pc->id), pc->sched_at);
+        } else {
+                sim_timer_cancel(sim, sim_slot_sched(sim, pc->id));
         }
 
         if (snext == scurr) {
@@ -901,11 +873,23 @@ void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isch
 
                 if (rqd->nr_cpus == 0)
                         rqd->pick_bias = pc->id;
+                pc->rq_idx = rqd->nr_cpus;
                 rqd->cpus[rqd->nr_cpus++] = pc->id;
                 pc->rqd = rqd;
-                pc->idle = true;
-                pc->tickled = false;
-                pc->smt_idle = true;
+                /* init_cpu_runqueue(): idle and smt_idle set, not tickled. */
+                rqd->idle |= BIT(pc);
+                rqd->smt_idle |= BIT(pc);
+                pc->sched_at = INT64_MAX;
+                sim_timer_cancel(sim, sim_slot_sched(sim, pc->id));
+        }
+        /* init_cpu_runqueue(): sibling_mask holds the siblings in the same runqueue. */
+        for (uint32_t i = 0; i < pool->nr_cpus; i++) {
+                struct sim_pcpu *pc = PC(sim, pool->cpus[i]);
+
+                pc->sibl_mask = 0;
+                for (uint32_t k = 0; k < pc->rqd->nr_cpus; k++)
+                        if (PC(sim, pc->rqd->cpus[k])->core == pc->core)
+                                pc->sibl_mask |= 1ull << k;
         }
         free(rq_of);
 }

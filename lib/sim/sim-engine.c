@@ -14,62 +14,121 @@
 
 #define NEVER INT64_MAX
 
-/* ---- event queue: a binary min-heap on (time, seq) ---- */
+/* ---- event queue: an indexed 4-ary min-heap on time ---- */
 
-static bool ev_before(const struct sim_event *a, const struct sim_event *b)
+static inline bool ev_before(const struct sim_ev *a, const struct sim_ev *b)
 {
-        return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+        return a->time < b->time;
 }
 
-void sim_event_push(struct isched_sim *sim, s_time_t time, enum sim_event_type type, uint32_t id,
-                    uint32_t gen)
+static void sift_up(struct sim_evq *q, uint32_t i)
 {
-        struct sim_event ev = { .time = time, .seq = sim->seq++, .type = type, .id = id, .gen = gen };
-        size_t i;
+        const struct sim_ev ev = q->heap[i];
 
-        if (sim->heap_len == sim->heap_cap) {
-                size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 1024;
-                struct sim_event *h = realloc(sim->heap, cap * sizeof(*h));
-
-                if (!h) {
-                        sim->failed = true;
-                        return;
-                }
-                sim->heap = h;
-                sim->heap_cap = cap;
-        }
-        i = sim->heap_len++;
         while (i > 0) {
-                size_t parent = (i - 1) / 2;
+                const uint32_t parent = (i - 1) / 4;
 
-                if (!ev_before(&ev, &sim->heap[parent]))
+                if (!ev_before(&ev, &q->heap[parent]))
                         break;
-                sim->heap[i] = sim->heap[parent];
+                q->heap[i] = q->heap[parent];
+                q->pos[q->heap[i].slot] = i;
                 i = parent;
         }
-        sim->heap[i] = ev;
+        q->heap[i] = ev;
+        q->pos[ev.slot] = i;
 }
 
-static struct sim_event event_pop(struct isched_sim *sim)
+static void sift_down(struct sim_evq *q, uint32_t i)
 {
-        struct sim_event top = sim->heap[0], last = sim->heap[--sim->heap_len];
-        size_t i = 0, n = sim->heap_len;
+        const struct sim_ev ev = q->heap[i];
 
         for (;;) {
-                size_t c = 2 * i + 1;
+                const uint32_t first = 4 * i + 1;
+                uint32_t c, end;
 
-                if (c >= n)
+                if (first >= q->len)
                         break;
-                if (c + 1 < n && ev_before(&sim->heap[c + 1], &sim->heap[c]))
-                        c++;
-                if (!ev_before(&sim->heap[c], &last))
+                end = first + 4 < q->len ? first + 4 : q->len;
+                c = first;
+                {
+                        s_time_t m = q->heap[first].time;
+
+                        for (uint32_t k = first + 1; k < end; k++) {
+                                const s_time_t t = q->heap[k].time;
+
+                                c = t < m ? k : c;
+                                m = t < m ? t : m;
+                        }
+                }
+                if (!ev_before(&q->heap[c], &ev))
                         break;
-                sim->heap[i] = sim->heap[c];
+                q->heap[i] = q->heap[c];
+                q->pos[q->heap[i].slot] = i;
                 i = c;
         }
-        if (n)
-                sim->heap[i] = last;
-        return top;
+        q->heap[i] = ev;
+        q->pos[ev.slot] = i;
+}
+
+void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
+{
+        struct sim_evq *q = &sim->evq;
+        uint32_t i = q->pos[slot];
+        const struct sim_ev ev = { .time = when, .slot = slot };
+
+        q->armed[slot]++;
+
+        if (i == SIM_EV_NONE) {
+                i = q->len++;
+                q->heap[i] = ev;
+                sift_up(q, i);
+                return;
+        }
+        if (ev_before(&ev, &q->heap[i])) {
+                q->heap[i] = ev;
+                sift_up(q, i);
+        } else {
+                q->heap[i] = ev;
+                sift_down(q, i);
+        }
+}
+
+void sim_timer_cancel(struct isched_sim *sim, uint32_t slot)
+{
+        struct sim_evq *q = &sim->evq;
+        const uint32_t i = q->pos[slot];
+
+        if (i == SIM_EV_NONE)
+                return;
+        q->pos[slot] = SIM_EV_NONE;
+        if (i == --q->len)
+                return;
+        q->heap[i] = q->heap[q->len];
+        q->pos[q->heap[i].slot] = i;
+        if (i > 0 && ev_before(&q->heap[i], &q->heap[(i - 1) / 4]))
+                sift_up(q, i);
+        else
+                sift_down(q, i);
+}
+
+static int evq_init(struct sim_evq *q, uint32_t nr_slots)
+{
+        q->nr_slots = nr_slots;
+        q->heap = calloc(nr_slots, sizeof(*q->heap));
+        q->pos = malloc(nr_slots * sizeof(*q->pos));
+        q->armed = calloc(nr_slots, sizeof(*q->armed));
+        if (!q->heap || !q->pos || !q->armed)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < nr_slots; i++)
+                q->pos[i] = SIM_EV_NONE;
+        return 0;
+}
+
+static void evq_free(struct sim_evq *q)
+{
+        free(q->heap);
+        free(q->pos);
+        free(q->armed);
 }
 
 /* ---- random numbers: one splitmix64 stream per vCPU ---- */
@@ -126,7 +185,14 @@ static s_time_t cache_refill_ns(const struct isched_sim *sim, const struct sim_u
 
         if (u->last_cpu < 0)
                 return 0;
-        d = sim_cache_distance(&sim->topo, (uint32_t)u->last_cpu, pc->id);
+        {
+                const struct sim_pcpu *from = &sim->pcpus[u->last_cpu];
+
+                d = from == pc ? SIM_CACHE_SAME
+                    : from->core == pc->core ? SIM_CACHE_SIBLING
+                    : from->socket == pc->socket ? SIM_CACHE_SOCKET
+                    : from->node == pc->node ? SIM_CACHE_REMOTE : SIM_CACHE_NODE;
+        }
         if (d == SIM_CACHE_SAME && pc->last_unit != u)
                 d = SIM_CACHE_EVICTED;
         lost = u->beh.wss_kb < lost_cap_kb[d] ? u->beh.wss_kb : lost_cap_kb[d];
@@ -168,12 +234,18 @@ void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         pool->work_ns += (uint64_t)done;
 }
 
+/* Arm the burst-end timer of a running unit.  A timer that would fire
+ * too early is left alone: burst_end() then finds work left and re-arms
+ * it, which costs less than moving it on every slow-down (a sibling
+ * starting, a scheduling overhead). */
 static void schedule_burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
 {
-        s_time_t t = u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate;
+        const uint32_t slot = sim_slot_burst(sim, u->id), i = sim->evq.pos[slot];
+        const s_time_t end = now + u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate;
 
-        u->gen++;
-        sim_event_push(sim, now + t, SIM_EV_BURST_END, u->id, u->gen);
+        if (i != SIM_EV_NONE && sim->evq.heap[i].time <= end && sim->evq.heap[i].time > now)
+                return;
+        sim_timer_set(sim, slot, end);
 }
 
 /* The SMT share of every unit running on the core of @p cpu changed. */
@@ -233,7 +305,7 @@ void sim_unit_stop(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         sim_unit_progress(sim, u, now);
         u->is_running = false;
         u->state_entry_time = now;
-        u->gen++; /* cancels its burst-end event */
+        sim_timer_cancel(sim, sim_slot_burst(sim, u->id));
         if (pc->curr == u) {
                 pool->cnt.busy_ns += (uint64_t)(now - pc->busy_since);
                 pc->curr = NULL;
@@ -248,8 +320,7 @@ void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
         if (when >= pc->sched_at)
                 return;
         pc->sched_at = when;
-        pc->sched_gen++;
-        sim_event_push(sim, when, SIM_EV_SCHEDULE, pc->id, pc->sched_gen);
+        sim_timer_set(sim, sim_slot_sched(sim, pc->id), when);
 }
 
 /* ---- behaviours ---- */
@@ -295,9 +366,8 @@ static s_time_t onoff_wait(const struct sim_unit *u, s_time_t now)
 
 static void schedule_wake(struct isched_sim *sim, struct sim_unit *u, s_time_t when)
 {
-        u->wake_gen++;
         u->wake_pending = true;
-        sim_event_push(sim, when, SIM_EV_WAKE, u->id, u->wake_gen);
+        sim_timer_set(sim, sim_slot_wake(sim, u->id), when);
 }
 
 /* When a blocked unit should next wake given its behaviour, or NEVER
@@ -341,8 +411,9 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         bool again;
 
         sim_unit_progress(sim, u, now);
-        if (u->work_left > 0) { /* rounding: finish the last nanoseconds */
-                schedule_burst_end(sim, u, now);
+        if (u->work_left > 0 || u->stall_left > 0) { /* fired early: see schedule_burst_end() */
+                sim_timer_set(sim, sim_slot_burst(sim, u->id),
+                              now + u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate);
                 return;
         }
         switch (u->beh.kind) {
@@ -369,7 +440,18 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 u->work_left = sample_burst(u);
                 schedule_burst_end(sim, u, now);
         } else {
+                struct sim_pcpu *pc = &sim->pcpus[u->processor];
+                const uint32_t slot = sim_slot_sched(sim, pc->id);
+
                 block_unit(sim, u, now);
+                /* csched2_unit_sleep() tickled this pCPU for now: its
+                 * SCHEDULE_SOFTIRQ runs at once, before anything else. */
+                if (sim->evq.pos[slot] != SIM_EV_NONE && sim->evq.heap[sim->evq.pos[slot]].time == now) {
+                        sim_timer_cancel(sim, slot);
+                        pc->sched_at = NEVER;
+                        sim->events++;
+                        csched2_schedule(sim, pc, now);
+                }
         }
 }
 
@@ -419,48 +501,35 @@ static void start_phase(struct isched_sim *sim, s_time_t now)
                 for (uint32_t i = 0; i < sim->doms[d].nr_units; i++)
                         apply_behaviour(sim, sim->doms[d].units[i], &ph->beh[d], now);
         }
-        sim_event_push(sim, now + ph->duration_ns, SIM_EV_PHASE, 0, 0);
+        sim_timer_set(sim, sim_slot_phase(sim), now + ph->duration_ns);
 }
 
 /* ---- the event loop ---- */
 
-static void dispatch(struct isched_sim *sim, const struct sim_event *ev)
+static void dispatch(struct isched_sim *sim, uint32_t slot)
 {
-        switch (ev->type) {
-        case SIM_EV_SCHEDULE: {
-                struct sim_pcpu *pc = &sim->pcpus[ev->id];
+        const uint32_t nc = sim->topo.nr_cpus, nu = sim->nr_units;
 
-                if (ev->gen != pc->sched_gen)
-                        return;
+        if (slot < nc) {
+                struct sim_pcpu *pc = &sim->pcpus[slot];
+
                 pc->sched_at = NEVER;
                 csched2_schedule(sim, pc, sim->now);
-                break;
-        }
-        case SIM_EV_BURST_END: {
-                struct sim_unit *u = &sim->units[ev->id];
+        } else if (slot < nc + nu) {
+                struct sim_unit *u = &sim->units[slot - nc];
 
-                if (ev->gen == u->gen && u->is_running)
+                if (u->is_running)
                         burst_end(sim, u, sim->now);
-                break;
-        }
-        case SIM_EV_WAKE: {
-                struct sim_unit *u = &sim->units[ev->id];
+        } else if (slot < nc + 2 * nu) {
+                wake_unit(sim, &sim->units[slot - nc - nu], sim->now);
+        } else if (slot < nc + 2 * nu + sim->nr_doms) {
+                const uint32_t d = slot - nc - 2 * nu;
 
-                if (ev->gen == u->wake_gen)
-                        wake_unit(sim, u, sim->now);
-                break;
-        }
-        case SIM_EV_PHASE:
+                csched2_replenish(sim, &sim->doms[d], sim->now);
+                sim_timer_set(sim, slot, sim->now + CSCHED2_BDGT_REPL_PERIOD);
+        } else {
                 sim->phase = (sim->phase + 1) % sim->wl.nr_phases;
                 start_phase(sim, sim->now);
-                break;
-        case SIM_EV_REPLENISH: {
-                struct sim_dom *d = &sim->doms[ev->id];
-
-                csched2_replenish(sim, d, sim->now);
-                sim_event_push(sim, sim->now + CSCHED2_BDGT_REPL_PERIOD, SIM_EV_REPLENISH, ev->id, 0);
-                break;
-        }
         }
 }
 
@@ -476,12 +545,17 @@ ISCHED_EXPORT int isched_sim_run(struct isched_sim *sim, uint64_t duration_ns)
                 return isched__error(-EINVAL, "isched_sim_run: duration %llu ns is too long",
                                      (unsigned long long)duration_ns);
         end = sim->now + (s_time_t)duration_ns;
-        while (sim->heap_len && sim->heap[0].time <= end) {
-                const struct sim_event ev = event_pop(sim);
+        while (sim->evq.len && sim->evq.heap[0].time <= end) {
+                const uint32_t slot = sim->evq.heap[0].slot;
+                const uint32_t armed = sim->evq.armed[slot];
 
-                sim->now = ev.time;
+                sim->now = sim->evq.heap[0].time;
                 sim->events++;
-                dispatch(sim, &ev);
+                /* The slot stays at the top while it fires: most handlers
+                 * re-arm their own timer, which then sifts down once. */
+                dispatch(sim, slot);
+                if (sim->evq.armed[slot] == armed)
+                        sim_timer_cancel(sim, slot);
                 if (sim->failed)
                         return isched__error(-ENOMEM, "out of memory growing the simulator's event queue");
         }
@@ -675,12 +749,18 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         }
         for (uint32_t c = 0; c < sim->topo.nr_cpus; c++) {
                 sim->pcpus[c].id = c;
+                sim->pcpus[c].core = sim_cpu_core(&sim->topo, c);
+                sim->pcpus[c].socket = sim_cpu_socket(&sim->topo, c);
+                sim->pcpus[c].node = sim_cpu_node(&sim->topo, c);
                 sim->pcpus[c].sched_at = NEVER;
         }
         r = build_pools(sim);
         if (r < 0)
                 goto fail;
         r = build_domains(sim);
+        if (r < 0)
+                goto fail;
+        r = evq_init(&sim->evq, sim->topo.nr_cpus + 2 * sim->nr_units + sim->nr_doms + 1);
         if (r < 0)
                 goto fail;
         for (uint32_t p = 0; p < sim->nr_pools; p++) {
@@ -702,7 +782,7 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         }
         for (uint32_t d = 0; d < sim->nr_doms; d++)
                 if (sim->doms[d].cap)
-                        sim_event_push(sim, CSCHED2_BDGT_REPL_PERIOD, SIM_EV_REPLENISH, d, 0);
+                        sim_timer_set(sim, sim_slot_repl(sim, d), CSCHED2_BDGT_REPL_PERIOD);
         if (sim->wl.nr_phases) {
                 sim->phase = 0;
                 start_phase(sim, 0);
@@ -739,7 +819,7 @@ ISCHED_EXPORT struct isched_sim *isched_sim_free(struct isched_sim *sim)
         free(sim->doms);
         free(sim->units);
         free(sim->pcpus);
-        free(sim->heap);
+        evq_free(&sim->evq);
         sim_workload_clear(&sim->wl);
         free(sim);
         return NULL;

@@ -179,9 +179,7 @@ struct sim_unit {                  /* struct csched2_unit + what sched_unit hold
         uint64_t rng;
         s_time_t wake_time;        /* when it last woke, -1 if not pending */
         s_time_t runnable_since;   /* on the runqueue since */
-        uint32_t gen;              /* invalidates pending burst events */
-        uint32_t wake_gen;         /* invalidates pending wake events */
-        bool wake_pending;
+        bool wake_pending;         /* its wake-up timer is armed */
 
         /* while running */
         s_time_t progress_at;
@@ -192,13 +190,14 @@ struct sim_unit {                  /* struct csched2_unit + what sched_unit hold
 
 struct sim_pcpu {
         uint32_t id;
+        uint32_t core, socket, node;  /* global ids */
+        uint32_t rq_idx;              /* bit of this CPU in its runqueue's masks */
+        uint64_t sibl_mask;           /* sibling_mask: SMT siblings in the same runqueue, itself included */
         struct sim_pool *pool;
         struct sim_rq *rqd;
         struct sim_unit *curr;     /* NULL: idle */
         struct sim_unit *last_unit;/* last unit that ran here, for cache state */
-        bool idle, tickled, smt_idle;
         s_time_t sched_at;         /* next schedule event, INT64_MAX none */
-        uint32_t sched_gen;
         s_time_t busy_since;       /* accounting */
         uint64_t busy_ns;
         s_time_t overhead_until;   /* scheduler work on an idle CPU */
@@ -206,8 +205,9 @@ struct sim_pcpu {
 
 struct sim_rq {                    /* struct csched2_runqueue_data */
         int id;
-        uint32_t *cpus;            /* active, sorted */
+        uint32_t *cpus;            /* active, sorted; bit i of the masks is cpus[i] */
         uint32_t nr_cpus;
+        uint64_t idle, tickled, smt_idle; /* cpumasks, at most 64 CPUs per runqueue */
         int load;
         s_time_t load_last_update;
         s_time_t avgload, b_avgload;
@@ -251,21 +251,26 @@ struct sim_pool {
         uint32_t switches;
 };
 
-enum sim_event_type {
-        SIM_EV_SCHEDULE = 0, /* id: cpu */
-        SIM_EV_BURST_END,    /* id: unit */
-        SIM_EV_WAKE,         /* id: unit */
-        SIM_EV_PHASE,
-        SIM_EV_REPLENISH,    /* id: domain */
+/* The event queue is an indexed 4-ary min-heap on time: every timer of
+ * the model has one slot (a pCPU's schedule timer, a unit's burst end and
+ * wake-up, a domain's budget replenishment, the phase change), so
+ * re-arming a timer moves its entry instead of leaving a stale one
+ * behind.  Timers due at the same nanosecond fire in an order fixed by
+ * the sequence of heap operations: deterministic. */
+struct sim_ev {
+        s_time_t time;
+        uint32_t slot;
 };
 
-struct sim_event {
-        s_time_t time;
-        uint64_t seq;
-        uint32_t type;
-        uint32_t id;
-        uint32_t gen;
+struct sim_evq {
+        struct sim_ev *heap; /* children of i are 4i+1 .. 4i+4 */
+        uint32_t len;
+        uint32_t *pos;       /* slot -> index in heap, SIM_EV_NONE if not armed */
+        uint32_t *armed;     /* slot -> times armed, to see a handler re-arm its own slot */
+        uint32_t nr_slots;
 };
+
+#define SIM_EV_NONE UINT32_MAX
 
 struct isched_sim {
         struct sim_workload wl;
@@ -279,17 +284,43 @@ struct isched_sim {
         uint32_t nr_doms;
         struct sim_unit *units;
         uint32_t nr_units;
-        struct sim_event *heap;
-        size_t heap_len, heap_cap;
-        uint64_t seq;
+        struct sim_evq evq;
         uint64_t events;
         uint32_t phase;
         bool failed;                /* out of memory inside the event loop */
 };
 
+/* Timer slots: [0, cpus) schedule timers, then units' burst ends, units'
+ * wake-ups, domains' replenishments, and the phase timer. */
+static inline uint32_t sim_slot_sched(const struct isched_sim *sim, uint32_t cpu)
+{
+        (void)sim;
+        return cpu;
+}
+
+static inline uint32_t sim_slot_burst(const struct isched_sim *sim, uint32_t unit)
+{
+        return sim->topo.nr_cpus + unit;
+}
+
+static inline uint32_t sim_slot_wake(const struct isched_sim *sim, uint32_t unit)
+{
+        return sim->topo.nr_cpus + sim->nr_units + unit;
+}
+
+static inline uint32_t sim_slot_repl(const struct isched_sim *sim, uint32_t dom)
+{
+        return sim->topo.nr_cpus + 2 * sim->nr_units + dom;
+}
+
+static inline uint32_t sim_slot_phase(const struct isched_sim *sim)
+{
+        return sim->topo.nr_cpus + 2 * sim->nr_units + sim->nr_doms;
+}
+
 /* sim-engine.c */
-void sim_event_push(struct isched_sim *sim, s_time_t time, enum sim_event_type type, uint32_t id,
-                    uint32_t gen);
+void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when);
+void sim_timer_cancel(struct isched_sim *sim, uint32_t slot);
 void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when);
 void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now);
 void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu *pc, s_time_t now,

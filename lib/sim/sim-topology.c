@@ -30,6 +30,8 @@ int sim_topology_parse(const char *s, struct sim_topology *ret)
         }
         if (*p)
                 goto bad;
+        if (v[3] > 8)
+                return isched__error(-EINVAL, "topology '%s': at most 8 threads per core", s);
         if (v[0] * v[1] * v[2] * v[3] > SIM_MAX_CPUS)
                 return isched__error(-EINVAL, "topology '%s' has more than %d CPUs", s, SIM_MAX_CPUS);
         ret->nodes = (uint32_t)v[0];
