@@ -41,6 +41,27 @@ static cJSON *number(double v)
         return cJSON_CreateRaw(buf);
 }
 
+/* Turn every number of a parsed tree into raw text that reads back as the
+ * same double (a context section carried over by a merge). */
+static bool numbers_exact(cJSON *item)
+{
+        for (; item; item = item->next) {
+                if (cJSON_IsNumber(item)) {
+                        cJSON *raw = number(item->valuedouble);
+
+                        if (!raw)
+                                return false;
+                        item->type = cJSON_Raw;
+                        item->valuestring = raw->valuestring;
+                        raw->valuestring = NULL;
+                        cJSON_Delete(raw);
+                } else if (item->child && !numbers_exact(item->child)) {
+                        return false;
+                }
+        }
+        return true;
+}
+
 static cJSON *vector_to_json(const double *v, unsigned n)
 {
         cJSON *arr = cJSON_CreateArray();
@@ -211,8 +232,16 @@ int isched__model_to_json(const struct isched_policy *p, const cJSON *context_js
         }
         ok = ok && add(doc, "arm_stats", stats);
         stats = NULL;
-        if (ok && context_json)
-                ok = add(doc, "context", cJSON_Duplicate(context_json, 1));
+        if (ok && context_json) {
+                cJSON *ctx = cJSON_Duplicate(context_json, 1);
+
+                if (!ctx || !numbers_exact(ctx->child)) {
+                        cJSON_Delete(ctx);
+                        ok = false;
+                } else {
+                        ok = add(doc, "context", ctx);
+                }
+        }
         if (!ok) {
                 cJSON_Delete(stats);
                 cJSON_Delete(doc);

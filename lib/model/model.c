@@ -254,8 +254,16 @@ static int merge_one(struct isched_policy **acc, const cJSON **acc_context, cJSO
                 if (r < 0)
                         return r;
         }
-        if (!*acc_context)
+        if (ctx && !*acc_context) {
+                /* Carried over as it is, but only if it is a valid one. */
+                struct isched_context *c = NULL;
+
+                r = context_from_json(ctx, &c);
+                if (r < 0)
+                        return in_file(r, paths[i]);
+                isched_context_free(c);
                 *acc_context = ctx;
+        }
         return 0;
 }
 

@@ -528,6 +528,79 @@ static void test_merge_refused(void)
         isched_policy_free(base);
 }
 
+/* The context builder travels with the policy, exactly; a merge keeps the
+ * first file's; a broken context section is refused. */
+static struct isched_context *make_context(double w_throughput, double throughput)
+{
+        struct isched_context_params cp;
+        struct isched_context *c = NULL;
+        struct isched_window w = {
+                .duration_ns = 1000000000ull, .nr_pcpus = 4, .nr_vcpus = 8, .utilisation = 0.5, .load = 1.1,
+                .wakeups_per_s = 3000.0, .lat_mean_us = 41.3, .lat_p99_us = 310.7, .migrations_per_s = 12.0,
+                .cswitches_per_s = 4000.0, .throughput = throughput,
+        };
+        double reward;
+
+        CU_ASSERT_EQUAL_FATAL(isched_context_params_init(&cp), 0);
+        cp.w_throughput = w_throughput;
+        CU_ASSERT_EQUAL_FATAL(isched_context_new(&cp, &c), 0);
+        for (unsigned i = 0; i < 3; i++) {
+                w.throughput *= 1.1;
+                CU_ASSERT_EQUAL(isched_context_reward(c, &w, i == 1, &reward), 0);
+        }
+        return c;
+}
+
+static void test_context_section(void)
+{
+        struct isched_policy *p = make(ISCHED_POLICY_LINUCB, 3, ISCHED_ARM_MASK_ALL), *q = NULL;
+        struct isched_context *c1 = make_context(0.7, 1.2345), *c2 = make_context(0.7, 2.5), *back = NULL;
+        struct isched_context_params cp;
+        const char *paths[] = { tmp_path("c1.json"), tmp_path("c2.json") };
+        cJSON *doc;
+
+        CU_ASSERT_EQUAL_FATAL(isched_model_save(paths[0], p, c1), 0);
+        CU_ASSERT_EQUAL_FATAL(isched_model_save(paths[1], p, c2), 0);
+        CU_ASSERT_EQUAL_FATAL(isched_model_load(paths[0], &q, &back), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+        CU_ASSERT_EQUAL(isched_context_get_params(back, &cp), 0);
+        CU_ASSERT_EQUAL(cp.w_throughput, 0.7);
+        CU_ASSERT_EQUAL(isched_context_get_baseline(back), isched_context_get_baseline(c1));
+        CU_ASSERT(isfinite(isched_context_get_baseline(back)));
+        isched_policy_free(q);
+        isched_context_free(back);
+        back = NULL;
+
+        /* The merged file carries the first file's context, to the bit. */
+        CU_ASSERT_EQUAL_FATAL(isched_model_merge(paths, 2, tmp_path("cm.json")), 0);
+        CU_ASSERT_EQUAL_FATAL(isched_model_load(tmp_path("cm.json"), &q, &back), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+        CU_ASSERT_EQUAL(isched_context_get_baseline(back), isched_context_get_baseline(c1));
+        CU_ASSERT_NOT_EQUAL(isched_context_get_baseline(back), isched_context_get_baseline(c2));
+        isched_policy_free(q);
+        isched_context_free(back);
+
+        /* A broken context section is refused, by load and by merge. */
+        doc = read_doc(paths[0]);
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "baseline");
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "params",
+                                               cJSON_CreateString("broken"));
+        write_doc(tmp_path("c3.json"), doc);
+        cJSON_Delete(doc);
+        back = (struct isched_context *)0x1;
+        CU_ASSERT_EQUAL(isched_model_load(tmp_path("c3.json"), &q, &back), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "context"));
+        CU_ASSERT_PTR_EQUAL(back, (struct isched_context *)0x1);
+        const char *bad_paths[] = { tmp_path("c3.json"), paths[1] };
+        CU_ASSERT_EQUAL(isched_model_merge(bad_paths, 2, tmp_path("never.json")), -EINVAL);
+        /* Without ret_context the policy alone is loaded. */
+        CU_ASSERT_EQUAL(isched_model_load(paths[1], &q, NULL), 0);
+        isched_policy_free(q);
+        isched_context_free(c1);
+        isched_context_free(c2);
+        isched_policy_free(p);
+}
+
 static void test_check_compatible(void)
 {
         struct isched_policy *p = make(ISCHED_POLICY_LINTS, 4, ISCHED_ARM_MASK_ALL);
@@ -553,6 +626,7 @@ int isched_test_register(void)
             !CU_add_test(s, "merge is exact", test_merge_exact) ||
             !CU_add_test(s, "merge of discounted models", test_merge_discounted) ||
             !CU_add_test(s, "merge refuses mismatches", test_merge_refused) ||
+            !CU_add_test(s, "context section", test_context_section) ||
             !CU_add_test(s, "check compatible", test_check_compatible))
                 return -1;
         return 0;
