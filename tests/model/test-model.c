@@ -539,16 +539,38 @@ static struct isched_context *make_context(double w_throughput, double throughpu
                 .wakeups_per_s = 3000.0, .lat_mean_us = 41.3, .lat_p99_us = 310.7, .migrations_per_s = 12.0,
                 .cswitches_per_s = 4000.0, .throughput = throughput,
         };
-        double reward;
+        double reward, x[ISCHED_F_COUNT];
 
         CU_ASSERT_EQUAL_FATAL(isched_context_params_init(&cp), 0);
         cp.w_throughput = w_throughput;
         CU_ASSERT_EQUAL_FATAL(isched_context_new(&cp, &c), 0);
-        for (unsigned i = 0; i < 3; i++) {
+        for (unsigned i = 0; i < 7; i++) {
                 w.throughput *= 1.1;
+                w.utilisation = 0.3 + 0.0731 * i;
+                w.lat_mean_us *= 1.37;
+                w.wakeups_per_s += 1234.567;
                 CU_ASSERT_EQUAL(isched_context_reward(c, &w, i == 1, &reward), 0);
+                CU_ASSERT_EQUAL(isched_context_features(c, &w, x, ISCHED_F_COUNT, NULL), 0);
         }
         return c;
+}
+
+/* Same tree, same numbers to the bit; returns how many numbers it compared. */
+static unsigned same_tree(const cJSON *a, const cJSON *b, bool *same)
+{
+        unsigned n = 0;
+
+        for (; a && b; a = a->next, b = b->next) {
+                if ((a->type & 0xff) != (b->type & 0xff))
+                        *same = false;
+                else if (cJSON_IsNumber(a))
+                        n++, *same = *same && memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0;
+                else
+                        n += same_tree(a->child, b->child, same);
+        }
+        if (a || b)
+                *same = false;
+        return n;
 }
 
 static void test_context_section(void)
@@ -579,6 +601,17 @@ static void test_context_section(void)
         CU_ASSERT_NOT_EQUAL(isched_context_get_baseline(back), isched_context_get_baseline(c2));
         isched_policy_free(q);
         isched_context_free(back);
+        {
+                cJSON *orig = read_doc(paths[0]), *merged = read_doc(tmp_path("cm.json"));
+                bool same = true;
+                unsigned n = same_tree(cJSON_GetObjectItemCaseSensitive(orig, "context")->child,
+                                       cJSON_GetObjectItemCaseSensitive(merged, "context")->child, &same);
+
+                CU_ASSERT(same);
+                CU_ASSERT(n > 10);
+                cJSON_Delete(orig);
+                cJSON_Delete(merged);
+        }
 
         /* A broken context section is refused, by load and by merge. */
         doc = read_doc(paths[0]);
