@@ -87,7 +87,7 @@ struct isched_arm_explanation {
         double score;           /**< the value the arm was ranked by */
         double propensity;      /**< probability the policy had of choosing this arm */
         uint64_t pulls;         /**< times the arm was updated */
-        double contributions[ISCHED_MAX_FEATURES]; /**< theta_i * x_i, summing to estimate */
+        double contributions[ISCHED_MAX_FEATURES]; /**< theta_i * x_i, summing to estimate (all 0 for egreedy, whose estimate ignores x) */
 };
 
 /** One decision. */
@@ -147,7 +147,7 @@ int isched_policy_set_arm_mask(struct isched_policy *policy, uint32_t arm_mask);
 /** Read back the parameters (the string pointers point into the policy). */
 int isched_policy_get_params(const struct isched_policy *policy, struct isched_policy_params *ret_params);
 
-/** Number of updates so far. */
+/** Number of updates so far (the t of the epsilon schedule). */
 uint64_t isched_policy_get_rounds(const struct isched_policy *policy);
 
 #ifdef __cplusplus
