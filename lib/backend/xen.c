@@ -482,42 +482,47 @@ static int xen_list_pools(struct isched_backend *b, struct isched_pool_info **re
         return 0;
 }
 
-/* busy/idle of the pool's pCPUs since the backend was opened. */
-static int read_cpu_time(struct xen_backend *x, const xc_cpupoolinfo_t *info, uint64_t now,
-                         struct isched_counters *c)
+/* busy/idle of the pool's pCPUs since the backend was opened.  Idle time
+ * comes from Xen's clock, elapsed time from dom0's, read a moment later
+ * (after the hypercall; under emulation that moment can be milliseconds):
+ * per CPU, busy + idle is kept equal to the elapsed time and neither ever
+ * goes backwards, so that a window's busy + idle is exactly its elapsed
+ * time x pCPUs.  Idle time that runs ahead of dom0's clock is reported in
+ * a later snapshot.  Writes the time of the reading to *ret_now_ns. */
+static int read_cpu_time(struct xen_backend *x, const xc_cpupoolinfo_t *info,
+                         struct isched_counters *c, uint64_t *ret_now_ns)
 {
+        uint64_t now;
         int nr = 0;
 
         if (xc_getcpuinfo(x->xch, (int)x->nr_cpus, x->cpuinfo, &nr) < 0)
                 return hypercall_error(errno, "reading pCPU idle time (xc_getcpuinfo)");
+        now = monotonic_ns();
         for (unsigned cpu = 0; cpu < x->nr_cpus && cpu < (unsigned)nr; cpu++) {
                 struct xen_cpu_acct *a = &x->cpus[cpu];
-                uint64_t elapsed, idle, busy;
+                const uint64_t idle_now = x->cpuinfo[cpu].idletime;
+                uint64_t elapsed, idle;
 
                 if (!a->started) {
                         a->t0_ns = now;
-                        a->idle0_ns = x->cpuinfo[cpu].idletime;
+                        a->idle0_ns = idle_now;
                         a->started = true;
                 }
+                elapsed = now - a->t0_ns;
+                idle = idle_now >= a->idle0_ns ? idle_now - a->idle0_ns : 0;
+                if (idle > elapsed - a->last_busy_ns)
+                        idle = elapsed - a->last_busy_ns; /* busy never shrinks */
+                if (idle < a->last_idle_ns)
+                        idle = a->last_idle_ns; /* idle never shrinks */
+                a->last_idle_ns = idle;
+                a->last_busy_ns = elapsed - idle;
                 if (!info || !cpu_in_map(info, cpu))
                         continue;
-                elapsed = now - a->t0_ns;
-                idle = x->cpuinfo[cpu].idletime >= a->idle0_ns ? x->cpuinfo[cpu].idletime - a->idle0_ns : 0;
-                /* The two clocks (dom0's monotonic time, Xen's idle time)
-                 * are read a moment apart: clamp, never go backwards. */
-                if (idle > elapsed)
-                        idle = elapsed;
-                if (idle < a->last_idle_ns)
-                        idle = a->last_idle_ns;
-                busy = elapsed > idle ? elapsed - idle : 0;
-                if (busy < a->last_busy_ns)
-                        busy = a->last_busy_ns;
-                a->last_idle_ns = idle;
-                a->last_busy_ns = busy;
-                c->busy_ns += busy;
-                c->idle_ns += idle;
+                c->busy_ns += a->last_busy_ns;
+                c->idle_ns += a->last_idle_ns;
         }
         c->valid |= ISCHED_CNT_BUSY;
+        *ret_now_ns = now;
         return 0;
 }
 
@@ -659,8 +664,7 @@ static int xen_read_counters(struct isched_backend *b, uint32_t pool, struct isc
         if (r < 0)
                 goto out;
         c.arrangement = d.arrangement;
-        c.timestamp_ns = monotonic_ns();
-        r = read_cpu_time(x, info, c.timestamp_ns, &c);
+        r = read_cpu_time(x, info, &c, &c.timestamp_ns);
         if (r < 0)
                 goto out;
         r = read_guest_time(x, pool, &c);
@@ -854,7 +858,7 @@ int isched__backend_xen_init(struct isched_backend *b, const struct isched_backe
         if (!x->hypfs)
                 x->hypfs_errno = errno ? errno : ENOSYS;
         /* Start the busy/idle origin now, so that the first window is real. */
-        r = read_cpu_time(x, NULL, monotonic_ns(), &(struct isched_counters){ 0 });
+        r = read_cpu_time(x, NULL, &(struct isched_counters){ 0 }, &(uint64_t){ 0 });
         if (r < 0)
                 goto fail;
         isched__clear_error();

@@ -20,6 +20,8 @@
 #                         unpacked root, initramfs, serial logs
 #   ISCHED_XEN_QEMU_BOOTS "patched stock" (default) or one of them
 #   ISCHED_XEN_QEMU_STRESS switches in the stress run (default 300)
+#   ISCHED_XEN_QEMU_PATCHED_XEN the patched hypervisor ELF32 to boot
+#                         (default SRCDIR/xen-patches/work/out/xen-debug)
 # Exit: 0 pass, 1 fail, 77 skipped (this machine cannot run QEMU).
 set -uo pipefail
 [ $# -eq 4 ] || { echo "usage: $0 SRCDIR BUILDDIR ISCHED XEN_PROBE" >&2; exit 2; }
@@ -28,7 +30,8 @@ W=${ISCHED_XEN_QEMU_WORK:-$BUILD/xen-qemu}
 BOOTS=${ISCHED_XEN_QEMU_BOOTS:-patched stock}
 STRESS=${ISCHED_XEN_QEMU_STRESS:-300}
 HERE=$SRC/tests/xen-qemu
-PATCHED_XEN=$SRC/xen-patches/work/out/xen-debug
+PATCHED_XEN=${ISCHED_XEN_QEMU_PATCHED_XEN:-$SRC/xen-patches/work/out/xen-debug}
+PATCHED_XEN=$(readlink -m "$PATCHED_XEN")
 T_START=$(date +%s)
 say() { printf '[xen-qemu %4ss] %s\n' "$(( $(date +%s) - T_START ))" "$*"; }
 skip() { say "SKIP: $*"; exit 77; }
