@@ -34,6 +34,7 @@ enum {
         OPT_ROLLBACK_MARGIN,
         OPT_SETTLE,
         OPT_VERBOSE,
+        OPT_RECORD,
         OPT_HELP,
 };
 
@@ -54,6 +55,7 @@ static const struct option longopts[] = {
         { "rollback-margin", required_argument, NULL, OPT_ROLLBACK_MARGIN },
         { "settle", required_argument, NULL, OPT_SETTLE },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
+        { "record", required_argument, NULL, OPT_RECORD },
         { "help", no_argument, NULL, OPT_HELP },
         CLI_BACKEND_LONGOPTS,
         CLI_POLICY_LONGOPTS,
@@ -82,6 +84,8 @@ static void usage(FILE *f)
                 "                     every 10 epochs; with several pools FILE must contain %%p,\n"
                 "                     replaced by the pool name\n"
                 "  --log FILE         append the decision log (JSON lines) to FILE\n"
+                "  --record FILE      record every counter snapshot to a trace FILE, to replay\n"
+                "                     later with --backend replay --trace FILE\n"
                 "  --state-dir DIR    state, lock and hold files (default /var/lib/intellisched\n"
                 "                     for root, else $XDG_STATE_HOME/intellisched or\n"
                 "                     ~/.local/state/intellisched)\n"
@@ -117,7 +121,7 @@ struct run_opts {
         struct isched_agent_config agent;
         uint64_t interval_ns, epoch_ns, steps, duration_ns;
         bool epoch_set, steps_set, duration_set, resume, verbose;
-        const char *model, *log, *state_dir;
+        const char *model, *log, *state_dir, *record;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -248,6 +252,9 @@ static int parse(int argc, char **argv, struct run_opts *o)
                         break;
                 case OPT_VERBOSE:
                         o->verbose = true;
+                        break;
+                case OPT_RECORD:
+                        o->record = arg;
                         break;
                 case 'h':
                 case OPT_HELP:
@@ -601,8 +608,24 @@ static void print_header(const struct run_opts *o, struct isched_backend *backen
         fflush(stdout);
 }
 
+/* The trace lists the pools of this run; an unknown pool is refused
+ * before the file is created. */
+static int open_trace(const struct run_opts *o, struct isched_backend *backend, struct isched_trace_writer **ret)
+{
+        struct isched_pool_info pools[MAX_POOLS];
+        int r;
+
+        for (size_t i = 0; i < o->n_pools; i++) {
+                r = isched_backend_find_pool(backend, o->pools[i], &pools[i]);
+                if (r < 0)
+                        return cli_fail(r, "unknown pool");
+        }
+        r = isched_trace_writer_new(o->record, pools, o->n_pools, ret);
+        return r < 0 ? cli_fail(r, "cannot create the trace") : 0;
+}
+
 static int start_agents(struct run_opts *o, struct isched_backend *backend, const char *state_dir,
-                        struct pool_run *runs)
+                        struct isched_trace_writer *trace, struct pool_run *runs)
 {
         for (size_t i = 0; i < o->n_pools; i++) {
                 struct isched_policy *policy = NULL;
@@ -628,6 +651,7 @@ static int start_agents(struct run_opts *o, struct isched_backend *backend, cons
                 cfg.pool = o->pools[i];
                 cfg.state_dir = state_dir;
                 cfg.model_path = runs[i].model_path;
+                cfg.trace = trace;
                 r = isched_agent_new(&cfg, backend, policy, context, &runs[i].agent);
                 isched_policy_free(policy);
                 isched_context_free(context);
@@ -643,6 +667,7 @@ int cmd_run(int argc, char **argv)
 {
         struct pool_run runs[MAX_POOLS] = { 0 };
         struct isched_backend *backend = NULL;
+        struct isched_trace_writer *trace = NULL;
         struct sigaction sa = { .sa_handler = on_signal };
         struct run_opts o;
         char *state_dir = NULL;
@@ -661,9 +686,17 @@ int cmd_run(int argc, char **argv)
                 goto out;
         if (o.resume)
                 remove_hold_files(state_dir, &o);
-        rc = start_agents(&o, backend, state_dir, runs);
-        if (rc)
+        if (o.record && (rc = open_trace(&o, backend, &trace)) != 0)
                 goto out;
+        rc = start_agents(&o, backend, state_dir, trace, runs);
+        if (rc) {
+                /* No half-made trace is left behind by a run that never started. */
+                if (trace) {
+                        trace = isched_trace_writer_free(trace);
+                        unlink(o.record);
+                }
+                goto out;
+        }
 
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
@@ -679,6 +712,7 @@ out:
                 isched_agent_unref(runs[i].agent);
                 free(runs[i].model_path);
         }
+        isched_trace_writer_free(trace);
         isched_backend_unref(backend);
         free(state_dir);
         isched_set_log_fn(NULL, ISCHED_LOG_ERROR, NULL);

@@ -36,6 +36,7 @@
 #include "common.h"
 #include "context.h"
 #include "policy.h"
+#include "trace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +85,10 @@ struct isched_agent_config {
         const char *log_path;           /**< decision log (JSON lines, appended), or NULL */
         const char *model_path;         /**< model saved every model_save_epochs epochs, or NULL */
         uint32_t model_save_epochs;     /**< default 10 */
+        /** If not NULL, every snapshot the agent reads is appended to this
+         *  trace (for the replay backend); the pool must be in its header.
+         *  Not owned: it must outlive the agent.  Several agents may share it. */
+        struct isched_trace_writer *trace;
 };
 
 /** A summary for a status line. */

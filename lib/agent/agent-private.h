@@ -40,6 +40,7 @@ struct isched_agent {
         uint32_t pool_id;
         int lock_fd;
         int log_fd;
+        bool trace_failed;              /* recording stopped after a failed append */
 
         enum isched_agent_mode mode;
         char advisory_reason[256];

@@ -14,6 +14,8 @@
 #define NS_PER_S 1000000000ull
 #define HOUR_NS (3600ull * NS_PER_S)
 
+static void record_snapshot(struct isched_agent *a, const struct isched_counters *c);
+
 static const char *const reason_names[ISCHED_AGENT_REASON_COUNT] = {
         [ISCHED_AGENT_REASON_NONE] = "none",         [ISCHED_AGENT_REASON_EXPLOIT] = "exploit",
         [ISCHED_AGENT_REASON_EXPLORE] = "explore",   [ISCHED_AGENT_REASON_DWELL] = "dwell",
@@ -218,6 +220,7 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         if (r < 0)
                 goto fail;
         a->have_start = true;
+        record_snapshot(a, &a->start);
         a->now_ns = a->start.timestamp_ns;
         a->current = a->start.arrangement;
         /* The arrangement found has been in force for an unknown time: the
@@ -528,6 +531,22 @@ static void check_resume_by_file(struct isched_agent *a)
         }
 }
 
+/* Record a snapshot in the trace, if one is set; a failure stops the
+ * recording (said once), not the agent. */
+static void record_snapshot(struct isched_agent *a, const struct isched_counters *c)
+{
+        int r;
+
+        if (!a->cfg.trace || a->trace_failed)
+                return;
+        r = isched_trace_writer_append(a->cfg.trace, a->pool_id, c);
+        if (r < 0) {
+                a->trace_failed = true;
+                isched__log(ISCHED_LOG_WARNING, "pool %s: recording the trace stopped: %s", a->pool,
+                            isched_last_error());
+        }
+}
+
 ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
 {
         struct isched_counters c;
@@ -545,6 +564,7 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
         }
         if (r < 0)
                 return r;
+        record_snapshot(agent, &c);
         agent->now_ns = c.timestamp_ns;
         check_resume_by_file(agent);
 

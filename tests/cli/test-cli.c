@@ -690,6 +690,45 @@ static void test_running_agent(void)
         free(e);
 }
 
+/* A recorded run replays: the agent runs in advisory mode on the
+ * recorded counters until the trace ends. */
+static void test_record_replay(void)
+{
+        char *sd = tmp_path("replay-state"), *trace = tmp_path("run.trace"), *log = tmp_path("replay.log"),
+             *out = NULL;
+        static struct log_event ev[64];
+        size_t n;
+
+        CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "20", "--record", trace,
+                                     "--state-dir", sd, NULL),
+                              0);
+        /* A run that fails to start leaves no trace behind. */
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "run", "--pool", "Nope", "--steps", "20", "--record", log, "--state-dir",
+                               sd, NULL),
+                        2);
+        CU_ASSERT_NOT_EQUAL(access(log, F_OK), 0);
+
+        CU_ASSERT_EQUAL(isched(&out, NULL, "run", "--pool", "Pool-0", "--backend", "replay", "--trace", trace,
+                               "--log", log, "--state-dir", sd, NULL),
+                        0);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "advisory") && strstr(out, "trace has ended"));
+        free(out);
+        n = read_log(log, ev, 64);
+        CU_ASSERT(n >= 10);
+        for (size_t i = 0; i < n; i++) {
+                CU_ASSERT_FALSE(ev[i].switched);
+                CU_ASSERT_EQUAL(ev[i].propensity, 1.0);
+        }
+        free_log(ev, n);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "Pool-0", "--state-dir", sd, NULL), 0);
+        expect_valid_explain(out, "explain after replay");
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "\"advisory\""));
+        free(out);
+        free(sd);
+        free(trace);
+        free(log);
+}
+
 static void test_pools(void)
 {
         char *out = NULL;
@@ -725,6 +764,7 @@ int isched_test_register(void)
             !CU_add_test(s, "model reload continues identically", test_reload_continues) ||
             !CU_add_test(s, "explain output matches docs/explain-schema.json", test_explain_schema) ||
             !CU_add_test(s, "eval: IPS of the logging policy is its mean reward", test_eval) ||
+            !CU_add_test(s, "record a run, replay it in advisory mode", test_record_replay) ||
             !CU_add_test(s, "running agent: explain, lock, SIGTERM", test_running_agent))
                 return -1;
         return 0;
