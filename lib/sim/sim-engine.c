@@ -303,6 +303,7 @@ void sim_unit_stop(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         struct sim_pool *pool = pc->pool;
 
         sim_unit_progress(sim, u, now);
+        u->run_ns += (uint64_t)(now - u->state_entry_time);
         u->is_running = false;
         u->state_entry_time = now;
         sim_timer_cancel(sim, sim_slot_burst(sim, u->id));

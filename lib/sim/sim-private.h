@@ -186,6 +186,7 @@ struct sim_unit {                  /* struct csched2_unit + what sched_unit hold
         s_time_t stall_left;       /* overhead before useful work resumes */
         uint32_t rate;             /* useful work per ns, /1024 */
         int last_cpu;              /* where its cache is warm, -1 none */
+        uint64_t run_ns;           /* total time it ran (tests, debugging) */
 };
 
 struct sim_pcpu {

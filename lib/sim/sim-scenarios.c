@@ -48,6 +48,13 @@ static const struct scenario scenarios[] = {
         "  {\"name\": \"build\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 4000, \"sleep_us\": 5000, \"wss_kb\": 2048}}]}"
 },
 {
+        "xenbuild-high",
+        "after Faggioli's 2016 Xen-build benchmark, high load without noise: the build VM keeps all 16 pCPUs busy",
+        "{\"topology\": \"1n2s4c2t\","
+        " \"domains\": ["
+        "  {\"name\": \"build\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 8000, \"sleep_us\": 600, \"wss_kb\": 2048}}]}"
+},
+{
         "xenbuild-noise",
         "after Faggioli's 2016 Xen-build benchmark, high load with noise: build VM plus CPU-hog and I/O noise VMs, overcommitted",
         "{\"topology\": \"1n2s4c2t\","
@@ -64,6 +71,13 @@ static const struct scenario scenarios[] = {
         "  {\"name\": \"router\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"io\", \"burst_us\": 25, \"sleep_us\": 30, \"wss_kb\": 512}}]}"
 },
 {
+        "smt-pairs",
+        "8 busy I/O vCPUs on 8 cores x 2 threads: placement that sees SMT siblings matters",
+        "{\"topology\": \"1n1s8c2t\","
+        " \"domains\": ["
+        "  {\"name\": \"router\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"io\", \"burst_us\": 60, \"sleep_us\": 20, \"wss_kb\": 512}}]}"
+},
+{
         "io-latency",
         "8 pCPUs on 2 nodes (2n1s2c2t); 24 latency-sensitive I/O vCPUs with small working sets and random bursts",
         "{\"topology\": \"2n1s2c2t\","
@@ -73,10 +87,10 @@ static const struct scenario scenarios[] = {
 },
 {
         "hpc-cache",
-        "32 pCPUs on 2 nodes (2n2s4c2t); cache-heavy vCPUs (16 MiB working sets) synchronising every 2 ms",
-        "{\"topology\": \"2n2s4c2t\","
+        "16 pCPUs on 2 nodes (2n2s2c2t); 14 cache-heavy vCPUs (8 MiB working sets) that block for I/O every 3 ms",
+        "{\"topology\": \"2n2s2c2t\","
         " \"domains\": ["
-        "  {\"name\": \"solver\", \"vcpus\": 24, \"behaviour\": {\"kind\": \"cache\", \"burst_us\": 2000, \"sleep_us\": 200, \"wss_kb\": 16384}}]}"
+        "  {\"name\": \"solver\", \"vcpus\": 14, \"behaviour\": {\"kind\": \"cache\", \"burst_us\": 3000, \"sleep_us\": 1000, \"wss_kb\": 8192}}]}"
 },
 {
         "pipeline",

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The credit2 simulator: runqueue construction as Xen's, the mechanisms
+ * (balancing, lock contention, cache refill, credit, wake placement,
+ * caps), switching, determinism, the workload parser, the backend, and
+ * that the built-in scenarios do not all prefer the same arrangement. */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intellisched/backend.h"
+#include "intellisched/context.h"
+#include "intellisched/sim.h"
+#include "sim/sim-private.h"
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+static struct isched_sim *sim_json(const char *json, enum isched_arrangement arr, uint64_t seed)
+{
+        struct isched_sim_config c;
+        struct isched_sim *sim = NULL;
+        int r;
+
+        isched_sim_config_init(&c);
+        c.workload_json = json;
+        c.set_arrangement = true;
+        c.arrangement = arr;
+        c.seed = seed;
+        r = isched_sim_new(&c, &sim);
+        if (r < 0)
+                fprintf(stderr, "isched_sim_new: %s\n", isched_last_error());
+        CU_ASSERT_EQUAL(r, 0);
+        return sim;
+}
+
+static struct isched_counters counters(struct isched_sim *sim)
+{
+        struct isched_counters c;
+
+        memset(&c, 0, sizeof(c));
+        CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, &c), 0);
+        return c;
+}
+
+/* ---- runqueues as cpu_add_to_runqueue() builds them ---- */
+
+static unsigned nrq(const char *topo, enum isched_arrangement a)
+{
+        uint32_t n = 0;
+
+        CU_ASSERT_EQUAL(isched_sim_count_runqueues(topo, 0, a, &n), 0);
+        return n;
+}
+
+static void test_runqueue_counts(void)
+{
+        /* 1n2s2c2t: 8 CPUs, 4 cores, 2 sockets, 1 node. */
+        CU_ASSERT_EQUAL(nrq("1n2s2c2t", ISCHED_ARR_CPU), 8);
+        CU_ASSERT_EQUAL(nrq("1n2s2c2t", ISCHED_ARR_CORE), 4);
+        CU_ASSERT_EQUAL(nrq("1n2s2c2t", ISCHED_ARR_SOCKET), 2);
+        CU_ASSERT_EQUAL(nrq("1n2s2c2t", ISCHED_ARR_NODE), 1);
+        CU_ASSERT_EQUAL(nrq("1n2s2c2t", ISCHED_ARR_ALL), 1);
+        /* 2n2s2c2t: 16 CPUs; nodes of 8, sockets of 4. */
+        CU_ASSERT_EQUAL(nrq("2n2s2c2t", ISCHED_ARR_SOCKET), 4);
+        CU_ASSERT_EQUAL(nrq("2n2s2c2t", ISCHED_ARR_NODE), 2);
+        CU_ASSERT_EQUAL(nrq("2n2s2c2t", ISCHED_ARR_ALL), 1);
+        /* 2n2s8c2t: 64 CPUs, sockets of 16; nodes of 32 and "all" are
+         * split by the 16-CPU cap (min_rqs = 4). */
+        CU_ASSERT_EQUAL(nrq("2n2s8c2t", ISCHED_ARR_CPU), 64);
+        CU_ASSERT_EQUAL(nrq("2n2s8c2t", ISCHED_ARR_CORE), 32);
+        CU_ASSERT_EQUAL(nrq("2n2s8c2t", ISCHED_ARR_SOCKET), 4);
+        CU_ASSERT_EQUAL(nrq("2n2s8c2t", ISCHED_ARR_NODE), 4);
+        CU_ASSERT_EQUAL(nrq("2n2s8c2t", ISCHED_ARR_ALL), 4);
+        /* 24 CPUs in one socket: min_rqs = 2, max_cpus_runq = 12. */
+        CU_ASSERT_EQUAL(nrq("1n1s24c1t", ISCHED_ARR_SOCKET), 2);
+        CU_ASSERT_EQUAL(nrq("1n1s24c1t", ISCHED_ARR_ALL), 2);
+        /* A pool of 4 CPUs of a 64-CPU host uses the host's numbers. */
+        {
+                uint32_t n = 0;
+
+                CU_ASSERT_EQUAL(isched_sim_count_runqueues("1n1s32c2t", 4, ISCHED_ARR_ALL, &n), 0);
+                CU_ASSERT_EQUAL(n, 1);
+        }
+        CU_ASSERT_EQUAL(isched_sim_count_runqueues("2x2", 0, ISCHED_ARR_ALL, &(uint32_t){ 0 }), -EINVAL);
+        CU_ASSERT_EQUAL(isched_sim_count_runqueues("1n1s2c2t", 9, ISCHED_ARR_ALL, &(uint32_t){ 0 }), -EINVAL);
+}
+
+/* Siblings stay together, even past max_cpus_runq: 18 CPUs in pairs with
+ * max_cpus_runq = 18 / 2 = 9 give runqueues of 10 and 8 under "all". */
+static void test_runqueue_siblings(void)
+{
+        struct sim_topology t;
+        uint32_t cpus[64], rq_of[64], size[64] = { 0 }, n;
+
+        CU_ASSERT_EQUAL_FATAL(sim_topology_parse("1n1s9c2t", &t), 0);
+        for (uint32_t i = 0; i < t.nr_cpus; i++)
+                cpus[i] = i;
+        n = sim_build_runqueues(&t, ISCHED_ARR_ALL, cpus, t.nr_cpus, rq_of);
+        CU_ASSERT_EQUAL(n, 2);
+        for (uint32_t i = 0; i < t.nr_cpus; i++)
+                size[rq_of[i]]++;
+        CU_ASSERT_EQUAL(size[0], 10);
+        CU_ASSERT_EQUAL(size[1], 8);
+
+        /* On every topology tried: siblings share a runqueue, and no
+         * runqueue exceeds 16 CPUs when cores have 2 threads and 16 is even. */
+        static const char *const topos[] = { "2n2s8c2t", "1n4s6c2t", "4n2s4c2t", "1n1s32c2t" };
+        for (size_t k = 0; k < sizeof(topos) / sizeof(topos[0]); k++) {
+                CU_ASSERT_EQUAL_FATAL(sim_topology_parse(topos[k], &t), 0);
+                for (uint32_t i = 0; i < t.nr_cpus; i++)
+                        cpus[i] = i;
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                        memset(size, 0, sizeof(size));
+                        n = sim_build_runqueues(&t, (enum isched_arrangement)a, cpus, t.nr_cpus, rq_of);
+                        CU_ASSERT(n >= 1 && n <= t.nr_cpus);
+                        for (uint32_t i = 0; i < t.nr_cpus; i++) {
+                                size[rq_of[i]]++;
+                                if (i % 2 == 1 && a != ISCHED_ARR_CPU)
+                                        CU_ASSERT_EQUAL(rq_of[i], rq_of[i - 1]);
+                        }
+                        for (uint32_t r = 0; r < n; r++)
+                                CU_ASSERT(size[r] >= 1 && size[r] <= 16);
+                }
+        }
+}
+
+/* ---- mechanisms ---- */
+
+/* Per-cpu runqueues: v0 and v2 land on CPU 0's runqueue (csched2_res_pick
+ * by b_avgload), v1 never runs, so CPU 1 idles while a vCPU waits; a
+ * wake never moves them; balance_load, at a credit reset, does. */
+static void test_imbalance_until_balance(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n1s2c1t\", \"domains\": ["
+                " {\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"cpu\"}},"
+                " {\"name\": \"b\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"idle\"}},"
+                " {\"name\": \"c\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"cpu\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CPU, 1);
+        struct isched_counters c0, c1, c2, c3;
+        uint64_t moved_at = 0;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        CU_ASSERT_EQUAL(sim->units[0].rqd, sim->units[2].rqd);
+        CU_ASSERT_NOT_EQUAL(sim->units[0].rqd, sim->units[1].rqd);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 2 * MS), 0);
+        c0 = counters(sim);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 15 * MS), 0);
+        c1 = counters(sim);
+        /* One CPU idle, one vCPU waiting the whole time, nothing moved:
+         * the epoch (10 ms of credit each) has not ended yet. */
+        CU_ASSERT(c1.idle_ns - c0.idle_ns > 14 * MS);
+        CU_ASSERT(c1.runnable_wait_ns - c0.runnable_wait_ns > 14 * MS);
+        CU_ASSERT_EQUAL(c1.migrations, 0);
+        CU_ASSERT_EQUAL(c1.balance_checks, 0);
+        /* balance_load() runs at the first credit reset and moves one. */
+        for (int i = 0; i < 300 && !moved_at; i++) {
+                CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
+                if (counters(sim).balance_moves)
+                        moved_at = counters(sim).timestamp_ns;
+        }
+        CU_ASSERT(moved_at >= 19 * MS);
+        CU_ASSERT(counters(sim).balance_checks >= 1);
+        c2 = counters(sim);
+        CU_ASSERT(c2.migrations >= 1);
+        CU_ASSERT_EQUAL(c2.migrations, c2.balance_moves); /* nothing but balancing moves units */
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 200 * MS), 0);
+        c3 = counters(sim);
+        /* Afterwards both CPUs work. */
+        CU_ASSERT(c3.idle_ns - c2.idle_ns < 20 * MS);
+        isched_sim_free(sim);
+}
+
+static double lock_wait_per_op(const char *topology, unsigned vcpus, unsigned sleep_us)
+{
+        char json[512];
+        struct isched_sim *sim;
+        struct isched_sim_stats st = { .size = sizeof(st) };
+
+        snprintf(json, sizeof(json),
+                 "{\"topology\": \"%s\", \"domains\": [{\"name\": \"io\", \"vcpus\": %u,"
+                 " \"behaviour\": {\"kind\": \"io\", \"burst_us\": 20, \"sleep_us\": %u}}]}",
+                 topology, vcpus, sleep_us);
+        sim = sim_json(json, ISCHED_ARR_ALL, 3);
+        if (!sim)
+                return NAN;
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 300 * MS), 0);
+        CU_ASSERT_EQUAL(isched_sim_get_stats(sim, 0, &st), 0);
+        CU_ASSERT_EQUAL(st.nr_runqueues, 1);
+        isched_sim_free(sim);
+        return st.lock_ops ? (double)st.lock_wait_ns / (double)st.lock_ops : NAN;
+}
+
+/* One runqueue for more CPUs: more lock waiting per scheduling decision;
+ * and more of it when events come faster. */
+static void test_lock_contention(void)
+{
+        const double w2 = lock_wait_per_op("1n1s2c1t", 2, 40), w4 = lock_wait_per_op("1n1s4c1t", 4, 40),
+                     w8 = lock_wait_per_op("1n1s8c1t", 8, 40), w16 = lock_wait_per_op("1n1s16c1t", 16, 40),
+                     w16_slow = lock_wait_per_op("1n1s16c1t", 16, 400);
+
+        CU_ASSERT(w2 < w4);
+        CU_ASSERT(w4 < w8);
+        CU_ASSERT(w8 < w16);
+        CU_ASSERT(w16 > 4 * w2);
+        CU_ASSERT(w16_slow < w16);
+}
+
+static uint64_t cache_work(const char *topology, unsigned wss_kb, uint64_t *ret_migr_cpu)
+{
+        char json[512];
+        struct isched_sim *sim;
+        struct isched_counters c;
+
+        /* Three vCPUs on two CPUs of one runqueue: they keep changing CPU. */
+        snprintf(json, sizeof(json),
+                 "{\"topology\": \"%s\", \"domains\": [{\"name\": \"hpc\", \"vcpus\": 3,"
+                 " \"behaviour\": {\"kind\": \"cache\", \"burst_us\": 2000, \"sleep_us\": 300, \"wss_kb\": %u}}]}",
+                 topology, wss_kb);
+        sim = sim_json(json, ISCHED_ARR_ALL, 5);
+        if (!sim)
+                return 0;
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * SEC), 0);
+        c = counters(sim);
+        *ret_migr_cpu = c.context_switches;
+        isched_sim_free(sim);
+        return c.work_units;
+}
+
+/* The same vCPUs hopping between two CPUs lose more work when the CPUs
+ * are on different sockets, and the more the larger their working set. */
+static void test_cache_refill(void)
+{
+        uint64_t cs_same, cs_cross, cs_small;
+        const uint64_t same = cache_work("1n1s2c1t", 16384, &cs_same);
+        const uint64_t cross = cache_work("1n2s1c1t", 16384, &cs_cross);
+        const uint64_t small_same = cache_work("1n1s2c1t", 64, &cs_small);
+        const uint64_t small_cross = cache_work("1n2s1c1t", 64, &cs_small);
+
+        CU_ASSERT(cs_same > 100 && cs_cross > 100);
+        CU_ASSERT(cross < same * 95 / 100);
+        /* With a small working set the distance hardly matters. */
+        CU_ASSERT(small_cross > small_same * 99 / 100);
+        CU_ASSERT(small_same > same);
+}
+
+/* Credits: burnt in proportion to max_weight / weight, reset at the end
+ * of an epoch and kept within [CREDIT_MIN, CREDIT_INIT + CARRYOVER_MAX]. */
+static void test_credit_weights_and_reset(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n1s1c1t\", \"domains\": ["
+                " {\"name\": \"heavy\", \"vcpus\": 1, \"weight\": 512, \"behaviour\": {\"kind\": \"cpu\"}},"
+                " {\"name\": \"light\", \"vcpus\": 1, \"weight\": 256, \"behaviour\": {\"kind\": \"cpu\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CPU, 1);
+        struct isched_sim_stats st = { .size = sizeof(st) };
+        double ratio;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        for (int i = 0; i < 100; i++) {
+                CU_ASSERT_EQUAL(isched_sim_run(sim, 10 * MS), 0);
+                for (uint32_t u = 0; u < sim->nr_units; u++) {
+                        CU_ASSERT(sim->units[u].credit >= CSCHED2_CREDIT_MIN);
+                        CU_ASSERT(sim->units[u].credit <= CSCHED2_CREDIT_INIT + CSCHED2_CARRYOVER_MAX);
+                }
+        }
+        CU_ASSERT_EQUAL(isched_sim_get_stats(sim, 0, &st), 0);
+        /* An epoch ends after about 10 ms of the heavier unit plus 5 of the
+         * lighter: some 60 resets a second, not 0, not thousands. */
+        CU_ASSERT(st.credit_resets > 30 && st.credit_resets < 200);
+        ratio = (double)sim->units[0].run_ns / (double)sim->units[1].run_ns;
+        CU_ASSERT(ratio > 1.7 && ratio < 2.3);
+        isched_sim_free(sim);
+}
+
+/* A cap of 50% holds a CPU-bound vCPU to about half a pCPU. */
+static void test_cap(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n1s2c1t\", \"domains\": ["
+                " {\"name\": \"capped\", \"vcpus\": 1, \"cap\": 50, \"behaviour\": {\"kind\": \"cpu\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CPU, 1);
+        struct isched_counters c;
+        double share;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * SEC), 0);
+        c = counters(sim);
+        share = (double)c.busy_ns / 1e9;
+        CU_ASSERT(share > 0.45 && share < 0.56);
+        isched_sim_free(sim);
+}
+
+/* A waking vCPU stays on its runqueue: with per-cpu runqueues and no
+ * balancing move, no unit ever changes runqueue, however busy its own is. */
+static void test_wake_stays(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n1s4c1t\", \"domains\": ["
+                " {\"name\": \"io\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"io\", \"burst_us\": 200, \"sleep_us\": 600}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CPU, 2);
+        struct sim_rq *before[8];
+        struct isched_counters c;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        for (int u = 0; u < 8; u++)
+                before[u] = sim->units[u].rqd;
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 300 * MS), 0);
+        c = counters(sim);
+        CU_ASSERT(c.wakeups > 1000);
+        CU_ASSERT_EQUAL(c.migrations, c.balance_moves);
+        if (c.balance_moves == 0)
+                for (int u = 0; u < 8; u++)
+                        CU_ASSERT_PTR_EQUAL(sim->units[u].rqd, before[u]);
+        isched_sim_free(sim);
+}
+
+/* Switching at run time: counters stay a valid window, the pool pauses,
+ * the runqueues change, re-applying is a no-op. */
+static void test_switch(void)
+{
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
+        struct isched_sim_stats st = { .size = sizeof(st) };
+        struct isched_pool_info info;
+        struct isched_counters a, b, c;
+        enum isched_arrangement arr;
+
+        isched_sim_config_init(&cfg);
+        cfg.scenario = "xenbuild-noise";
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_get_arrangement(sim, 0, &arr), 0);
+        CU_ASSERT_EQUAL(arr, ISCHED_ARR_SOCKET);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 500 * MS), 0);
+        a = counters(sim);
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_CPU), 0);
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_CPU), 0);
+        CU_ASSERT_EQUAL(isched_sim_get_stats(sim, 0, &st), 0);
+        CU_ASSERT_EQUAL(st.switches, 1);
+        CU_ASSERT_EQUAL(st.nr_runqueues, 16);
+        CU_ASSERT_EQUAL(isched_sim_pool_info(sim, 0, &info), 0);
+        CU_ASSERT_EQUAL(info.arrangement, ISCHED_ARR_CPU);
+        CU_ASSERT_EQUAL(info.nr_runqueues[ISCHED_ARR_SOCKET], 2);
+        CU_ASSERT(info.can_switch);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
+        b = counters(sim);
+        /* Nothing ran during the pause (280 us for 16 pCPUs). */
+        CU_ASSERT(b.work_units - a.work_units < 16 * 1000);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 500 * MS), 0);
+        c = counters(sim);
+        CU_ASSERT_EQUAL(isched_counters_check_window(&a, &c), 0);
+        CU_ASSERT_EQUAL(c.arrangement, ISCHED_ARR_CPU);
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_COUNT), -EINVAL);
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 7, ISCHED_ARR_ALL), -ENOENT);
+        isched_sim_free(sim);
+}
+
+static void run_scenario(const char *name, uint64_t seed, struct isched_counters *ret)
+{
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
+
+        isched_sim_config_init(&cfg);
+        cfg.scenario = name;
+        cfg.seed = seed;
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 700 * MS), 0);
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_CORE), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 300 * MS), 0);
+        CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, ret), 0);
+        isched_sim_free(sim);
+}
+
+static void test_determinism(void)
+{
+        struct isched_counters a, b, c;
+
+        run_scenario("mixed", 42, &a);
+        run_scenario("mixed", 42, &b);
+        run_scenario("mixed", 43, &c);
+        CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
+        CU_ASSERT_NOT_EQUAL(memcmp(&a, &c, sizeof(a)), 0);
+}
+
+/* ---- workload files ---- */
+
+static void expect_bad(const char *json, const char *field)
+{
+        struct isched_sim_config cfg;
+        struct isched_sim *sim = NULL;
+
+        isched_sim_config_init(&cfg);
+        cfg.workload_json = json;
+        CU_ASSERT_EQUAL(isched_sim_new(&cfg, &sim), -EINVAL);
+        CU_ASSERT_PTR_NULL(sim);
+        if (!strstr(isched_last_error(), field))
+                fprintf(stderr, "\nexpected '%s' in: %s\n", field, isched_last_error());
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), field));
+}
+
+static void test_bad_workloads(void)
+{
+        expect_bad("{", "not valid JSON");
+        expect_bad("[]", "must be a JSON object");
+        expect_bad("{\"domains\": []}", "topology");
+        expect_bad("{\"topology\": \"2x2\", \"domains\": []}", "topology");
+        expect_bad("{\"topology\": \"1n1s2c2t\"}", "domains");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\"}]}", "domains[0].vcpus");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2}]}",
+                   "domains[0].behaviour");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2.5, \"behaviour\": {\"kind\": \"cpu\"}}]}",
+                   "domains[0].vcpus");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"spin\"}}]}",
+                   "domains[0].behaviour.kind");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\", \"burst_us\": \"5\"}}]}",
+                   "domains[0].behaviour.burst_us");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\", \"burts_us\": 5}}]}",
+                   "burts_us");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"pool\": \"p1\", \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[0].pool");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}},"
+                   " {\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[1].name");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"pools\": [{\"name\": \"Pool-0\", \"cpus\": 3}, {\"name\": \"p1\", \"cpus\": 3}],"
+                   " \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "pools[1].cpus");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}],"
+                   " \"phases\": [{\"duration_s\": 1, \"domains\": {\"b\": {\"kind\": \"cpu\"}}}]}",
+                   "phases[0].domains.b");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}],"
+                   " \"phases\": [{\"duration_s\": -1}]}",
+                   "phases[0].duration_s");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"weight\": 1e300, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[0].weight");
+}
+
+/* Mutated workloads: every one is accepted or refused with -EINVAL, and
+ * an accepted one runs. */
+static void test_mutated_workloads(void)
+{
+        static const char base[] =
+                "{\"topology\": \"1n2s2c2t\", \"pools\": [{\"name\": \"Pool-0\", \"cpus\": 6}, {\"name\": \"p1\"}],"
+                " \"domains\": [{\"name\": \"a\", \"vcpus\": 3, \"weight\": 300, \"cap\": 150,"
+                " \"behaviour\": {\"kind\": \"onoff\", \"on_ms\": 5, \"off_ms\": 7}},"
+                " {\"name\": \"b\", \"pool\": \"p1\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"tokens\": 2}}],"
+                " \"phases\": [{\"duration_s\": 0.01, \"domains\": {\"a\": {\"kind\": \"io\"}}}, {\"duration_s\": 0.02}]}";
+        static const char alphabet[] = "{}[]\":,0123456789-.e ntsplcaio";
+        uint64_t rng = 12345;
+        char buf[sizeof(base)];
+        int accepted = 0;
+
+        for (int i = 0; i < 400; i++) {
+                struct isched_sim_config cfg;
+                struct isched_sim *sim = NULL;
+                int r;
+
+                memcpy(buf, base, sizeof(base));
+                for (int k = 0; k < 1 + i % 2; k++) {
+                        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                        buf[(rng >> 33) % (sizeof(base) - 1)] = alphabet[(rng >> 20) % (sizeof(alphabet) - 1)];
+                }
+                isched_sim_config_init(&cfg);
+                cfg.workload_json = buf;
+                r = isched_sim_new(&cfg, &sim);
+                CU_ASSERT(r == 0 || r == -EINVAL);
+                if (r == 0) {
+                        accepted++;
+                        CU_ASSERT_EQUAL(isched_sim_run(sim, 30 * MS), 0);
+                        isched_sim_free(sim);
+                } else {
+                        CU_ASSERT(strlen(isched_last_error()) > 10);
+                }
+        }
+        CU_ASSERT(accepted > 0);
+}
+
+/* ---- the backend ---- */
+
+static void test_backend(void)
+{
+        struct isched_backend *b = NULL;
+        struct isched_pool_info *pools = NULL, pool;
+        struct isched_counters c0, c1;
+        struct isched_backend_config cfg = { .size = sizeof(cfg), .scenario = "pipeline", .seed = 9 };
+        size_t n = 0;
+
+        /* Defaults: the phased scenario. */
+        CU_ASSERT_EQUAL_FATAL(isched_backend_open("sim", NULL, &b), 0);
+        CU_ASSERT_STRING_EQUAL(isched_backend_get_name(b), "sim");
+        CU_ASSERT_EQUAL(isched_backend_list_pools(b, &pools, &n), 0);
+        CU_ASSERT_EQUAL(n, 1);
+        if (n == 1) {
+                CU_ASSERT_STRING_EQUAL(pools[0].name, "Pool-0");
+                CU_ASSERT(pools[0].can_switch);
+                CU_ASSERT_EQUAL(pools[0].nr_pcpus, 16);
+                CU_ASSERT_EQUAL(pools[0].nr_runqueues[ISCHED_ARR_CPU], 16);
+                CU_ASSERT_EQUAL(pools[0].nr_runqueues[ISCHED_ARR_CORE], 8);
+                CU_ASSERT_EQUAL(pools[0].nr_runqueues[ISCHED_ARR_SOCKET], 2);
+                CU_ASSERT_EQUAL(pools[0].arrangement, ISCHED_ARR_SOCKET);
+        }
+        free(pools);
+        CU_ASSERT_EQUAL(isched_backend_find_pool(b, "Pool-0", &pool), 0);
+        CU_ASSERT_EQUAL(isched_backend_read_counters(b, pool.id, &c0), 0);
+        CU_ASSERT_EQUAL(isched_backend_wait(b, 250 * MS), 0);
+        CU_ASSERT_EQUAL(isched_backend_read_counters(b, pool.id, &c1), 0);
+        CU_ASSERT_EQUAL(c1.timestamp_ns - c0.timestamp_ns, 250 * MS);
+        CU_ASSERT(c1.valid & ISCHED_CNT_WORK);
+        CU_ASSERT(c1.work_units > c0.work_units);
+        CU_ASSERT_EQUAL(isched_counters_check_window(&c0, &c1), 0);
+        CU_ASSERT_EQUAL(isched_backend_set_arrangement(b, pool.id, ISCHED_ARR_ALL), 0);
+        CU_ASSERT_EQUAL(isched_backend_read_counters(b, 99, &c1), -ENOENT);
+        isched_backend_unref(b);
+
+        CU_ASSERT_EQUAL(isched_backend_open("sim", &cfg, &b), 0);
+        isched_backend_unref(b);
+        cfg.scenario = "no-such-scenario";
+        CU_ASSERT_EQUAL(isched_backend_open("sim", &cfg, &b), -ENOENT);
+        cfg.scenario = NULL;
+        cfg.topology = "1n1s1c9t";
+        CU_ASSERT_EQUAL(isched_backend_open("sim", &cfg, &b), -EINVAL);
+}
+
+/* Several pools: each has its own pCPUs, domains and counters. */
+static void test_pools(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n2s2c2t\", \"pools\": [{\"name\": \"Pool-0\", \"cpus\": 4}, {\"name\": \"batch\"}],"
+                " \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\"}},"
+                " {\"name\": \"b\", \"pool\": \"batch\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"cpu\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CORE, 1);
+        struct isched_pool_info p1;
+        struct isched_counters c0, c1;
+        uint32_t n = 0;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        CU_ASSERT_EQUAL(isched_sim_pool_count(sim, &n), 0);
+        CU_ASSERT_EQUAL(n, 2);
+        CU_ASSERT_EQUAL(isched_sim_pool_info(sim, 1, &p1), 0);
+        CU_ASSERT_STRING_EQUAL(p1.name, "batch");
+        CU_ASSERT_EQUAL(p1.nr_pcpus, 4);
+        CU_ASSERT_EQUAL(p1.nr_runqueues[ISCHED_ARR_CORE], 2);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 200 * MS), 0);
+        CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, &c0), 0);
+        CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 1, &c1), 0);
+        CU_ASSERT_EQUAL(c0.nr_vcpus, 2);
+        CU_ASSERT_EQUAL(c1.nr_vcpus, 8);
+        CU_ASSERT(c1.idle_ns < c1.busy_ns / 50); /* the batch pool is saturated */
+        CU_ASSERT(c0.idle_ns > c0.busy_ns);      /* Pool-0 is mostly idle */
+        isched_sim_free(sim);
+}
+
+/* ---- the built-in scenarios are not degenerate ---- */
+
+static double score_of(const char *scenario, enum isched_arrangement a)
+{
+        struct isched_sim_config cfg;
+        struct isched_context_params p;
+        struct isched_counters c0, c1;
+        struct isched_window w;
+        struct isched_sim *sim;
+        double score = NAN;
+
+        isched_sim_config_init(&cfg);
+        cfg.scenario = scenario;
+        cfg.set_arrangement = true;
+        cfg.arrangement = a;
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * SEC), 0);
+        CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, &c0), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 2 * SEC), 0);
+        CU_ASSERT_EQUAL(isched_sim_read_counters(sim, 0, &c1), 0);
+        isched_context_params_init(&p);
+        CU_ASSERT_EQUAL(isched_window_from_counters(&c0, &c1, &w), 0);
+        CU_ASSERT_EQUAL(isched_context_score(&p, &w, &score), 0);
+        isched_sim_free(sim);
+        return score;
+}
+
+static void test_scenarios_not_degenerate(void)
+{
+        unsigned best_count[ISCHED_ARR_COUNT] = { 0 }, distinct = 0;
+        const size_t n = isched_sim_scenario_count();
+
+        CU_ASSERT(n >= 6);
+        printf("\n  %-16s %-8s %-8s %s\n", "scenario", "best", "worst", "best-worst score gap");
+        for (size_t i = 0; i < n; i++) {
+                const char *name, *desc;
+                double s[ISCHED_ARR_COUNT];
+                unsigned best = 0, worst = 0;
+                bool unique = true;
+
+                CU_ASSERT_EQUAL_FATAL(isched_sim_scenario_get(i, &name, &desc), 0);
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                        s[a] = score_of(name, (enum isched_arrangement)a);
+                        CU_ASSERT(isfinite(s[a]));
+                        if (s[a] > s[best])
+                                best = a;
+                        if (s[a] < s[worst])
+                                worst = a;
+                }
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
+                        if (a != best && s[a] == s[best])
+                                unique = false;
+                printf("  %-16s %-8s %-8s %.4f%s\n", name, isched_arrangement_to_string((enum isched_arrangement)best),
+                       isched_arrangement_to_string((enum isched_arrangement)worst), s[best] - s[worst],
+                       unique ? "" : " (best tied)");
+                CU_ASSERT(s[best] - s[worst] > 0.0);
+                if (unique)
+                        best_count[best]++;
+        }
+        for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
+                distinct += best_count[a] > 0;
+        printf("  arrangements that are the unique best somewhere: %u\n", distinct);
+        CU_ASSERT(distinct >= 3);
+}
+
+int isched_test_register(void);
+int isched_test_register(void)
+{
+        CU_pSuite s = CU_add_suite("sim", NULL, NULL);
+
+        if (!s)
+                return -1;
+        if (!CU_add_test(s, "runqueue counts per arrangement", test_runqueue_counts) ||
+            !CU_add_test(s, "siblings together, 16-CPU cap", test_runqueue_siblings) ||
+            !CU_add_test(s, "imbalance until balance_load", test_imbalance_until_balance) ||
+            !CU_add_test(s, "lock contention grows with CPUs per runqueue", test_lock_contention) ||
+            !CU_add_test(s, "cache refill by distance and working set", test_cache_refill) ||
+            !CU_add_test(s, "credit burn by weight, credit reset", test_credit_weights_and_reset) ||
+            !CU_add_test(s, "cap", test_cap) ||
+            !CU_add_test(s, "a waking vCPU stays on its runqueue", test_wake_stays) ||
+            !CU_add_test(s, "switching the arrangement", test_switch) ||
+            !CU_add_test(s, "determinism", test_determinism) ||
+            !CU_add_test(s, "bad workloads name the field", test_bad_workloads) ||
+            !CU_add_test(s, "mutated workloads", test_mutated_workloads) ||
+            !CU_add_test(s, "sim backend", test_backend) ||
+            !CU_add_test(s, "several pools", test_pools) ||
+            !CU_add_test(s, "scenarios are not degenerate", test_scenarios_not_degenerate))
+                return -1;
+        return 0;
+}
