@@ -253,7 +253,7 @@ static int parse_header(struct csv *c)
         const char *eol = line_end(p, end);
         const char *stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
         unsigned col = 1;
-        char expected[32];
+        char expected[64];
 
         if (c->in.len == 0) {
                 cli_error("%s: the file is empty; it needs a header x0,...,r0,... and data rows", c->in.path);
