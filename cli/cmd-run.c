@@ -294,14 +294,28 @@ static int parse(int argc, char **argv, struct run_opts *o)
         return 0;
 }
 
+/* "%p" becomes the pool name, tamed as in the state directory: a pool
+ * name never makes a path go elsewhere. */
 static char *model_path_for(const char *pattern, const char *pool)
 {
         const char *p = strstr(pattern, "%p");
-        char *s = NULL;
+        char safe[ISCHED_NAME_MAX], *s = NULL;
+        size_t i;
 
         if (!p)
                 return strdup(pattern);
-        if (asprintf(&s, "%.*s%s%s", (int)(p - pattern), pattern, pool, p + 2) < 0)
+        for (i = 0; pool[i] && i < sizeof(safe) - 1; i++) {
+                const char c = pool[i];
+
+                safe[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                                          c == '_' || c == '-'
+                                  ? c
+                                  : '_';
+        }
+        safe[i] = '\0';
+        if (safe[0] == '.')
+                safe[0] = '_';
+        if (asprintf(&s, "%.*s%s%s", (int)(p - pattern), pattern, safe, p + 2) < 0)
                 return NULL;
         return s;
 }

@@ -729,6 +729,57 @@ static void test_record_replay(void)
         free(log);
 }
 
+/* Two pools in one run: one agent each, models by %p, one shared log. */
+static void test_two_pools(void)
+{
+        char *sd = tmp_path("two-state"), *wl = tmp_path("two.json"), *log = tmp_path("two.log"),
+             *pattern = tmp_path("two-%p.model"), *m0 = tmp_path("two-Pool-0.model"),
+             *m1 = tmp_path("two-web_pool.model"), *out = NULL;
+        FILE *f = fopen(wl, "w");
+        unsigned lines[2] = { 0 };
+        char *line = NULL;
+        size_t cap = 0;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        fputs("{\"topology\": \"1n2s4c2t\",\n"
+              " \"pools\": [{\"name\": \"Pool-0\", \"cpus\": 8}, {\"name\": \"web pool\", \"cpus\": 8}],\n"
+              " \"domains\": [\n"
+              "  {\"name\": \"a\", \"pool\": \"Pool-0\", \"vcpus\": 8,"
+              " \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 3000, \"sleep_us\": 800}},\n"
+              "  {\"name\": \"b\", \"pool\": \"web pool\", \"vcpus\": 8,"
+              " \"behaviour\": {\"kind\": \"io\", \"burst_us\": 60, \"sleep_us\": 400}}]}\n",
+              f);
+        fclose(f);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "run", "--workload", wl, "--pool", "Pool-0", "--pool", "web pool",
+                               "--steps", "15", "--model", pattern, "--log", log, "--state-dir", sd, NULL),
+                        0);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "web pool:"));
+        free(out);
+        CU_ASSERT_EQUAL(access(m0, R_OK), 0);
+        CU_ASSERT_EQUAL(access(m1, R_OK), 0);
+        f = fopen(log, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        while (getline(&line, &cap, f) > 0) {
+                lines[0] += strstr(line, "\"pool\":\"Pool-0\"") != NULL;
+                lines[1] += strstr(line, "\"pool\":\"web pool\"") != NULL;
+        }
+        free(line);
+        fclose(f);
+        CU_ASSERT(lines[0] >= 14 && lines[1] >= 14);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "web pool", "--state-dir", sd, NULL), 0);
+        expect_valid_explain(out, "explain of the second pool");
+        free(out);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--pool", "web pool", "--json", NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "\"rewarded_events\""));
+        free(out);
+        free(sd);
+        free(wl);
+        free(log);
+        free(pattern);
+        free(m0);
+        free(m1);
+}
+
 static void test_pools(void)
 {
         char *out = NULL;
@@ -765,6 +816,7 @@ int isched_test_register(void)
             !CU_add_test(s, "explain output matches docs/explain-schema.json", test_explain_schema) ||
             !CU_add_test(s, "eval: IPS of the logging policy is its mean reward", test_eval) ||
             !CU_add_test(s, "record a run, replay it in advisory mode", test_record_replay) ||
+            !CU_add_test(s, "two pools in one run", test_two_pools) ||
             !CU_add_test(s, "running agent: explain, lock, SIGTERM", test_running_agent))
                 return -1;
         return 0;
