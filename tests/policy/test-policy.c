@@ -414,6 +414,115 @@ static void test_lingreedy_reference(void)
         compare_with_reference(ISCHED_POLICY_LINGREEDY, set_greedy, 5, 2000);
 }
 
+/* Thompson sampling and epsilon-greedy against the same formulas computed
+ * independently (Gauss-Jordan inverses, running means) and fed by the
+ * same generator: GSL's taus2 seeded with seed ^ (seed >> 32), drawing as
+ * docs/policies.md says (TS: one ziggurat normal per enabled arm in arm
+ * order; epsilon-greedy: a uniform, then a uniform arm index if exploring). */
+static void set_ts_ref(struct isched_policy_params *pp)
+{
+        pp->seed = 0x1234567890ull;
+        pp->ts_v = 0.8;
+        pp->lambda = 2.0;
+        pp->arm_mask = 0x1b;
+}
+
+static void test_lints_reference(void)
+{
+        const unsigned d = 4, rounds = 1500;
+        struct isched_policy *p = make(ISCHED_POLICY_LINTS, d, set_ts_ref);
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
+        struct ref_bandit ref;
+        struct bandit_data data;
+        unsigned mismatches = 0, explored = 0;
+
+        gsl_rng_set(rng, (unsigned long)(0x1234567890ull ^ (0x1234567890ull >> 32)));
+        ref_init(&ref, d, 0.8, 2.0, 1.0, false);
+        bandit_data_make(&data, rounds, d, ISCHED_MAX_ARMS, 99, 0.5);
+        for (unsigned t = 0; t < rounds; t++) {
+                const double *x = bandit_x(&data, t);
+                double est[ISCHED_MAX_ARMS], width[ISCHED_MAX_ARMS], best = -INFINITY;
+                unsigned want = 0;
+                struct isched_decision dec;
+
+                ref_choose(&ref, x, est, width);        /* width = v sqrt(x^T B^-1 x) */
+                for (unsigned a = 0; a < ISCHED_MAX_ARMS; a++) {
+                        double score;
+
+                        if (!(0x1b & (1u << a)))
+                                continue;
+                        score = est[a] + width[a] * gsl_ran_gaussian_ziggurat(rng, 1.0);
+                        if (score > best)
+                                best = score, want = a;
+                }
+                uint32_t arm = 99;
+
+                /* Explanations (every 50th round) must not disturb the draws. */
+                CU_ASSERT_EQUAL_FATAL(isched_policy_choose(p, x, d, t % 50 ? NULL : &dec, &arm), 0);
+                mismatches += arm != want;
+                if (t % 50 == 0) {
+                        CU_ASSERT_DOUBLE_EQUAL(dec.arms[1].width, width[1], 1e-9);
+                        CU_ASSERT_DOUBLE_EQUAL(dec.arms[3].estimate, est[3], 1e-9);
+                }
+                explored += want != 0;
+                CU_ASSERT_EQUAL(isched_policy_update(p, want, x, d, bandit_r(&data, t, want)), 0);
+                ref_update(&ref, want, x, bandit_r(&data, t, want));
+        }
+        CU_ASSERT_EQUAL(mismatches, 0u);
+        CU_ASSERT(explored > 0);
+        gsl_rng_free(rng);
+        bandit_data_free(&data);
+        isched_policy_free(p);
+}
+
+static void set_eg_ref(struct isched_policy_params *pp)
+{
+        pp->seed = 99;
+        pp->epsilon = 0.4;
+        pp->epsilon_decay = 0.01;
+        pp->arm_mask = 0x1e;
+}
+
+static void test_egreedy_reference(void)
+{
+        const unsigned rounds = 3000;
+        struct isched_policy *p = make(ISCHED_POLICY_EGREEDY, 2, set_eg_ref);
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
+        struct bandit_data data;
+        double sum[ISCHED_MAX_ARMS] = { 0 };
+        unsigned pulls[ISCHED_MAX_ARMS] = { 0 }, mismatches = 0;
+        const unsigned enabled[] = { 1, 2, 3, 4 };
+
+        gsl_rng_set(rng, 99);
+        bandit_data_make(&data, rounds, 2, ISCHED_MAX_ARMS, 5, 0.5);
+        for (unsigned t = 0; t < rounds; t++) {
+                const double eps = 0.4 / (1.0 + 0.01 * t);
+                unsigned greedy = 1, want;
+                uint32_t arm;
+
+                for (unsigned k = 1; k < 4; k++) {
+                        const unsigned a = enabled[k];
+                        const double ma = pulls[a] ? sum[a] / pulls[a] : 0.0;
+                        const double mg = pulls[greedy] ? sum[greedy] / pulls[greedy] : 0.0;
+
+                        if (ma > mg)
+                                greedy = a;
+                }
+                want = greedy;
+                if (gsl_rng_uniform(rng) < eps)
+                        want = enabled[gsl_rng_uniform_int(rng, 4)];
+                CU_ASSERT_EQUAL_FATAL(isched_policy_choose(p, bandit_x(&data, t), 2, NULL, &arm), 0);
+                mismatches += arm != want;
+                pulls[want]++;
+                sum[want] += bandit_r(&data, t, want);
+                CU_ASSERT_EQUAL(isched_policy_update(p, want, bandit_x(&data, t), 2, bandit_r(&data, t, want)), 0);
+        }
+        CU_ASSERT_EQUAL(mismatches, 0u);
+        gsl_rng_free(rng);
+        bandit_data_free(&data);
+        isched_policy_free(p);
+}
+
 /* ---- propensities, masks, schedules ---- */
 
 static void set_mask_10110(struct isched_policy_params *pp)
@@ -686,6 +795,8 @@ int isched_test_register(void)
             !CU_add_test(s, "D-LinUCB vs reference", test_dlinucb_reference) ||
             !CU_add_test(s, "D-LinUCB gamma=1 is LinUCB", test_dlinucb_gamma_one_is_linucb) ||
             !CU_add_test(s, "lingreedy vs reference", test_lingreedy_reference) ||
+            !CU_add_test(s, "LinTS vs reference", test_lints_reference) ||
+            !CU_add_test(s, "egreedy vs reference", test_egreedy_reference) ||
             !CU_add_test(s, "propensities and masks", test_propensities_and_mask) ||
             !CU_add_test(s, "epsilon schedule", test_epsilon_schedule) ||
             !CU_add_test(s, "epsilon 1 is uniform", test_epsilon_one_is_uniform) ||
