@@ -48,7 +48,7 @@ static void usage(FILE *f)
                 "  --epsilon E           exploration rate of egreedy and lingreedy (default 0.1)\n"
                 "  --epsilon-decay D     epsilon_t = E / (1 + D t) (default 0: fixed)\n"
                 "  --ts-v V              posterior scale of lints (default 0.5)\n"
-                "  --seed S              random seed (default 1)\n"
+                "  --seed S              random seed of egreedy, lingreedy and lints (default 1)\n"
                 "  --arms-out FILE       write the chosen arm of each row, one per line\n"
                 "  --model-out FILE      save the learned model (see 'isched model')\n"
                 "  --json                print the results as one JSON object\n"
