@@ -216,22 +216,32 @@ static uint32_t smt_rate(const struct isched_sim *sim, uint32_t cpu)
 
 /* ---- progress of running units ---- */
 
-void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+/* Work a running unit has done since its last progress update, and the
+ * stall it has served, without changing anything. */
+static s_time_t pending_work(const struct sim_unit *u, s_time_t now, s_time_t *ret_stall)
 {
-        struct sim_pool *pool = u->sdom->pool;
         s_time_t dt = now - u->progress_at, s, done;
 
+        *ret_stall = 0;
         if (!u->is_running || dt <= 0)
-                return;
-        u->progress_at = now;
+                return 0;
         s = dt < u->stall_left ? dt : u->stall_left;
-        u->stall_left -= s;
         dt -= s;
         done = (dt * u->rate) >> 10;
-        if (done > u->work_left)
-                done = u->work_left;
+        *ret_stall = s;
+        return done > u->work_left ? u->work_left : done;
+}
+
+void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        s_time_t stall, done = pending_work(u, now, &stall);
+
+        if (!u->is_running || now <= u->progress_at)
+                return;
+        u->progress_at = now;
+        u->stall_left -= stall;
         u->work_left -= done;
-        pool->work_ns += (uint64_t)done;
+        u->sdom->pool->work_ns += (uint64_t)done;
 }
 
 /* Arm the burst-end timer of a running unit.  A timer that would fire
@@ -889,15 +899,19 @@ ISCHED_EXPORT int isched_sim_read_counters(struct isched_sim *sim, uint32_t pool
         pool = find_pool(sim, pool_id);
         if (!pool)
                 return -ENOENT;
+        uint64_t work_ns = pool->work_ns;
+
         c = pool->cnt;
+        /* Reading must not change the simulation: what running units did
+         * since their last update is added here, not recorded. */
         for (uint32_t i = 0; i < pool->nr_cpus; i++) {
-                struct sim_pcpu *pc = &sim->pcpus[pool->cpus[i]];
+                const struct sim_pcpu *pc = &sim->pcpus[pool->cpus[i]];
+                s_time_t stall;
 
                 if (pc->curr) {
-                        sim_unit_progress(sim, pc->curr, sim->now);
+                        work_ns += (uint64_t)pending_work(pc->curr, sim->now, &stall);
                         busy += (uint64_t)(sim->now - pc->busy_since);
                 }
-                (void)pc;
         }
         /* Runnable units waiting on a runqueue right now count too. */
         for (uint32_t r = 0; r < pool->nr_rqs; r++)
@@ -918,7 +932,7 @@ ISCHED_EXPORT int isched_sim_read_counters(struct isched_sim *sim, uint32_t pool
                 c.busy_ns = capacity;
         c.idle_ns = capacity - c.busy_ns;
         c.guest_ns = c.busy_ns > pool->hv_ns ? c.busy_ns - pool->hv_ns : 0;
-        c.work_units = pool->work_ns / 1000;
+        c.work_units = work_ns / 1000;
         *ret_counters = c;
         return 0;
 }

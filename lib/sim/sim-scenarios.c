@@ -17,27 +17,29 @@ struct scenario {
 static const struct scenario scenarios[] = {
 {
         "phased",
-        "16 pCPUs (1n2s4c2t); every 5 s the workload changes: I/O, batch, cache-heavy, mixed",
+        "16 pCPUs (1n2s4c2t); every 5 s the workload changes: packet I/O, SMT-sensitive I/O, cache-heavy, bursty mix",
         "{\"topology\": \"1n2s4c2t\","
         " \"domains\": ["
-        "  {\"name\": \"web\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"io\", \"burst_us\": 60, \"sleep_us\": 400}},"
+        "  {\"name\": \"net\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"io\", \"burst_us\": 25, \"sleep_us\": 30, \"wss_kb\": 512}},"
+        "  {\"name\": \"edge\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"idle\"}},"
+        "  {\"name\": \"hpc\", \"vcpus\": 12, \"behaviour\": {\"kind\": \"idle\"}},"
+        "  {\"name\": \"web\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"idle\"}},"
         "  {\"name\": \"batch\", \"vcpus\": 12, \"behaviour\": {\"kind\": \"idle\"}},"
-        "  {\"name\": \"hpc\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"idle\"}},"
         "  {\"name\": \"pipe\", \"vcpus\": 4, \"behaviour\": {\"kind\": \"idle\"}}],"
         " \"phases\": ["
         "  {\"duration_s\": 5, \"domains\": {"
-        "    \"web\": {\"kind\": \"io\", \"burst_us\": 60, \"sleep_us\": 400},"
-        "    \"batch\": {\"kind\": \"idle\"}, \"hpc\": {\"kind\": \"idle\"}, \"pipe\": {\"kind\": \"idle\"}}},"
+        "    \"net\": {\"kind\": \"io\", \"burst_us\": 25, \"sleep_us\": 30, \"wss_kb\": 512},"
+        "    \"web\": {\"kind\": \"idle\"}, \"batch\": {\"kind\": \"idle\"}, \"pipe\": {\"kind\": \"idle\"}}},"
         "  {\"duration_s\": 5, \"domains\": {"
-        "    \"web\": {\"kind\": \"io\", \"burst_us\": 100, \"sleep_us\": 5000},"
-        "    \"batch\": {\"kind\": \"cpu\", \"burst_us\": 3000, \"sleep_us\": 800}}},"
+        "    \"net\": {\"kind\": \"idle\"},"
+        "    \"edge\": {\"kind\": \"io\", \"burst_us\": 60, \"sleep_us\": 20, \"wss_kb\": 512}}},"
         "  {\"duration_s\": 5, \"domains\": {"
-        "    \"web\": {\"kind\": \"idle\"}, \"batch\": {\"kind\": \"idle\"},"
-        "    \"hpc\": {\"kind\": \"cache\", \"burst_us\": 2000, \"sleep_us\": 150, \"wss_kb\": 16384}}},"
+        "    \"edge\": {\"kind\": \"idle\"},"
+        "    \"hpc\": {\"kind\": \"cache\", \"burst_us\": 3000, \"sleep_us\": 1000, \"wss_kb\": 8192}}},"
         "  {\"duration_s\": 5, \"domains\": {"
+        "    \"hpc\": {\"kind\": \"idle\"},"
         "    \"web\": {\"kind\": \"io\", \"burst_us\": 60, \"sleep_us\": 600},"
         "    \"batch\": {\"kind\": \"onoff\", \"on_ms\": 40, \"off_ms\": 60},"
-        "    \"hpc\": {\"kind\": \"idle\"},"
         "    \"pipe\": {\"kind\": \"chain\", \"burst_us\": 80, \"tokens\": 2}}}]}"
 },
 {

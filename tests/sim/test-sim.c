@@ -376,13 +376,30 @@ static void run_scenario(const char *name, uint64_t seed, struct isched_counters
 
 static void test_determinism(void)
 {
-        struct isched_counters a, b, c;
+        struct isched_counters a, b, c, d, e;
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
 
         run_scenario("mixed", 42, &a);
         run_scenario("mixed", 42, &b);
         run_scenario("mixed", 43, &c);
         CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
         CU_ASSERT_NOT_EQUAL(memcmp(&a, &c, sizeof(a)), 0);
+
+        /* Reading the counters does not change what happens. */
+        isched_sim_config_init(&cfg);
+        cfg.scenario = "phased";
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 400 * MS), 0);
+        d = counters(sim);
+        isched_sim_free(sim);
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        for (int i = 0; i < 400; i++) {
+                CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
+                e = counters(sim);
+        }
+        isched_sim_free(sim);
+        CU_ASSERT_EQUAL(memcmp(&d, &e, sizeof(d)), 0);
 }
 
 /* ---- workload files ---- */
