@@ -356,6 +356,16 @@ static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, struc
                 return 0;
         }
         r = hypfs_read_pool(x, info->cpupool_id, "credit2-runqueue", &s);
+        if (r == -ENOENT) {
+                /* No node: no patches, or the pool has just been destroyed. */
+                xc_cpupoolinfo_t *again = NULL;
+
+                r = get_pool(x, info->cpupool_id, &again);
+                if (r < 0)
+                        return r;
+                xc_cpupool_infofree(x->xch, again);
+                r = -ENOENT;
+        }
         if (r == -ENOENT || r == -ENOSYS || r == -EOPNOTSUPP) {
                 snprintf(d->reason, sizeof(d->reason), "%s",
                          r == -ENOSYS ? "hypervisor without hypfs: " XEN_NO_PATCHES_MSG : XEN_NO_PATCHES_MSG);
@@ -398,7 +408,7 @@ static int fill_pool_info(struct xen_backend *x, const xc_cpupoolinfo_t *info,
                           struct isched_pool_info *p)
 {
         struct pool_dyn d;
-        bool *in_pool;
+        bool *in_pool, gran_cpu;
         unsigned cap;
         int r;
 
@@ -427,10 +437,10 @@ static int fill_pool_info(struct xen_backend *x, const xc_cpupoolinfo_t *info,
                 return isched__error(-ENOMEM, "out of memory listing pools");
         for (unsigned c = 0; c < x->nr_cpus; c++)
                 in_pool[c] = cpu_in_map(info, c);
+        gran_cpu = pool_gran_cpu(x, info->cpupool_id);
         for (unsigned a = 0; a < ISCHED_ARR_COUNT && r >= 0; a++)
                 r = isched__xen_count_runqueues(x->topo, x->nr_cpus, in_pool, (enum isched_arrangement)a,
-                                                cap, pool_gran_cpu(x, info->cpupool_id),
-                                                &p->nr_runqueues[a]);
+                                                cap, gran_cpu, &p->nr_runqueues[a]);
         free(in_pool);
         if (r < 0)
                 return r;
