@@ -122,7 +122,8 @@ int isched_policy_clone(const struct isched_policy *policy, struct isched_policy
  * @param d must equal the policy's n_features.
  * @param ret_decision written on success (may be NULL if only the arm is wanted).
  * @param ret_arm written on success (may be NULL).
- * @return 0; -EINVAL for NULL/size mismatch; -EDOM for a non-finite x.
+ * @return 0; -EINVAL for NULL/size mismatch; -EDOM for a non-finite x or
+ *         a value beyond +-1e100.
  */
 int isched_policy_choose(struct isched_policy *policy, const double *x, size_t d,
                          struct isched_decision *ret_decision, uint32_t *ret_arm);
@@ -131,7 +132,8 @@ int isched_policy_choose(struct isched_policy *policy, const double *x, size_t d
  * Tell the policy the reward @p arm earned in context @p x.  Discounted
  * LinUCB discounts every arm's statistics by gamma on each update.
  *
- * @return 0; -EINVAL for a bad arm or size; -EDOM for a non-finite x or reward.
+ * @return 0; -EINVAL for a bad arm or size; -EDOM for a non-finite x or
+ *         reward, or one beyond +-1e100.
  */
 int isched_policy_update(struct isched_policy *policy, uint32_t arm, const double *x, size_t d,
                          double reward);
