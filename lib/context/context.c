@@ -45,14 +45,14 @@ static double bucket_midpoint_ns(unsigned i)
 {
         if (i == 0)
                 return 1.0;
-        return ldexp(M_SQRT2, (int)i);
+        return M_SQRT2 * (double)(UINT64_C(1) << i);
 }
 
 /* Bucket bounds for the percentile interpolation: [lo, hi) in ns. */
 static void bucket_bounds_ns(unsigned i, double *lo, double *hi)
 {
-        *lo = i == 0 ? 0.0 : ldexp(1.0, (int)i);
-        *hi = ldexp(1.0, (int)i + 1);
+        *lo = i == 0 ? 0.0 : (double)(UINT64_C(1) << i);
+        *hi = (double)(UINT64_C(1) << (i + 1));
 }
 
 /* Mean and 99th percentile (in us) of the latency histogram difference.
