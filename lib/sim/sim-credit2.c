@@ -168,13 +168,13 @@ static void update_max_weight(struct sim_rq *rqd, unsigned new_weight, unsigned 
 
 static void _runq_assign(struct sim_unit *svc, struct sim_rq *rqd)
 {
-        struct sim_unit **pp = &rqd->svc;
-
         svc->rqd = rqd;
-        while (*pp)
-                pp = &(*pp)->rqd_next;
         svc->rqd_next = NULL;
-        *pp = svc;
+        if (rqd->svc_tail)
+                rqd->svc_tail->rqd_next = svc;
+        else
+                rqd->svc = svc;
+        rqd->svc_tail = svc;
         update_max_weight(rqd, svc->weight, 0);
         rqd->b_avgload += svc->avgload;
 }
@@ -182,12 +182,16 @@ static void _runq_assign(struct sim_unit *svc, struct sim_rq *rqd)
 static void _runq_deassign(struct sim_unit *svc)
 {
         struct sim_rq *rqd = svc->rqd;
-        struct sim_unit **pp = &rqd->svc;
+        struct sim_unit **pp = &rqd->svc, *prev = NULL;
 
-        while (*pp && *pp != svc)
+        while (*pp && *pp != svc) {
+                prev = *pp;
                 pp = &(*pp)->rqd_next;
+        }
         if (*pp)
                 *pp = svc->rqd_next;
+        if (rqd->svc_tail == svc)
+                rqd->svc_tail = prev;
         svc->rqd_next = NULL;
         update_max_weight(rqd, 0, svc->weight);
         rqd->b_avgload = rqd->b_avgload - svc->avgload > 0 ? rqd->b_avgload - svc->avgload : 0;

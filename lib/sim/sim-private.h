@@ -213,7 +213,8 @@ struct sim_rq {                    /* struct csched2_runqueue_data */
         s_time_t load_last_update;
         s_time_t avgload, b_avgload;
         struct sim_unit *runq;     /* ordered by credit, highest first */
-        struct sim_unit *svc;      /* units assigned */
+        struct sim_unit *svc;      /* units assigned, in assignment order */
+        struct sim_unit *svc_tail;
         unsigned max_weight;
         uint32_t pick_bias;
         s_time_t lock_free_at;     /* lock contention model */

@@ -89,42 +89,41 @@ struct build_rq {
         uint32_t id;
         uint32_t pick_bias;
         uint32_t refcnt;
-        uint32_t first, count; /* the CPUs: rq_cpu[first..] is not kept; use rq_of */
+        uint32_t nr_cores; /* cores with a CPU in the runqueue */
 };
 
 /* cpu_runqueue_siblings_match(): is there room for cpu and all its
  * siblings?  Each CPU already in the runqueue counts with all its
- * siblings (cpu_nr_siblings()), whether they are in the pool or not. */
-static bool cpu_runqueue_siblings_match(const struct sim_topology *t, const uint32_t *cpus,
-                                        const uint32_t *rq_of, uint32_t n_done, uint32_t rq,
+ * siblings (cpu_nr_siblings()), whether they are in the pool or not: that
+ * is, every core present counts with all its threads. */
+static bool cpu_runqueue_siblings_match(const struct sim_topology *t, const struct build_rq *rqd,
                                         uint32_t max_cpus_runq)
 {
-        uint32_t tot_sibls = 0, last_core = UINT32_MAX;
-
-        /* cpus[] is in increasing order, so siblings are adjacent. */
-        for (uint32_t i = 0; i < n_done; i++) {
-                if (rq_of[i] != rq || sim_cpu_core(t, cpus[i]) == last_core)
-                        continue;
-                last_core = sim_cpu_core(t, cpus[i]);
-                tot_sibls += t->threads;
-        }
-        return tot_sibls + t->threads <= max_cpus_runq;
+        return rqd->nr_cores * t->threads + t->threads <= max_cpus_runq;
 }
 
 uint32_t sim_build_runqueues(const struct sim_topology *t, enum isched_arrangement arr,
                              const uint32_t *cpus, uint32_t n, uint32_t *rq_of)
 {
         struct build_rq *rqs = calloc(n ? n : 1, sizeof(*rqs));
+        /* core_rq[core]: the runqueue holding this core's CPUs so far, or
+         * UINT32_MAX; siblings always end up together, so one suffices. */
+        uint32_t *core_rq = malloc((t->nr_cpus / t->threads) * sizeof(*core_rq));
         /* min_rqs and max_cpus_runq use num_online_cpus(), the whole host. */
         const uint32_t online = t->nr_cpus;
         const uint32_t min_rqs = ((online - 1) / MAX_CPUS_RUNQ) + 1;
         const uint32_t max_cpus_runq = online / min_rqs;
         uint32_t nr_rqs = 0;
 
-        if (!rqs)
+        if (!rqs || !core_rq) {
+                free(rqs);
+                free(core_rq);
                 return 0;
+        }
+        for (uint32_t c = 0; c < t->nr_cpus / t->threads; c++)
+                core_rq[c] = UINT32_MAX;
         for (uint32_t k = 0; k < n; k++) {
-                const uint32_t cpu = cpus[k];
+                const uint32_t cpu = cpus[k], core = sim_cpu_core(t, cpu);
                 struct build_rq *rqd_valid = NULL;
                 uint32_t rqi = 0, ins = 0;
                 bool rqi_unused = false;
@@ -136,19 +135,12 @@ uint32_t sim_build_runqueues(const struct sim_topology *t, enum isched_arrangeme
                         if (!rqi_unused && rqd->id > rqi)
                                 rqi_unused = true;
                         if (cpu_runqueue_match(t, arr, rqd->pick_bias, cpu)) {
-                                bool sibling_in = false;
-
-                                for (uint32_t i = 0; i < k; i++)
-                                        if (rq_of[i] == rqd->id &&
-                                            sim_cpu_core(t, cpus[i]) == sim_cpu_core(t, cpu))
-                                                sibling_in = true;
-                                if (sibling_in) {
+                                if (core_rq[core] == rqd->id) {
                                         rqd_valid = rqd;
                                         break;
                                 }
                                 if (rqd->refcnt < max_cpus_runq &&
-                                    (cpu_runqueue_siblings_match(t, cpus, rq_of, k, rqd->id,
-                                                                 max_cpus_runq) ||
+                                    (cpu_runqueue_siblings_match(t, rqd, max_cpus_runq) ||
                                      arr == ISCHED_ARR_ALL)) {
                                         if (!rqd_valid || rqd->refcnt < rqd_valid->refcnt)
                                                 rqd_valid = rqd;
@@ -168,8 +160,13 @@ uint32_t sim_build_runqueues(const struct sim_topology *t, enum isched_arrangeme
                         nr_rqs++;
                 }
                 rqd_valid->refcnt++;
+                if (core_rq[core] != rqd_valid->id) {
+                        rqd_valid->nr_cores++;
+                        core_rq[core] = rqd_valid->id;
+                }
                 rq_of[k] = rqd_valid->id;
         }
+        free(core_rq);
         free(rqs);
         return nr_rqs;
 }
