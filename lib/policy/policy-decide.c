@@ -62,11 +62,12 @@ static void symv(const double *m, const double *x, double *y, unsigned d)
  * round.  Each step works in place, in an order that reads every entry
  * before it is overwritten (see the comments).
  */
-int isched__spd_invert(const double *a, double *m, unsigned d)
+/* Step 1 alone: the Cholesky factor L of a (A = L L^T) into the lower
+ * triangle of m; the upper triangle keeps a's values.  Reads A's lower
+ * triangle and the rows of L computed so far. */
+static int cholesky(const double *a, double *m, unsigned d)
 {
         memcpy(m, a, (size_t)d * d * sizeof(double));
-        /* 1. L into the lower triangle (reads A's lower triangle, row j
-         *    and i of L so far). */
         for (unsigned j = 0; j < d; j++) {
                 double s = m[j * d + j];
 
@@ -84,6 +85,32 @@ int isched__spd_invert(const double *a, double *m, unsigned d)
                         m[i * d + j] = t / s;
                 }
         }
+        return 0;
+}
+
+/* u = A^-1 x from A's Cholesky factor: L y = x, then L^T u = y. */
+static void cholesky_solve(const double *l, const double *x, double *u, unsigned d)
+{
+        for (unsigned i = 0; i < d; i++) {
+                double t = x[i];
+
+                for (unsigned k = 0; k < i; k++)
+                        t -= l[i * d + k] * u[k];
+                u[i] = t / l[i * d + i];
+        }
+        for (unsigned i = d; i-- > 0;) {
+                double t = u[i];
+
+                for (unsigned k = i + 1; k < d; k++)
+                        t -= l[k * d + i] * u[k];
+                u[i] = t / l[i * d + i];
+        }
+}
+
+int isched__spd_invert(const double *a, double *m, unsigned d)
+{
+        if (cholesky(a, m, d) < 0)
+                return -EDOM;
         /* 2. M = L^-1, column by column from the left: column j of M needs
          *    columns > j of L, which are still untouched. */
         for (unsigned j = 0; j < d; j++) {
@@ -126,7 +153,9 @@ int isched__policy_refresh_arm(struct isched_policy *p, unsigned arm)
 
         if (!s->A)
                 return 0;
-        r = isched__spd_invert(s->A, s->A_inv, d);
+        /* D-LinUCB needs V^-1 x and V^-1 b only: its cache is V's Cholesky
+         * factor, a third of the work of the inverse. */
+        r = s->A_tilde ? cholesky(s->A, s->A_inv, d) : isched__spd_invert(s->A, s->A_inv, d);
         if (r < 0)
                 return isched__error(r, "the statistics of arm %u are not positive definite any more", arm);
         s->stale = false;
@@ -143,6 +172,15 @@ void isched__policy_arm_loaded(struct isched_policy *p, unsigned arm)
                 s->stale = true;
 }
 
+/* y = A^-1 x: from the maintained inverse, or from D-LinUCB's Cholesky factor. */
+static void solve(const struct isched__arm_stats *s, const double *x, double *y, unsigned d)
+{
+        if (s->A_tilde)
+                cholesky_solve(s->A_inv, x, y, d);
+        else
+                symv(s->A_inv, x, y, d);
+}
+
 /* u = A^-1 x into the work area, and the quadratic form of the width:
  * x^T A^-1 x = x.u (LinUCB, lingreedy, TS) or x^T V^-1 Vtilde V^-1 x =
  * u^T Vtilde u (D-LinUCB). */
@@ -151,7 +189,7 @@ static double quadratic_form(const struct isched_policy *p, const struct isched_
         const unsigned d = p->params.n_features;
         double *u = p->work, *w = p->work + d;
 
-        symv(s->A_inv, x, u, d);
+        solve(s, x, u, d);
         if (s->A_tilde) {
                 symv(s->A_tilde, u, w, d);
                 return dot(u, w, d);
@@ -372,7 +410,7 @@ static void fill_decision(struct isched_policy *p, const double *x, const struct
                 if (!s->theta)
                         continue;
                 /* Only explanations need theta itself. */
-                symv(s->A_inv, s->b, s->theta, d);
+                solve(s, s->b, s->theta, d);
                 for (unsigned i = 0; i < d; i++)
                         ex->contributions[i] = s->theta[i] * x[i];
         }

@@ -29,10 +29,11 @@
  *   egreedy:                  pulls, reward_sum
  *   lingreedy, linucb, lints: + A = lambda*I + sum x x^T, b = sum r x,
  *                             A_inv (maintained by Sherman-Morrison)
- *   dlinucb:                  + A = V, A_tilde = Vtilde, b; A_inv is a
- *                             cache recomputed from A whenever A changed
- *                             (stale), because discounting every arm is
- *                             not a rank-one change.
+ *   dlinucb:                  + A = V, A_tilde = Vtilde, b; A_inv holds
+ *                             the Cholesky factor of V (lower triangle), a
+ *                             cache recomputed whenever A changed (stale),
+ *                             because discounting every arm is not a
+ *                             rank-one change.
  * theta = A_inv b is computed only to explain a decision: estimates are
  * b . (A_inv x).
  * Matrices are d x d, row-major.

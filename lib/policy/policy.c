@@ -160,7 +160,7 @@ static int alloc_stats(struct isched_policy *p)
         return 0;
 }
 
-/* A = A_inv^-1 = lambda*I, b = theta = 0 (D-LinUCB: V = Vtilde = lambda*I). */
+/* A = lambda*I, A_inv = I/lambda, b = 0 (D-LinUCB: V = Vtilde = lambda*I). */
 static void reset_stats(struct isched_policy *p)
 {
         const unsigned d = p->params.n_features;
@@ -178,7 +178,9 @@ static void reset_stats(struct isched_policy *p)
                         if (s->A_tilde)
                                 s->A_tilde[i * d + i] = p->params.lambda;
                 }
-                s->stale = false;
+                /* D-LinUCB's cache (V's Cholesky factor) is built at the
+                 * first decision. */
+                s->stale = s->A_tilde != NULL;
         }
 }
 
