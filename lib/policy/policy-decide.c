@@ -166,7 +166,7 @@ void isched__policy_arm_loaded(struct isched_policy *p, unsigned arm)
 {
         struct isched__arm_stats *s = &p->arms[arm];
 
-        /* D-LinUCB's A^-1 is a cache, recomputed from A at the next
+        /* D-LinUCB's A_inv (V's Cholesky factor) is a cache, recomputed at the next
          * decision; the others keep theirs, saved exactly. */
         if (s->A_tilde)
                 s->stale = true;
