@@ -39,6 +39,33 @@ static void split_dir(const char *path, char *dir, size_t dir_size)
         }
 }
 
+static int check_dir(const char *path, const char *dir)
+{
+        struct stat st;
+
+        if (stat(dir, &st) < 0)
+                return isched__error(-errno, "cannot write %s: directory %s: %s", path, dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return isched__error(-ENOTDIR, "cannot write %s: %s is not a directory", path, dir);
+        if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+                return isched__error(-EPERM,
+                                     "refusing to write %s: directory %s is world-writable; use a private directory (chmod o-w)",
+                                     path, dir);
+        return 0;
+}
+
+int isched__check_file_dir(const char *path)
+{
+        char dir[PATH_MAX];
+
+        if (!path || !*path)
+                return isched__error(-EINVAL, "no file name given to write");
+        if (strlen(path) >= PATH_MAX)
+                return isched__error(-ENAMETOOLONG, "file name too long: %.64s...", path);
+        split_dir(path, dir, sizeof(dir));
+        return check_dir(path, dir);
+}
+
 int isched__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
         char dir[PATH_MAX], tmp[PATH_MAX + 32];
@@ -56,14 +83,9 @@ int isched__write_file_atomic(const char *path, const void *data, size_t len, mo
                         return isched__error(-EISDIR, "%s exists and is not a regular file", path);
         }
         split_dir(path, dir, sizeof(dir));
-        if (stat(dir, &st) < 0)
-                return isched__error(-errno, "cannot write %s: directory %s: %s", path, dir, strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-                return isched__error(-ENOTDIR, "cannot write %s: %s is not a directory", path, dir);
-        if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
-                return isched__error(-EPERM,
-                                     "refusing to write %s: directory %s is world-writable; use a private directory (chmod o-w)",
-                                     path, dir);
+        r = check_dir(path, dir);
+        if (r < 0)
+                return r;
 
         for (unsigned attempt = 0;; attempt++) {
                 snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(), attempt);
