@@ -378,3 +378,25 @@ int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t 
         *ret_nr = (uint32_t)nr_rqs;
         return 0;
 }
+
+void isched__xen_cpu_account(struct isched__xen_cpu_acct *a, uint64_t now_ns, uint64_t xen_idle_ns)
+{
+        uint64_t elapsed, idle;
+
+        if (!a->started) {
+                a->t0_ns = now_ns;
+                a->idle0_ns = xen_idle_ns;
+                a->started = true;
+        }
+        /* A clock going backwards would be a bug elsewhere: never underflow. */
+        elapsed = now_ns >= a->t0_ns ? now_ns - a->t0_ns : 0;
+        if (elapsed < a->busy_ns + a->idle_ns)
+                elapsed = a->busy_ns + a->idle_ns;
+        idle = xen_idle_ns >= a->idle0_ns ? xen_idle_ns - a->idle0_ns : 0;
+        if (idle > elapsed - a->busy_ns)
+                idle = elapsed - a->busy_ns; /* busy never shrinks */
+        if (idle < a->idle_ns)
+                idle = a->idle_ns;           /* idle never shrinks */
+        a->idle_ns = idle;
+        a->busy_ns = elapsed - idle;
+}

@@ -95,4 +95,20 @@ int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t 
                                 const bool *in_pool, enum isched_arrangement arrangement,
                                 unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_nr);
 
+/* Busy/idle accounting of one pCPU from the backend's origin: idle time
+ * comes from Xen's clock, elapsed time from dom0's, read a moment apart.
+ * After every update busy_ns + idle_ns == now_ns - t0_ns and neither has
+ * gone backwards; idle time that runs ahead of dom0's clock is reported
+ * later. */
+struct isched__xen_cpu_acct {
+        uint64_t t0_ns;    /* dom0 time of the first update */
+        uint64_t idle0_ns; /* Xen idle time at the first update */
+        uint64_t busy_ns;  /* since t0 */
+        uint64_t idle_ns;  /* since t0 */
+        bool started;
+};
+
+/* Update @p a with a reading: dom0 monotonic time and Xen's idle time. */
+void isched__xen_cpu_account(struct isched__xen_cpu_acct *a, uint64_t now_ns, uint64_t xen_idle_ns);
+
 #endif

@@ -54,16 +54,6 @@ struct xen_pool_acct {
         uint64_t retired_ns;
 };
 
-/* Per pCPU, the origin of busy/idle time (the backend's open) and the last
- * values reported, which are never reported smaller. */
-struct xen_cpu_acct {
-        uint64_t t0_ns;
-        uint64_t idle0_ns;
-        uint64_t last_busy_ns;
-        uint64_t last_idle_ns;
-        bool started;
-};
-
 struct xen_backend {
         xc_interface *xch;
         xenhypfs_handle *hypfs;      /* NULL: the hypervisor has no hypfs */
@@ -73,7 +63,7 @@ struct xen_backend {
         bool xenstore_ok;
         unsigned nr_cpus;            /* max_cpu_id + 1 */
         struct isched__xen_cpu_topo *topo;
-        struct xen_cpu_acct *cpus;
+        struct isched__xen_cpu_acct *cpus; /* busy/idle per pCPU since the open */
         xc_cpuinfo_t *cpuinfo;
         enum isched_arrangement boot_arrangement; /* credit2_runqueue= or socket */
         unsigned boot_max_cpus_runq;
@@ -492,13 +482,12 @@ static int xen_list_pools(struct isched_backend *b, struct isched_pool_info **re
         return 0;
 }
 
-/* busy/idle of the pool's pCPUs since the backend was opened.  Idle time
- * comes from Xen's clock, elapsed time from dom0's, read a moment later
- * (after the hypercall; under emulation that moment can be milliseconds):
- * per CPU, busy + idle is kept equal to the elapsed time and neither ever
- * goes backwards, so that a window's busy + idle is exactly its elapsed
- * time x pCPUs.  Idle time that runs ahead of dom0's clock is reported in
- * a later snapshot.  Writes the time of the reading to *ret_now_ns. */
+/* busy/idle of the pool's pCPUs since the backend was opened.  dom0's
+ * clock is read after the hypercall (under emulation that can be
+ * milliseconds later); isched__xen_cpu_account() keeps busy + idle equal
+ * to the elapsed time.  Every pCPU is accounted, in the pool or not, so
+ * that a CPU moving between pools keeps a continuous history.  Writes the
+ * time of the reading to *ret_now_ns. */
 static int read_cpu_time(struct xen_backend *x, const xc_cpupoolinfo_t *info,
                          struct isched_counters *c, uint64_t *ret_now_ns)
 {
@@ -509,27 +498,11 @@ static int read_cpu_time(struct xen_backend *x, const xc_cpupoolinfo_t *info,
                 return hypercall_error(errno, "reading pCPU idle time (xc_getcpuinfo)");
         now = monotonic_ns();
         for (unsigned cpu = 0; cpu < x->nr_cpus && cpu < (unsigned)nr; cpu++) {
-                struct xen_cpu_acct *a = &x->cpus[cpu];
-                const uint64_t idle_now = x->cpuinfo[cpu].idletime;
-                uint64_t elapsed, idle;
-
-                if (!a->started) {
-                        a->t0_ns = now;
-                        a->idle0_ns = idle_now;
-                        a->started = true;
-                }
-                elapsed = now - a->t0_ns;
-                idle = idle_now >= a->idle0_ns ? idle_now - a->idle0_ns : 0;
-                if (idle > elapsed - a->last_busy_ns)
-                        idle = elapsed - a->last_busy_ns; /* busy never shrinks */
-                if (idle < a->last_idle_ns)
-                        idle = a->last_idle_ns; /* idle never shrinks */
-                a->last_idle_ns = idle;
-                a->last_busy_ns = elapsed - idle;
+                isched__xen_cpu_account(&x->cpus[cpu], now, x->cpuinfo[cpu].idletime);
                 if (!info || !cpu_in_map(info, cpu))
                         continue;
-                c->busy_ns += a->last_busy_ns;
-                c->idle_ns += a->last_idle_ns;
+                c->busy_ns += x->cpus[cpu].busy_ns;
+                c->idle_ns += x->cpus[cpu].idle_ns;
         }
         c->valid |= ISCHED_CNT_BUSY;
         *ret_now_ns = now;

@@ -237,6 +237,58 @@ static void test_runqueues(void)
                         -EINVAL);
 }
 
+static void check_acct(const struct isched__xen_cpu_acct *a, uint64_t now, uint64_t prev_busy,
+                       uint64_t prev_idle)
+{
+        CU_ASSERT_EQUAL(a->busy_ns + a->idle_ns, now - a->t0_ns);
+        CU_ASSERT(a->busy_ns >= prev_busy);
+        CU_ASSERT(a->idle_ns >= prev_idle);
+}
+
+static void test_cpu_account(void)
+{
+        struct isched__xen_cpu_acct a = { 0 };
+        /* (dom0 time, Xen idle time) readings of one pCPU, in ns. */
+        static const uint64_t readings[][2] = {
+                { 1000, 50000 },   /* origin */
+                { 2000, 50400 },   /* 1000 elapsed, 400 idle */
+                { 2100, 50600 },   /* idle ran ahead of dom0's clock: 200 idle in 100 */
+                { 2200, 50600 },   /* no idle: busy grows */
+                { 5200, 53500 },   /* idle catches up */
+                { 5200, 53500 },   /* same instant */
+                { 6200, 49000 },   /* Xen's idle time going backwards: ignored */
+        };
+        uint64_t busy = 0, idle = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(readings); i++) {
+                isched__xen_cpu_account(&a, readings[i][0], readings[i][1]);
+                check_acct(&a, readings[i][0], busy, idle);
+                busy = a.busy_ns;
+                idle = a.idle_ns;
+        }
+        CU_ASSERT_EQUAL(a.t0_ns, 1000u);
+
+        /* The same readings, values checked: idle running ahead of
+         * dom0's clock is capped, then reported in the next snapshot. */
+        {
+                struct isched__xen_cpu_acct b = { 0 };
+
+                isched__xen_cpu_account(&b, 1000, 50000);
+                isched__xen_cpu_account(&b, 2000, 50400);
+                CU_ASSERT_EQUAL(b.busy_ns, 600u);
+                CU_ASSERT_EQUAL(b.idle_ns, 400u);
+                isched__xen_cpu_account(&b, 2100, 50600);
+                CU_ASSERT_EQUAL(b.busy_ns, 600u);
+                CU_ASSERT_EQUAL(b.idle_ns, 500u);
+                isched__xen_cpu_account(&b, 2200, 50600);
+                CU_ASSERT_EQUAL(b.busy_ns, 600u);
+                CU_ASSERT_EQUAL(b.idle_ns, 600u); /* the 100 carried over */
+                isched__xen_cpu_account(&b, 5200, 53500);
+                CU_ASSERT_EQUAL(b.idle_ns, 3500u);
+                CU_ASSERT_EQUAL(b.busy_ns, 700u);
+        }
+}
+
 int isched_test_register(void);
 int isched_test_register(void)
 {
@@ -249,7 +301,8 @@ int isched_test_register(void)
             !CU_add_test(s, "credit2-stats, malformed", test_stats_malformed) ||
             !CU_add_test(s, "arrangement text", test_arrangement_text) ||
             !CU_add_test(s, "Xen command line options", test_cmdline) ||
-            !CU_add_test(s, "runqueues per arrangement", test_runqueues))
+            !CU_add_test(s, "runqueues per arrangement", test_runqueues) ||
+            !CU_add_test(s, "pCPU busy/idle accounting", test_cpu_account))
                 return -1;
         return 0;
 }
