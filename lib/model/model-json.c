@@ -306,7 +306,7 @@ static int number_value(const cJSON *it, const char *full, double *ret)
 static int get_number(const cJSON *obj, const char *path, const char *key, double *ret)
 {
         char full[96];
-        const cJSON *it;
+        const cJSON *it = NULL;
         int r = get(obj, path, key, &it);
 
         if (r < 0)
@@ -317,7 +317,7 @@ static int get_number(const cJSON *obj, const char *path, const char *key, doubl
 
 static int count_value(const cJSON *it, const char *full, double max, uint64_t *ret)
 {
-        double v;
+        double v = 0.0;
         int r = number_value(it, full, &v);
 
         if (r < 0)
@@ -331,7 +331,7 @@ static int count_value(const cJSON *it, const char *full, double max, uint64_t *
 static int get_count(const cJSON *obj, const char *path, const char *key, double max, uint64_t *ret)
 {
         char full[96];
-        const cJSON *it;
+        const cJSON *it = NULL;
         int r = get(obj, path, key, &it);
 
         if (r < 0)
@@ -342,7 +342,7 @@ static int get_count(const cJSON *obj, const char *path, const char *key, double
 
 static int get_string(const cJSON *obj, const char *path, const char *key, const char **ret)
 {
-        const cJSON *it;
+        const cJSON *it = NULL;
         int r = get_typed(obj, path, key, cJSON_IsString, "a string", &it);
 
         if (r < 0)
@@ -356,7 +356,7 @@ static int vector_value(const cJSON *arr, const char *full, unsigned n, double *
 {
         char elem[128];
         unsigned i = 0;
-        const cJSON *it;
+        const cJSON *it = NULL;
         int r;
 
         if (!cJSON_IsArray(arr))
@@ -405,7 +405,7 @@ static int matrix_value(const cJSON *arr, const char *full, unsigned d, double *
 static int get_matrix(const cJSON *obj, const char *path, const char *key, unsigned d, double *out)
 {
         char full[96];
-        const cJSON *it;
+        const cJSON *it = NULL;
         int r = get(obj, path, key, &it);
 
         if (r < 0)
@@ -595,7 +595,7 @@ static int parse_arm(const cJSON *o, struct isched_policy *p, unsigned a)
         const unsigned d = p->params.n_features;
         const char *name;
         char path[32], full[96];
-        const cJSON *it;
+        const cJSON *it = NULL;
         int r;
 
         snprintf(path, sizeof(path), "arm_stats[%u]", a);
