@@ -416,7 +416,7 @@ static int get_matrix(const cJSON *obj, const char *path, const char *key, unsig
 
 static int check_format(const cJSON *doc)
 {
-        const char *format;
+        const char *format = NULL;
         double version;
         int r;
 
@@ -458,7 +458,7 @@ static int parse_seed(const cJSON *pol, uint64_t *ret)
 
 static int parse_params(const cJSON *doc, struct isched_policy_params *pp, const char **names)
 {
-        const cJSON *pol, *feat, *fnames, *arms, *anames, *it;
+        const cJSON *pol = NULL, *feat = NULL, *fnames = NULL, *arms = NULL, *anames = NULL, *it = NULL;
         const char *kind_name;
         uint64_t mask;
         unsigned i = 0;
@@ -521,8 +521,8 @@ static int parse_params(const cJSON *doc, struct isched_policy_params *pp, const
 
 static int parse_rng(const cJSON *doc, struct isched_policy *p)
 {
-        const cJSON *rng, *state, *it;
-        const char *type;
+        const cJSON *rng = NULL, *state = NULL, *it = NULL;
+        const char *type = NULL;
         uint32_t words[ISCHED_POLICY_RNG_WORDS];
         char path[32];
         unsigned i = 0;
@@ -631,7 +631,7 @@ static int parse_arm(const cJSON *o, struct isched_policy *p, unsigned a)
 
 static int parse_state(const cJSON *doc, struct isched_policy *p)
 {
-        const cJSON *stats, *it;
+        const cJSON *stats = NULL, *it = NULL;
         uint64_t pulls = 0;
         unsigned a = 0;
         int r;
