@@ -43,7 +43,8 @@ int isched_model_save(const char *path, const struct isched_policy *policy,
  * @param ret_context if not NULL, written on success with the saved context
  *        builder, or NULL if the file has none.
  * @return 0; -ENOENT; -EINVAL for a malformed or inconsistent file (the
- *         detail names the field); -EPROTO for another format version.
+ *         detail names the field); -EPROTO for another format version;
+ *         -EFBIG for a file over 64 MiB; other -errno from the file system.
  */
 int isched_model_load(const char *path, struct isched_policy **ret_policy,
                       struct isched_context **ret_context);
