@@ -77,8 +77,10 @@ static int input_open(struct input *in, const char *path)
         in->path = path;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                cli_error("--data %s: %s", path, strerror(errno));
-                return errno == ENOENT || errno == EACCES ? EXIT_USAGE : EXIT_RUNTIME;
+                const int err = errno;
+
+                cli_error("--data %s: %s", path, strerror(err));
+                return err == ENOENT || err == EACCES ? EXIT_USAGE : EXIT_RUNTIME;
         }
         if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
                 close(fd);
