@@ -406,7 +406,9 @@ static int apply_switch(struct isched_agent *a, enum isched_arrangement target, 
         r = isched_backend_set_arrangement(a->backend, a->pool_id, target);
         if (r == -ENOENT)
                 return r;
-        if (r == -EOPNOTSUPP || r == -EPERM || r == -EACCES) {
+        /* Refusals that will not go away: not allowed, or a hypervisor
+         * without the interface (ENOSYS: an unknown sysctl or hypfs op). */
+        if (r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM || r == -EACCES) {
                 enter_advisory(a, isched_last_error());
                 *reason = ISCHED_AGENT_REASON_ADVISORY;
                 return 0;
@@ -457,6 +459,11 @@ static void skip_window(struct isched_agent *a, const struct isched_counters *c,
         isched__log(ISCHED_LOG_INFO, "pool %s: window skipped, not learned: %s", a->pool, why);
         drop_pending(a, why);
         restart_window(a, c);
+        /* The snapshot that broke the window may itself be the lie (event
+         * counters that went backwards once, which no time bound catches
+         * in the window after it): the next window starts at the next
+         * snapshot, not at this one. */
+        a->have_start = false;
         agent__write_state(a);
 }
 
