@@ -78,7 +78,7 @@ static int list_scenarios(void)
                 const char *name, *desc;
 
                 if (isched_sim_scenario_get(i, &name, &desc) == 0)
-                        printf("%-16s %s\n", name, desc);
+                        printf("%-20s %s\n", name, desc);
         }
         return EXIT_OK;
 }

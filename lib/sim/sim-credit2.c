@@ -3,11 +3,12 @@
  *
  * Each function here carries the name of the Xen function it models and
  * keeps its structure, so that the two can be compared line by line.
- * What differs: cpumasks are per-pCPU flags scanned over the runqueue's
- * CPU list, trylocks always succeed (the simulator has one thread), there
- * is no affinity (every vCPU may run on every pCPU of its pool), and the
- * context switch happens inside csched2_schedule()'s caller at once, so
- * CSFLAG_scheduled is not needed. */
+ * What differs: cpumasks are per-runqueue 64-bit words, trylocks always
+ * succeed (the simulator has one thread), there is no affinity (every vCPU
+ * may run on every pCPU of its pool), and the context switch happens
+ * inside csched2_schedule()'s caller at once, so CSFLAG_scheduled only
+ * has to cover the unit picked by csched2_schedule() until it is
+ * descheduled (balance_load() may pick it in between, as in Xen). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,8 +471,8 @@ static void migrate(struct isched_sim *sim, struct sim_unit *svc, struct sim_rq 
 {
         struct sim_pool *pool = svc->sdom->pool;
 
-        if (svc->is_running) {
-                /* It's running; mark it to migrate. */
+        if (svc->flags & CSFLAG_scheduled) {
+                /* It's running (or just picked to run); mark it to migrate. */
                 svc->migrate_rqd = trqd;
                 svc->migrating = true;
                 svc->flags |= CSFLAG_runq_migrate_request;
@@ -676,6 +677,7 @@ static void csched2_context_saved(struct isched_sim *sim, struct sim_unit *svc, 
 {
         struct sim_pool *pool = svc->sdom->pool;
 
+        svc->flags &= ~CSFLAG_scheduled;
         if (has_cap(svc) && svc->budget > 0)
                 unit_return_budget(sim, svc, now);
         if ((svc->flags & CSFLAG_delayed_runq_add) && unit_runnable(svc)) {
@@ -775,9 +777,10 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
         if (snext) {
                 int top_credit;
 
-                if (snext != scurr)
+                if (snext != scurr) {
                         runq_remove(pool, snext, now);
-                else
+                        snext->flags |= CSFLAG_scheduled;
+                } else
                         update_load(pool, rqd, snext, 0, now);
                 if (rqd->idle & BIT(pc)) {
                         rqd->idle &= ~BIT(pc);

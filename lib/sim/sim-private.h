@@ -144,6 +144,7 @@ struct sim_rq;
 struct sim_pool;
 struct sim_dom;
 
+#define CSFLAG_scheduled            (1u << 1)
 #define CSFLAG_delayed_runq_add     (1u << 2)
 #define CSFLAG_runq_migrate_request (1u << 3)
 

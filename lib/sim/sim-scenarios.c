@@ -57,6 +57,15 @@ static const struct scenario scenarios[] = {
         "  {\"name\": \"build\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 8000, \"sleep_us\": 600, \"wss_kb\": 2048}}]}"
 },
 {
+        "xenbuild-low-noise",
+        "after Faggioli's 2016 Xen-build benchmark, low load with noise: the half-loaded build VM plus CPU-hog and I/O noise VMs",
+        "{\"topology\": \"1n2s4c2t\","
+        " \"domains\": ["
+        "  {\"name\": \"build\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 4000, \"sleep_us\": 5000, \"wss_kb\": 2048}},"
+        "  {\"name\": \"noise-cpu\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 20000, \"wss_kb\": 4096}},"
+        "  {\"name\": \"noise-io\", \"vcpus\": 4, \"behaviour\": {\"kind\": \"io\", \"burst_us\": 200, \"sleep_us\": 2000}}]}"
+},
+{
         "xenbuild-noise",
         "after Faggioli's 2016 Xen-build benchmark, high load with noise: build VM plus CPU-hog and I/O noise VMs, overcommitted",
         "{\"topology\": \"1n2s4c2t\","

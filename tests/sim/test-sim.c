@@ -358,6 +358,51 @@ static void test_switch(void)
         isched_sim_free(sim);
 }
 
+/* rqd->load (what update_runq_load() averages) is the number of runnable
+ * units assigned to the runqueue, through wakes, blocks, caps, balancing
+ * and switches. */
+static void check_load(const struct isched_sim *sim, bool *ok)
+{
+        for (uint32_t p = 0; p < sim->nr_pools; p++)
+                for (uint32_t r = 0; r < sim->pools[p].nr_rqs; r++) {
+                        const struct sim_rq *rqd = &sim->pools[p].rqs[r];
+                        int n = 0;
+
+                        for (const struct sim_unit *u = rqd->svc; u; u = u->rqd_next)
+                                if ((!u->blocked && !u->parked && !u->migrating) || (u->migrating && u->is_running))
+                                        n++;
+                        if (n != rqd->load)
+                                *ok = false;
+                }
+}
+
+static void test_load_invariant(void)
+{
+        static const char *const names[] = { "mixed", "phased", "xenbuild-noise", "bursty" };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                struct isched_sim_config cfg;
+                struct isched_sim *sim;
+                bool ok = true;
+
+                isched_sim_config_init(&cfg);
+                cfg.scenario = names[i];
+                cfg.set_arrangement = true;
+                cfg.arrangement = (enum isched_arrangement)(i % ISCHED_ARR_COUNT);
+                CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+                for (int k = 0; k < 600 && ok; k++) {
+                        if (k % 150 == 149)
+                                CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, (enum isched_arrangement)((k / 150 + i) % ISCHED_ARR_COUNT)), 0);
+                        CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
+                        check_load(sim, &ok);
+                }
+                if (!ok)
+                        fprintf(stderr, "\nload invariant broken in %s\n", names[i]);
+                CU_ASSERT(ok);
+                isched_sim_free(sim);
+        }
+}
+
 static void run_scenario(const char *name, uint64_t seed, struct isched_counters *ret)
 {
         struct isched_sim_config cfg;
@@ -650,6 +695,7 @@ int isched_test_register(void)
             !CU_add_test(s, "cap", test_cap) ||
             !CU_add_test(s, "a waking vCPU stays on its runqueue", test_wake_stays) ||
             !CU_add_test(s, "switching the arrangement", test_switch) ||
+            !CU_add_test(s, "runqueue load matches runnable units", test_load_invariant) ||
             !CU_add_test(s, "determinism", test_determinism) ||
             !CU_add_test(s, "bad workloads name the field", test_bad_workloads) ||
             !CU_add_test(s, "mutated workloads", test_mutated_workloads) ||
