@@ -64,6 +64,7 @@ struct xen_backend {
         unsigned nr_cpus;            /* max_cpu_id + 1 */
         struct isched__xen_cpu_topo *topo;
         struct isched__xen_cpu_acct *cpus; /* busy/idle per pCPU since the open */
+        uint64_t last_now_ns;        /* time of the last reading */
         xc_cpuinfo_t *cpuinfo;
         enum isched_arrangement boot_arrangement; /* credit2_runqueue= or socket */
         unsigned boot_max_cpus_runq;
@@ -496,7 +497,13 @@ static int read_cpu_time(struct xen_backend *x, const xc_cpupoolinfo_t *info,
 
         if (xc_getcpuinfo(x->xch, (int)x->nr_cpus, x->cpuinfo, &nr) < 0)
                 return hypercall_error(errno, "reading pCPU idle time (xc_getcpuinfo)");
+        /* Snapshots must be strictly later than the previous one; dom0's
+         * clock has been seen to return the same value twice in a row under
+         * emulation. */
         now = monotonic_ns();
+        if (now <= x->last_now_ns)
+                now = x->last_now_ns + 1;
+        x->last_now_ns = now;
         for (unsigned cpu = 0; cpu < x->nr_cpus && cpu < (unsigned)nr; cpu++) {
                 isched__xen_cpu_account(&x->cpus[cpu], now, x->cpuinfo[cpu].idletime);
                 if (!info || !cpu_in_map(info, cpu))
