@@ -470,6 +470,12 @@ static int xen_list_pools(struct isched_backend *b, struct isched_pool_info **re
                 r = fill_pool_info(x, info, &pools[n]);
                 next = info->cpupool_id + 1;
                 xc_cpupool_infofree(x->xch, info);
+                if (r == -ENOENT) {
+                        /* Destroyed while we looked at it: not a pool any more. */
+                        isched__clear_error();
+                        r = 0;
+                        continue;
+                }
                 if (r < 0)
                         break;
                 n++;
