@@ -216,13 +216,72 @@ static void test_kill_campaign(void)
         CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* Kills that land inside model saves for sure: a child saves two models
+ * (5 and 6 rounds) to one path in a loop and is killed after a random
+ * delay of a few milliseconds; the file must then load with 5 or 6 rounds. */
+static void test_kill_during_saves(void)
+{
+        struct isched_policy_params pp;
+        struct isched_policy *p[2] = { NULL, NULL };
+        struct isched_context_params cp;
+        struct isched_context *ctx = NULL;
+        const double x[ISCHED_F_COUNT] = { 1.0 };
+        char dir[64], path[96], cmd[128];
+        unsigned seed = 5, leftovers = 0, kills;
+
+        snprintf(dir, sizeof(dir), "/tmp/isched-savekill-XXXXXX");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/model.json", dir);
+        CU_ASSERT_EQUAL_FATAL(isched_policy_params_init(&pp, ISCHED_POLICY_LINUCB, ISCHED_F_COUNT), 0);
+        CU_ASSERT_EQUAL_FATAL(isched_context_params_init(&cp), 0);
+        CU_ASSERT_EQUAL_FATAL(isched_context_new(&cp, &ctx), 0);
+        for (unsigned i = 0; i < 2; i++) {
+                CU_ASSERT_EQUAL_FATAL(isched_policy_new(&pp, &p[i]), 0);
+                for (unsigned n = 0; n < 5 + i; n++)
+                        CU_ASSERT_EQUAL_FATAL(isched_policy_update(p[i], n % 2, x, ISCHED_F_COUNT, 0.5), 0);
+        }
+        CU_ASSERT_EQUAL_FATAL(isched_model_save(path, p[0], ctx), 0);
+        for (kills = 0; kills < 100; kills++) {
+                const struct timespec ts = { 0, (long)(rand_r(&seed) % 20000) * 1000 };
+                struct isched_policy *loaded = NULL;
+                pid_t pid = fork();
+                int st;
+
+                CU_ASSERT_FATAL(pid >= 0);
+                if (pid == 0) {
+                        for (unsigned i = 0;; i++)
+                                if (isched_model_save(path, p[i % 2], ctx) < 0)
+                                        _exit(1);
+                }
+                nanosleep(&ts, NULL);
+                kill(pid, SIGKILL);
+                st = wait_status(pid);
+                CU_ASSERT(WIFSIGNALED(st));
+                CU_ASSERT_EQUAL(isched_model_load(path, &loaded, NULL), 0);
+                if (loaded) {
+                        const uint64_t rounds = isched_policy_get_rounds(loaded);
+
+                        CU_ASSERT(rounds == 5 || rounds == 6);
+                }
+                isched_policy_free(loaded);
+        }
+        leftovers = count_leftovers(dir);
+        printf("\n%u kills inside model saves: the model always loaded; %u temporary files left\n", kills, leftovers);
+        for (unsigned i = 0; i < 2; i++)
+                isched_policy_free(p[i]);
+        isched_context_free(ctx);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int isched_test_register(void);
 
 int isched_test_register(void)
 {
         CU_pSuite s = CU_add_suite("SIGKILL of isched run", NULL, NULL);
 
-        if (!s || !CU_add_test(s, "files are old or new, never torn; restart continues", test_kill_campaign))
+        if (!s || !CU_add_test(s, "files are old or new, never torn; restart continues", test_kill_campaign) ||
+            !CU_add_test(s, "kills inside model saves: old or new model", test_kill_during_saves))
                 return -1;
         return 0;
 }
