@@ -210,11 +210,35 @@ struct sim_opts {
         bool json;
 };
 
+struct dom_result {
+        struct isched_sim_domain_info prev, cur;
+};
+
+static int read_domains(struct isched_sim *sim, struct dom_result *d, uint32_t n, bool cur)
+{
+        for (uint32_t i = 0; i < n; i++) {
+                struct isched_sim_domain_info *info = cur ? &d[i].cur : &d[i].prev;
+                int r;
+
+                info->size = sizeof(*info);
+                r = isched_sim_domain_info(sim, i, info);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static double work_per_s(const struct dom_result *d, uint64_t duration_ns)
+{
+        return (double)(d->cur.work_units - d->prev.work_units) * 1e9 / (double)duration_ns;
+}
+
 static int run(const struct sim_opts *o)
 {
         struct isched_sim *sim = NULL;
         struct pool_result *res = NULL;
-        uint32_t n = 0;
+        struct dom_result *doms = NULL;
+        uint32_t n = 0, nd = 0;
         int r, rc = EXIT_OK;
 
         r = isched_sim_new(&o->cfg, &sim);
@@ -224,8 +248,13 @@ static int run(const struct sim_opts *o)
                 rc = cli_fail(r, "sim");
                 goto out;
         }
+        if ((r = isched_sim_domain_count(sim, &nd)) < 0) {
+                rc = cli_fail(r, "sim");
+                goto out;
+        }
         res = calloc(n, sizeof(*res));
-        if (!res) {
+        doms = calloc(nd ? nd : 1, sizeof(*doms));
+        if (!res || !doms) {
                 cli_error("out of memory");
                 rc = EXIT_RUNTIME;
                 goto out;
@@ -235,7 +264,8 @@ static int run(const struct sim_opts *o)
                         rc = cli_fail(r, "sim");
                         goto out;
                 }
-        if ((r = isched_sim_run(sim, o->duration_ns)) < 0) {
+        if ((r = read_domains(sim, doms, nd, false)) < 0 || (r = isched_sim_run(sim, o->duration_ns)) < 0 ||
+            (r = read_domains(sim, doms, nd, true)) < 0) {
                 rc = cli_fail(r, "sim");
                 goto out;
         }
@@ -267,6 +297,23 @@ static int run(const struct sim_opts *o)
                 for (uint32_t i = 0; i < n; i++)
                         cJSON_AddItemToArray(pools, pool_json(&res[i]));
                 cJSON_AddItemToObject(root, "pools", pools);
+                {
+                        cJSON *arr = cJSON_CreateArray();
+
+                        for (uint32_t i = 0; i < nd; i++) {
+                                cJSON *d = cJSON_CreateObject();
+
+                                cJSON_AddStringToObject(d, "name", doms[i].cur.name);
+                                cJSON_AddNumberToObject(d, "pool", doms[i].cur.pool_id);
+                                cJSON_AddNumberToObject(d, "vcpus", doms[i].cur.nr_vcpus);
+                                cJSON_AddNumberToObject(d, "work_units",
+                                                        (double)(doms[i].cur.work_units - doms[i].prev.work_units));
+                                cJSON_AddNumberToObject(d, "work_per_s", work_per_s(&doms[i], o->duration_ns));
+                                cJSON_AddNumberToObject(d, "run_ns", (double)(doms[i].cur.run_ns - doms[i].prev.run_ns));
+                                cJSON_AddItemToArray(arr, d);
+                        }
+                        cJSON_AddItemToObject(root, "domains", arr);
+                }
                 text = cJSON_Print(root);
                 cJSON_Delete(root);
                 if (!text) {
@@ -287,8 +334,13 @@ static int run(const struct sim_opts *o)
                 printf("events processed: %" PRIu64 "\n", n ? res[0].stats.events : 0);
                 for (uint32_t i = 0; i < n; i++)
                         print_pool_text(&res[i]);
+                for (uint32_t i = 0; i < nd; i++)
+                        printf("domain %s (pool %u, %u vCPUs): %.1f work units/s, ran %" PRIu64 " ns\n",
+                               doms[i].cur.name, doms[i].cur.pool_id, doms[i].cur.nr_vcpus,
+                               work_per_s(&doms[i], o->duration_ns), doms[i].cur.run_ns - doms[i].prev.run_ns);
         }
 out:
+        free(doms);
         free(res);
         isched_sim_free(sim);
         return rc;

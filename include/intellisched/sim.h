@@ -147,6 +147,34 @@ struct isched_sim_stats {
 int isched_sim_get_stats(const struct isched_sim *sim, uint32_t pool_id,
                          struct isched_sim_stats *ret_stats);
 
+/** What one domain did (ground truth of the simulator). */
+struct isched_sim_domain_info {
+        size_t size;               /**< set to sizeof(struct isched_sim_domain_info) by the caller */
+        char name[ISCHED_NAME_MAX];/**< the domain's name in the workload */
+        uint32_t pool_id;          /**< the cpupool it belongs to */
+        uint32_t nr_vcpus;
+        uint32_t weight;
+        uint32_t cap;              /**< percent of one pCPU, 0 for none */
+        uint64_t work_units;       /**< useful work done, microseconds at full single-thread speed */
+        uint64_t run_ns;           /**< time its vCPUs ran */
+};
+
+/**
+ * Number of domains in the simulation.
+ *
+ * @return 0, or -EINVAL for a NULL argument.
+ */
+int isched_sim_domain_count(const struct isched_sim *sim, uint32_t *ret_n);
+
+/**
+ * What domain @p index (0 .. count-1, in workload order) did so far.
+ *
+ * @return 0; -EINVAL for a NULL argument or a @p ret_info whose size is
+ *         smaller than the library's; -ENOENT for no such domain.
+ */
+int isched_sim_domain_info(const struct isched_sim *sim, uint32_t index,
+                           struct isched_sim_domain_info *ret_info);
+
 /** Number of built-in scenarios. */
 size_t isched_sim_scenario_count(void);
 

@@ -242,6 +242,7 @@ void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         u->stall_left -= stall;
         u->work_left -= done;
         u->sdom->pool->work_ns += (uint64_t)done;
+        u->sdom->work_ns += (uint64_t)done;
 }
 
 /* Arm the burst-end timer of a running unit.  A timer that would fire
@@ -995,6 +996,53 @@ ISCHED_EXPORT int isched_sim_get_stats(const struct isched_sim *sim, uint32_t po
         s.lock_wait_ns = pool->lock_wait_ns;
         s.switches = pool->switches;
         *ret_stats = s;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_domain_count(const struct isched_sim *sim, uint32_t *ret_n)
+{
+        if (!sim || !ret_n)
+                return isched__error(-EINVAL, "isched_sim_domain_count: NULL argument");
+        *ret_n = sim->nr_doms;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_sim_domain_info(const struct isched_sim *sim, uint32_t index,
+                                         struct isched_sim_domain_info *ret_info)
+{
+        struct isched_sim_domain_info info;
+        const struct sim_dom *d;
+        uint64_t work_ns, run_ns = 0;
+
+        if (!sim || !ret_info)
+                return isched__error(-EINVAL, "isched_sim_domain_info: NULL argument");
+        if (ret_info->size < sizeof(info))
+                return isched__error(-EINVAL, "isched_sim_domain_info: info size %zu is smaller than this library's %zu",
+                                     ret_info->size, sizeof(info));
+        if (index >= sim->nr_doms)
+                return isched__error(-ENOENT, "no domain %u in the simulation (it has %u)", index, sim->nr_doms);
+        d = &sim->doms[index];
+        work_ns = d->work_ns;
+        for (uint32_t i = 0; i < d->nr_units; i++) {
+                const struct sim_unit *u = d->units[i];
+                s_time_t stall;
+
+                run_ns += u->run_ns;
+                if (u->is_running) {
+                        work_ns += (uint64_t)pending_work(u, sim->now, &stall);
+                        run_ns += (uint64_t)(sim->now - u->state_entry_time);
+                }
+        }
+        memset(&info, 0, sizeof(info));
+        info.size = sizeof(info);
+        snprintf(info.name, sizeof(info.name), "%s", d->wl->name);
+        info.pool_id = d->pool->id;
+        info.nr_vcpus = d->nr_units;
+        info.weight = d->weight;
+        info.cap = d->cap;
+        info.work_units = work_ns / 1000;
+        info.run_ns = run_ns;
+        *ret_info = info;
         return 0;
 }
 

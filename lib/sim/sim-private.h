@@ -230,6 +230,7 @@ struct sim_dom {
         unsigned weight;
         unsigned cap;
         s_time_t tot_budget, budget;
+        uint64_t work_ns;          /* useful work of its units */
 };
 
 struct sim_pool {

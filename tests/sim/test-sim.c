@@ -611,6 +611,23 @@ static void test_pools(void)
         CU_ASSERT_EQUAL(c1.nr_vcpus, 8);
         CU_ASSERT(c1.idle_ns < c1.busy_ns / 50); /* the batch pool is saturated */
         CU_ASSERT(c0.idle_ns > c0.busy_ns);      /* Pool-0 is mostly idle */
+        {
+                struct isched_sim_domain_info a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
+                uint32_t nd = 0;
+
+                CU_ASSERT_EQUAL(isched_sim_domain_count(sim, &nd), 0);
+                CU_ASSERT_EQUAL(nd, 2);
+                CU_ASSERT_EQUAL(isched_sim_domain_info(sim, 0, &a), 0);
+                CU_ASSERT_EQUAL(isched_sim_domain_info(sim, 1, &b), 0);
+                CU_ASSERT_STRING_EQUAL(b.name, "b");
+                CU_ASSERT_EQUAL(b.pool_id, 1);
+                /* Each pool's work is its domains' work (rounding to us aside). */
+                CU_ASSERT(a.work_units <= c0.work_units && a.work_units + 1 >= c0.work_units);
+                CU_ASSERT(b.work_units <= c1.work_units && b.work_units + 1 >= c1.work_units);
+                /* 8 CPU-bound vCPUs on 4 pCPUs ran about 4 x 200 ms. */
+                CU_ASSERT(b.run_ns > 700 * MS && b.run_ns <= 800 * MS);
+                CU_ASSERT_EQUAL(isched_sim_domain_info(sim, 2, &a), -ENOENT);
+        }
         isched_sim_free(sim);
 }
 
