@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,32 @@ static void behaviour_defaults(enum sim_kind kind, struct sim_behaviour *b)
         }
 }
 
+/* The behaviour's durations: JSON unit, range, and where they go. */
+static int parse_time_fields(const cJSON *obj, const char *where, struct sim_behaviour *b)
+{
+        static const struct {
+                const char *key;
+                double min, max, ns_per_unit;
+                size_t offset;
+        } fields[] = {
+                { "burst_us", 1, 1e7, 1e3, offsetof(struct sim_behaviour, burst_ns) },
+                { "sleep_us", 0, 1e8, 1e3, offsetof(struct sim_behaviour, sleep_ns) },
+                { "on_ms", 1, 1e6, 1e6, offsetof(struct sim_behaviour, on_ns) },
+                { "off_ms", 1, 1e6, 1e6, offsetof(struct sim_behaviour, off_ns) },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+                s_time_t *ns = (s_time_t *)((char *)b + fields[i].offset);
+                double v = (double)*ns / fields[i].ns_per_unit;
+                int r = get_number(obj, where, fields[i].key, fields[i].min, fields[i].max, false, &v);
+
+                if (r < 0)
+                        return r;
+                *ns = (s_time_t)llround(v * fields[i].ns_per_unit);
+        }
+        return 0;
+}
+
 static int parse_behaviour(const cJSON *obj, const char *where, struct sim_behaviour *ret)
 {
         static const char *const keys[] = { "kind", "burst_us", "sleep_us", "wss_kb", "on_ms", "off_ms",
@@ -131,26 +158,13 @@ static int parse_behaviour(const cJSON *obj, const char *where, struct sim_behav
                 return isched__error(-EINVAL, "%s.kind: '%s' is not a behaviour; use cpu, io, chain, cache, onoff or idle",
                                      where, k->valuestring);
         behaviour_defaults((enum sim_kind)kind, &b);
-        v = (double)b.burst_ns / 1000.0;
-        if ((r = get_number(obj, where, "burst_us", 1, 1e7, false, &v)) < 0)
+        r = parse_time_fields(obj, where, &b);
+        if (r < 0)
                 return r;
-        b.burst_ns = (s_time_t)llround(v * 1000.0);
-        v = (double)b.sleep_ns / 1000.0;
-        if ((r = get_number(obj, where, "sleep_us", 0, 1e8, false, &v)) < 0)
-                return r;
-        b.sleep_ns = (s_time_t)llround(v * 1000.0);
         v = b.wss_kb;
         if ((r = get_number(obj, where, "wss_kb", 0, 4194304, true, &v)) < 0)
                 return r;
         b.wss_kb = (uint32_t)v;
-        v = (double)b.on_ns / 1e6;
-        if ((r = get_number(obj, where, "on_ms", 1, 1e6, false, &v)) < 0)
-                return r;
-        b.on_ns = (s_time_t)llround(v * 1e6);
-        v = (double)b.off_ns / 1e6;
-        if ((r = get_number(obj, where, "off_ms", 1, 1e6, false, &v)) < 0)
-                return r;
-        b.off_ns = (s_time_t)llround(v * 1e6);
         v = b.tokens;
         if ((r = get_number(obj, where, "tokens", 1, 1024, true, &v)) < 0)
                 return r;
