@@ -77,9 +77,9 @@ int agent__paths(struct isched_agent *a)
         struct stat st;
         int r;
 
-        /* Refuse a world-writable directory now rather than at the first
-         * save, which would only log a warning every epoch. */
-        if (a->model_path && (r = isched__check_file_dir(a->model_path)) < 0)
+        /* Refuse a symbolic link or a world-writable directory now rather
+         * than at the first save, which would only log a warning. */
+        if (a->model_path && (r = isched__check_write_path(a->model_path)) < 0)
                 return r;
         if (!a->state_dir)
                 return 0;
@@ -92,7 +92,7 @@ int agent__paths(struct isched_agent *a)
         a->hold_path = pool_file_name(a->state_dir, a->pool, ".hold");
         if (!a->state_path || !a->lock_path || !a->hold_path)
                 return isched__error(-ENOMEM, "out of memory");
-        return isched__check_file_dir(a->state_path);
+        return isched__check_write_path(a->state_path);
 }
 
 /* One agent per pool and state directory: an flock()ed lock file holding
@@ -176,7 +176,7 @@ int agent__open_log(struct isched_agent *a)
 
         if (!a->log_path)
                 return 0;
-        r = isched__check_file_dir(a->log_path);
+        r = isched__check_write_path(a->log_path);
         if (r < 0)
                 return r;
         a->log_fd = open(a->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -54,25 +54,12 @@ static int check_dir(const char *path, const char *dir)
         return 0;
 }
 
-int isched__check_file_dir(const char *path)
+int isched__check_write_path(const char *path)
 {
         char dir[PATH_MAX];
+        struct stat st;
 
         if (!path || !*path)
-                return isched__error(-EINVAL, "no file name given to write");
-        if (strlen(path) >= PATH_MAX)
-                return isched__error(-ENAMETOOLONG, "file name too long: %.64s...", path);
-        split_dir(path, dir, sizeof(dir));
-        return check_dir(path, dir);
-}
-
-int isched__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-        char dir[PATH_MAX], tmp[PATH_MAX + 32];
-        struct stat st;
-        int fd, dfd, r;
-
-        if (!path || !*path || (!data && len))
                 return isched__error(-EINVAL, "no file name given to write");
         if (strlen(path) >= PATH_MAX)
                 return isched__error(-ENAMETOOLONG, "file name too long: %.64s...", path);
@@ -83,9 +70,20 @@ int isched__write_file_atomic(const char *path, const void *data, size_t len, mo
                         return isched__error(-EISDIR, "%s exists and is not a regular file", path);
         }
         split_dir(path, dir, sizeof(dir));
-        r = check_dir(path, dir);
+        return check_dir(path, dir);
+}
+
+int isched__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+        char dir[PATH_MAX], tmp[PATH_MAX + 32];
+        int fd, dfd, r;
+
+        if (!data && len)
+                return isched__error(-EINVAL, "no data given to write");
+        r = isched__check_write_path(path);
         if (r < 0)
                 return r;
+        split_dir(path, dir, sizeof(dir));
 
         for (unsigned attempt = 0;; attempt++) {
                 snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(), attempt);

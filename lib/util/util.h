@@ -38,11 +38,13 @@ void isched__clear_error(void);
  * directory that is writable by others (without the sticky bit). */
 int isched__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
-/* Check that path's directory exists and is not writable by others
- * (without the sticky bit), as isched__write_file_atomic() requires: lets
- * a program refuse a bad path when it starts rather than at its first
- * write.  0, -EPERM (world-writable), -ENOTDIR or -errno of stat(). */
-int isched__check_file_dir(const char *path);
+/* Check what isched__write_file_atomic() checks before it writes: path is
+ * not a symbolic link (-ELOOP) nor anything but a regular file if it
+ * exists (-EISDIR), and its directory exists and is not writable by
+ * others without the sticky bit (-EPERM, -ENOTDIR, -errno of stat()).
+ * Lets a program refuse a bad path when it starts rather than at its
+ * first write. */
+int isched__check_write_path(const char *path);
 
 /* Read a whole regular file (at most max_len bytes) into a NUL-terminated
  * buffer the caller frees. */
