@@ -963,8 +963,11 @@ int csched2_switch_arrangement(struct isched_sim *sim, struct sim_pool *pool,
                         }
                 }
         }
+        /* The paused pCPUs are busy in the hypervisor, not in guests; the
+         * counters see the pause as it elapses (sim_pool_pause_ns()). */
+        pool->pause_ns_done = sim_pool_pause_ns(pool, now);
+        pool->pause_start = now;
         pool->paused_until = now + pause;
-        pool->cnt.busy_ns += (uint64_t)pause * pool->nr_cpus;
         pool->switches++;
         for (uint32_t i = 0; i < pool->nr_cpus; i++)
                 sim_cpu_kick(sim, PC(sim, pool->cpus[i]), pool->paused_until);

@@ -284,7 +284,6 @@ void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu 
 {
         struct sim_pool *pool = pc->pool;
 
-        pool->hv_ns += (uint64_t)overhead;
         if (u->is_running) {
                 sim_unit_progress(sim, u, now);
                 u->stall_left += overhead;
@@ -927,12 +926,15 @@ ISCHED_EXPORT int isched_sim_read_counters(struct isched_sim *sim, uint32_t pool
         c.nr_pcpus = pool->nr_cpus;
         c.nr_vcpus = pool->nr_units;
         c.arrangement = pool->arrangement;
-        c.busy_ns += busy;
+        /* Guest time is the time vCPUs ran (Xen's runstate "running",
+         * which contains the scheduling overhead on their pCPU); busy adds
+         * the pauses of arrangement switches.  Both only grow. */
+        c.guest_ns = c.busy_ns + busy;
+        c.busy_ns = c.guest_ns + sim_pool_pause_ns(pool, sim->now);
         capacity = (uint64_t)sim->now * pool->nr_cpus;
         if (c.busy_ns > capacity)
                 c.busy_ns = capacity;
         c.idle_ns = capacity - c.busy_ns;
-        c.guest_ns = c.busy_ns > pool->hv_ns ? c.busy_ns - pool->hv_ns : 0;
         c.work_units = work_ns / 1000;
         *ret_counters = c;
         return 0;

@@ -246,10 +246,10 @@ struct sim_pool {
         struct sim_dom **doms;
         uint32_t nr_doms;
         uint32_t nr_units;
-        s_time_t paused_until;
+        s_time_t pause_start, paused_until; /* the last arrangement switch's pause */
+        uint64_t pause_ns_done;      /* pCPU time of earlier pauses */
         struct isched_counters cnt;
         uint64_t work_ns;            /* useful work, ns at full speed */
-        uint64_t hv_ns;              /* hypervisor overhead charged to units */
         uint64_t lock_wait_ns, lock_ops, sched_calls, credit_resets;
         uint32_t nr_rqs_by_arr[ISCHED_ARR_COUNT];
         uint32_t switches;
@@ -320,6 +320,15 @@ static inline uint32_t sim_slot_repl(const struct isched_sim *sim, uint32_t dom)
 static inline uint32_t sim_slot_phase(const struct isched_sim *sim)
 {
         return sim->topo.nr_cpus + 2 * sim->nr_units + sim->nr_doms;
+}
+
+/* pCPU time the pool has spent paused for switches up to now. */
+static inline uint64_t sim_pool_pause_ns(const struct sim_pool *pool, s_time_t now)
+{
+        const s_time_t end = now < pool->paused_until ? now : pool->paused_until;
+
+        return pool->pause_ns_done +
+               (end > pool->pause_start ? (uint64_t)(end - pool->pause_start) * pool->nr_cpus : 0);
 }
 
 /* sim-engine.c */

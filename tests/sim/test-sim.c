@@ -347,8 +347,22 @@ static void test_switch(void)
         CU_ASSERT(info.can_switch);
         CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
         b = counters(sim);
-        /* Nothing ran during the pause (280 us for 16 pCPUs). */
+        /* Nothing ran during the pause (280 us for 16 pCPUs), which counts
+         * as busy but not as guest time. */
         CU_ASSERT(b.work_units - a.work_units < 16 * 1000);
+        CU_ASSERT(b.busy_ns - a.busy_ns >= 16 * 280000ull);
+        CU_ASSERT(b.guest_ns - a.guest_ns <= 16 * (1000000ull - 280000ull));
+        /* Read during the pause, and after: every counter only grows. */
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_SOCKET), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 100000), 0);
+        c = counters(sim);
+        CU_ASSERT_EQUAL(isched_counters_check_window(&b, &c), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 100000), 0);
+        b = c;
+        c = counters(sim);
+        CU_ASSERT_EQUAL(isched_counters_check_window(&b, &c), 0);
+        CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_CPU), 0);
+        a = counters(sim);
         CU_ASSERT_EQUAL(isched_sim_run(sim, 500 * MS), 0);
         c = counters(sim);
         CU_ASSERT_EQUAL(isched_counters_check_window(&a, &c), 0);
@@ -382,6 +396,7 @@ static void test_load_invariant(void)
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
                 struct isched_sim_config cfg;
+                struct isched_counters prev, cur;
                 struct isched_sim *sim;
                 bool ok = true;
 
@@ -390,11 +405,16 @@ static void test_load_invariant(void)
                 cfg.set_arrangement = true;
                 cfg.arrangement = (enum isched_arrangement)(i % ISCHED_ARR_COUNT);
                 CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+                prev = counters(sim);
                 for (int k = 0; k < 600 && ok; k++) {
                         if (k % 150 == 149)
                                 CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, (enum isched_arrangement)((k / 150 + i) % ISCHED_ARR_COUNT)), 0);
                         CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
                         check_load(sim, &ok);
+                        /* Counters never go backwards, switches included. */
+                        cur = counters(sim);
+                        CU_ASSERT_EQUAL(isched_counters_check_window(&prev, &cur), 0);
+                        prev = cur;
                 }
                 if (!ok)
                         fprintf(stderr, "\nload invariant broken in %s\n", names[i]);
