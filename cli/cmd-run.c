@@ -16,6 +16,7 @@
 
 #define MAX_POOLS 64
 #define PROGRESS_EVERY 10 /* epochs between progress lines when not on a terminal */
+#define MAX_TICK_FAILURES 30 /* consecutive failed intervals of a pool before giving up */
 
 enum {
         OPT_POOL = CLI_OPT_OWN,
@@ -111,6 +112,7 @@ struct pool_run {
         bool stopped;
         uint64_t epochs_in[ISCHED_ARR_COUNT]; /* epochs ended with each arrangement in force */
         uint64_t last_epochs;
+        unsigned failures; /* consecutive failed ticks */
 };
 
 struct run_opts {
@@ -555,8 +557,25 @@ static int tick_all(struct pool_run *runs, size_t n, bool tty, bool *ended)
                         *ended = true;
                         return -1;
                 }
-                if (r < 0)
-                        return cli_fail(r, runs[i].name);
+                if (r < 0) {
+                        /* A failed counter read is retried at the next
+                         * interval: the agent's window goes on from its start
+                         * snapshot (docs/reliability.md).  Only a failure that
+                         * lasts ends the run. */
+                        if (++runs[i].failures >= MAX_TICK_FAILURES)
+                                return cli_fail(r, runs[i].name);
+                        if (runs[i].failures == 1) {
+                                clear_status_line();
+                                cli_error("pool %s: %s; retrying every interval", runs[i].name,
+                                          *isched_last_error() ? isched_last_error() : strerror(-r));
+                        }
+                        continue;
+                }
+                if (runs[i].failures) {
+                        clear_status_line();
+                        cli_error("pool %s: recovered after %u failed intervals", runs[i].name, runs[i].failures);
+                        runs[i].failures = 0;
+                }
                 if (r == 1 && isched_agent_get_status(runs[i].agent, &st) == 0) {
                         runs[i].epochs_in[st.arrangement]++;
                         report_epoch(&runs[i], &st, tty, before.arrangement);
@@ -685,7 +704,7 @@ int cmd_run(int argc, char **argv)
         struct sigaction sa = { .sa_handler = on_signal };
         struct run_opts o;
         char *state_dir = NULL;
-        int rc;
+        int rc, r;
 
         rc = parse(argc, argv, &o);
         if (rc)
@@ -717,10 +736,12 @@ int cmd_run(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         print_header(&o, backend, runs, o.n_pools);
         rc = run_loop(&o, backend, runs, o.n_pools);
-        if (rc == EXIT_OK) {
+        if (rc == EXIT_OK)
                 print_summary(runs, o.n_pools);
-                rc = save_models(runs, o.n_pools);
-        }
+        /* What was learned is kept even when the backend failed for good. */
+        r = save_models(runs, o.n_pools);
+        if (rc == EXIT_OK)
+                rc = r;
 out:
         for (size_t i = 0; i < o.n_pools; i++) {
                 isched_agent_unref(runs[i].agent);
