@@ -357,6 +357,11 @@ ISCHED_EXPORT int isched_trace_writer_new(const char *path, const struct isched_
         w->n_pools = n_pools;
         for (size_t i = 0; i < n_pools; i++)
                 w->pool_ids[i] = pools[i].id;
+        /* The same rules as every file isched writes: no symbolic link, no
+         * directory writable by others (docs/reliability.md). */
+        r = isched__check_write_path(path);
+        if (r < 0)
+                goto fail;
         w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (w->fd < 0) {
                 r = -errno;
