@@ -18,6 +18,7 @@
 #include "fault-backend.h"
 #include "intellisched/agent.h"
 #include "intellisched/model.h"
+#include "util/util.h"
 
 #define NS 1000000000ull
 
@@ -327,6 +328,38 @@ static void test_vanish(void)
         rig_close(&r);
 }
 
+/* NaN cannot be in a snapshot (the counters are integers), but a trace
+ * is text: a NaN, an infinity, a negative or a fractional counter in a
+ * recorded trace is refused when the replay backend opens it. */
+static void test_trace_not_a_number(void)
+{
+        static const char *const bad[] = { "NaN", "1e400", "-5", "1.5", "\"nan\"" };
+        const char *srcdir = getenv("SRCDIR");
+        char *text = NULL, path[160], good_path[256];
+        size_t len;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(srcdir);
+        snprintf(good_path, sizeof(good_path), "%s/tests/fuzz/corpus/replay/trace.jsonl", srcdir);
+        CU_ASSERT_EQUAL_FATAL(isched__read_file(good_path, 1 << 20, &text, &len), 0);
+        snprintf(path, sizeof(path), "/tmp/isched-nan-%d.jsonl", (int)getpid());
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct isched_backend_config cfg = { .size = sizeof(cfg), .trace_path = path };
+                struct isched_backend *b = NULL;
+                char *at = strstr(text, "\"busy_ns\":700000000");
+                FILE *f = fopen(path, "w");
+
+                CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+                fprintf(f, "%.*s\"busy_ns\":%s%s", (int)(at - text), text, bad[i],
+                        at + strlen("\"busy_ns\":700000000"));
+                fclose(f);
+                CU_ASSERT_EQUAL(isched_backend_open("replay", &cfg, &b), -EINVAL);
+                isched_backend_unref(b);
+        }
+        unlink(path);
+        free(text);
+}
+
 int isched_test_register(void);
 
 int isched_test_register(void)
@@ -341,6 +374,7 @@ int isched_test_register(void)
             !CU_add_test(s, "impossible counters once: skipped, not learned", test_garbage) ||
             !CU_add_test(s, "pool changes size once: skipped, not learned", test_pool_resized) ||
             !CU_add_test(s, "counters wrap past 2^64: skipped, not learned", test_wrap) ||
+            !CU_add_test(s, "trace with a NaN or infinite counter: refused", test_trace_not_a_number) ||
             !CU_add_test(s, "switch EPERM: advisory, no retry", test_switch_eperm) ||
             !CU_add_test(s, "switch ENOSYS: advisory, no retry", test_switch_enosys) ||
             !CU_add_test(s, "switch EBUSY: stays, retries later", test_switch_ebusy) ||
