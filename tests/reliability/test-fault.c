@@ -32,7 +32,7 @@ struct rig {
 
 static void rig_open(struct rig *r, uint64_t offset_busy_s)
 {
-        struct isched_backend_config bc = { .size = sizeof(bc), .scenario = "mixed", .seed = 3 };
+        struct isched_backend_config bc = { .size = sizeof(bc), .scenario = "hpc-cache", .seed = 3 };
         struct isched_agent_config ac;
         struct isched_policy_params pp;
         struct isched_context_params cp;
