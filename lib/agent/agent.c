@@ -212,6 +212,12 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         r = agent__lock(a);
         if (r < 0)
                 goto fail;
+        /* Holding the pool's lock: what a killed predecessor left half
+         * written is garbage (docs/reliability.md). */
+        if (a->state_path)
+                isched__remove_stale_temps(a->state_path);
+        if (a->model_path)
+                isched__remove_stale_temps(a->model_path);
         r = agent__open_log(a);
         if (r < 0)
                 goto fail;

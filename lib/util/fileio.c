@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,44 @@ int isched__write_file_atomic(const char *path, const void *data, size_t len, mo
                 close(dfd);
         }
         return 0;
+}
+
+/* Is name "<base>.tmp.<pid>.<n>" with a pid that no longer runs? */
+static bool is_stale_temp(const char *name, const char *base, size_t base_len)
+{
+        char *end;
+        long pid;
+
+        if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp.", 5) != 0)
+                return false;
+        errno = 0;
+        pid = strtol(name + base_len + 5, &end, 10);
+        if (errno || pid <= 0 || *end != '.' || pid == (long)getpid())
+                return false;
+        return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+void isched__remove_stale_temps(const char *path)
+{
+        char dir[PATH_MAX];
+        const char *base;
+        struct dirent *e;
+        DIR *d;
+        int dfd;
+
+        if (!path || !*path || strlen(path) >= PATH_MAX)
+                return;
+        base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        split_dir(path, dir, sizeof(dir));
+        d = opendir(dir);
+        if (!d)
+                return;
+        dfd = dirfd(d);
+        while ((e = readdir(d)))
+                if (is_stale_temp(e->d_name, base, strlen(base)))
+                        (void)unlinkat(dfd, e->d_name, 0);
+        closedir(d);
 }
 
 int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t *ret_len)

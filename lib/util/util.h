@@ -46,6 +46,11 @@ int isched__write_file_atomic(const char *path, const void *data, size_t len, mo
  * first write. */
 int isched__check_write_path(const char *path);
 
+/* Remove the temporary files isched__write_file_atomic() left for path
+ * when a process was killed in the middle of a write: "<path>.tmp.<pid>.<n>"
+ * whose pid no longer runs.  Best effort, never fails. */
+void isched__remove_stale_temps(const char *path);
+
 /* Read a whole regular file (at most max_len bytes) into a NUL-terminated
  * buffer the caller frees. */
 int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t *ret_len);
