@@ -64,6 +64,13 @@ LOGS=$WORK/logs
 SRC=$WORK/src
 mkdir -p "$OUT" "$LOGS" "$WORK/dl"
 
+# One build at a time per work directory (the xen-qemu suite may call us too).
+exec 9>"$WORK/.lock"
+if ! flock -n 9; then
+        echo "[build.sh] waiting for another build.sh using $WORK" >&2
+        flock 9
+fi
+
 T_START=$(date +%s)
 say() { printf '[build.sh %4ss] %s\n' "$(( $(date +%s) - T_START ))" "$*" >&2; }
 die() { say "ERROR: $*" >&2; exit 1; }
