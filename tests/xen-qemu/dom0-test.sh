@@ -131,6 +131,9 @@ patched_tests() {
                 while [ ! -f /tmp/stress-done ]; do
                         xl cpupool-cpu-remove Pool-0 6,7 || { sleep 0.2; continue; }
                         if xl cpupool-create name=\"p1\" sched=\"credit2\" cpus=[\"6\",\"7\"]; then
+                                # The new pool: named through libxl, switchable, 2 pCPUs.
+                                xen-probe pools | grep -q 'name=p1 sched=credit2 pcpus=2 .*can_switch=1' &&
+                                        echo x >> /tmp/p1-listed
                                 xen-probe set p1 cpu >/dev/null || echo "@@ INFO switching p1 failed"
                                 xl sched-credit2 -p p1 >/dev/null
                                 xl cpupool-destroy p1 || echo "@@ INFO cpupool-destroy p1 failed"
@@ -145,11 +148,13 @@ patched_tests() {
         touch /tmp/stress-done
         wait $POOLER
         cycles=$(cat /tmp/pool-cycles)
+        listed=$(cat /tmp/p1-listed 2>/dev/null | wc -l)
         switches=$(grep 'PROBE OK cycle' $OUT | field switches)
-        if [ $probe_rc = 0 ] && [ "${switches:-0}" -ge $((STRESS * 2 / 3)) ] && [ "$cycles" -ge 1 ]; then
-                pass STRESS "switches=$switches of $STRESS, second-pool cycles=$cycles, $(grep 'PROBE OK cycle' $OUT)"
+        if [ $probe_rc = 0 ] && [ "${switches:-0}" -ge $((STRESS * 2 / 3)) ] && [ "$cycles" -ge 1 ] &&
+           [ "$listed" -ge 1 ]; then
+                pass STRESS "switches=$switches of $STRESS, second-pool cycles=$cycles (p1 listed switchable $listed times), $(grep 'PROBE OK cycle' $OUT)"
         else
-                fail "STRESS: rc=$probe_rc switches=$switches of $STRESS, second-pool cycles=$cycles"
+                fail "STRESS: rc=$probe_rc switches=$switches of $STRESS, second-pool cycles=$cycles, p1 listed $listed times"
         fi
         stop_load
 
