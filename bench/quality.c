@@ -849,9 +849,9 @@ static void summarise(const struct opts *o, const struct scen_info *si)
         cJSON *root = cJSON_CreateObject(), *jscen = cJSON_AddObjectToObject(root, "scenarios");
         char path[4096];
         FILE *csv, *runs;
-        /* mean fraction per agent method over scenarios, to pick one best policy for the goals */
-        double frac_sum[64] = { 0 };
-        unsigned frac_cnt[64] = { 0 };
+        /* mean score minus the oracle's per agent method over scenarios, to pick one method for the goals */
+        double gap_sum[64] = { 0 };
+        unsigned gap_cnt[64] = { 0 };
         static struct cell cells[64];
         double gap_default[MAX_SCENARIOS][64], frac_mean[MAX_SCENARIOS][64], score_mean[MAX_SCENARIOS][64];
         bool beats_static[MAX_SCENARIOS][64];
@@ -982,9 +982,10 @@ static void summarise(const struct opts *o, const struct scen_info *si)
                         beats_static[s][m] = mean > best_static_mean;
                         mean_ci(cells[m].v[5], o->seeds, &mean, &half, &k);
                         frac_mean[s][m] = mean;
+                        mean_ci(cells[m].v[6], o->seeds, &mean, &half, &k);
                         if (isfinite(mean)) {
-                                frac_sum[m] += mean;
-                                frac_cnt[m]++;
+                                gap_sum[m] += mean;
+                                gap_cnt[m]++;
                         }
                 }
                 /* The series of the phased (or chosen) scenario: mean over seeds per sample window,
@@ -1062,20 +1063,22 @@ static void summarise(const struct opts *o, const struct scen_info *si)
         }
         fclose(csv);
 
-        /* The goals, judged for one policy chosen over all scenarios: the agent
-         * method with the highest mean fraction of the oracle (not the best per
-         * scenario, which would pick winners after the fact). */
+        /* The goals, judged for one method chosen over all scenarios: the agent
+         * method with the highest mean of (score - oracle score), a log-ratio,
+         * i.e. the best geometric mean against the oracle.  Not the best per
+         * scenario, which would pick winners after the fact, and not the mean
+         * fraction, which a scenario with a small spread can swing without bound. */
         {
                 cJSON *jg = cJSON_AddObjectToObject(root, "goals");
                 int best = -1;
-                double best_frac = -INFINITY;
+                double best_gap = -INFINITY;
                 bool g1 = true, g2 = true, g3 = true;
                 bool any_phased = false;
                 cJSON *per = cJSON_AddObjectToObject(jg, "per_scenario");
 
                 for (unsigned m = ISCHED_ARR_COUNT + 1; m < methods.n; m++) {
-                        if (frac_cnt[m] && frac_sum[m] / frac_cnt[m] > best_frac) {
-                                best_frac = frac_sum[m] / frac_cnt[m];
+                        if (gap_cnt[m] && gap_sum[m] / gap_cnt[m] > best_gap) {
+                                best_gap = gap_sum[m] / gap_cnt[m];
                                 best = (int)m;
                         }
                 }
@@ -1083,7 +1086,7 @@ static void summarise(const struct opts *o, const struct scen_info *si)
                         cJSON_AddNullToObject(jg, "best_method");
                 } else {
                         cJSON_AddStringToObject(jg, "best_method", methods.names[best]);
-                        cJSON_AddNumberToObject(jg, "best_method_mean_frac_oracle", best_frac);
+                        cJSON_AddNumberToObject(jg, "best_method_mean_gap_oracle", best_gap);
                         for (unsigned s = 0; s < o->n_scenarios; s++) {
                                 cJSON *jx = cJSON_AddObjectToObject(per, o->scenarios[s]);
                                 const double f = frac_mean[s][best];
@@ -1245,7 +1248,7 @@ static void usage(FILE *f)
         fprintf(f,
                 "Usage: quality [--out DIR] [--scenarios A,B,...|all] [--seeds N] [--duration S]\n"
                 "               [--sample S] [--jobs N] [--policies K,...] [--configs C,...] [--no-warm]\n"
-                "               [--series SCENARIO]\n"
+                "               [--series SCENARIO] [--summarise-only]\n"
                 "       quality overhead [--scenario S] [--policy KIND|none] [--epochs N]\n\n"
                 "Evaluate the agent on the simulator against the static arrangements and the\n"
                 "per-phase oracle; write OUT/quality.json, quality.csv, quality-runs.csv,\n"
@@ -1259,7 +1262,8 @@ static void usage(FILE *f)
                 "  --policies LIST   egreedy,linucb,dlinucb,lints (default), lingreedy\n"
                 "  --configs LIST    agent configurations: default, fast (default both)\n"
                 "  --no-warm         skip the warm starts\n"
-                "  --series S        scenario of the time series (default phased)\n");
+                "  --series S        scenario of the time series (default phased)\n"
+                "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n");
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -1284,6 +1288,7 @@ int main(int argc, char **argv)
                 { "configs", required_argument, NULL, 'c' },
                 { "no-warm", no_argument, NULL, 'W' },
                 { "series", required_argument, NULL, 'r' },
+                { "summarise-only", no_argument, NULL, 'U' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -1292,6 +1297,7 @@ int main(int argc, char **argv)
         static struct scen_info si[MAX_SCENARIOS];
         struct job *jobs;
         unsigned n_jobs = 0;
+        bool summarise_only = false;
         char dir[4096];
         int c;
 
@@ -1372,6 +1378,9 @@ int main(int argc, char **argv)
                 case 'r':
                         o.series_scenario = optarg;
                         break;
+                case 'U':
+                        summarise_only = true;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -1410,6 +1419,8 @@ int main(int argc, char **argv)
                       sizeof(*jobs));
         if (!jobs)
                 die("out of memory", -ENOMEM);
+        if (summarise_only)
+                goto summary;
         stage_one(&o, si, jobs, &n_jobs);
         fprintf(stderr, "quality: stage 1: %u runs (static arrangements, cold agents)\n", n_jobs);
         run_all(&o, jobs, n_jobs);
@@ -1417,6 +1428,7 @@ int main(int argc, char **argv)
         stage_two(&o, si, jobs, &n_jobs);
         fprintf(stderr, "quality: stage 2: %u runs (oracles, warm agents)\n", n_jobs);
         run_all(&o, jobs, n_jobs);
+summary:
         free(jobs);
         summarise(&o, si);
         fprintf(stderr, "quality: wrote %s/quality.json\n", o.out);
