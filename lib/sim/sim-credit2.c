@@ -866,6 +866,17 @@ void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isch
         for (uint32_t r = 0; r < n; r++) {
                 pool->rqs[r].id = (int)r;
                 pool->rqs[r].max_weight = 1;
+                /* The load average of a runqueue built now starts now.
+                 * Left at 0 after a live switch (sim->now >> the 1-s
+                 * window), the first update_runq_load() would take its
+                 * "reset condition" and set b_avgload to the runqueue's
+                 * instantaneous load, throwing away the avgload that
+                 * _runq_assign() added for the units already placed
+                 * there: csched2_res_pick() would then see occupied
+                 * runqueues as empty and stack units on the first ones
+                 * (10 of 16 per-cpu runqueues used on xenbuild), unlike a
+                 * build at time 0, where last update == now. */
+                pool->rqs[r].load_last_update = sim->now >> LOADAVG_GRANULARITY_SHIFT;
                 pool->rqs[r].cpus = calloc(pool->nr_cpus, sizeof(uint32_t));
                 if (!pool->rqs[r].cpus)
                         sim->failed = true;
