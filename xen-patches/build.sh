@@ -147,8 +147,8 @@ enable_deb_src() {
 }
 
 if ! have_source "$WORK/dl"; then
-        CACHE=${XEN_SRC_CACHE:-/work/xensrc}
-        if have_source "$CACHE"; then
+        CACHE=${XEN_SRC_CACHE:-}
+        if [ -n "$CACHE" ] && have_source "$CACHE"; then
                 say "using the cached source package in $CACHE"
                 for f in "${SRC_FILES[@]}"; do cp "$CACHE/$f" "$WORK/dl/"; done
         else
