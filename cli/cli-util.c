@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -107,5 +108,26 @@ bool cli_parse_seconds_ns(const char *option, const char *arg, uint64_t *ret_ns)
         if (!cli_parse_double(option, arg, 0.001, 30.0 * 86400.0, &s))
                 return false;
         *ret_ns = (uint64_t)llround(s * 1e9);
+        return true;
+}
+
+static int usage_hint_for(const char *cmd)
+{
+        fprintf(stderr, "Try 'isched %s --help'.\n", cmd);
+        return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, char **argv)
+{
+        cli_error("%s: unknown or incomplete option '%s'", cmd, argv[optind - 1]);
+        return usage_hint_for(cmd);
+}
+
+bool cli_extra_operand(const char *cmd, int argc, char **argv)
+{
+        if (optind >= argc)
+                return false;
+        cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+        usage_hint_for(cmd);
         return true;
 }

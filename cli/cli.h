@@ -28,6 +28,15 @@ bool cli_parse_double(const char *option, const char *arg, double min, double ma
 bool cli_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t max, uint64_t *ret);
 bool cli_parse_seconds_ns(const char *option, const char *arg, uint64_t *ret_ns);
 
+/* getopt_long() returned an unknown option or one missing its value:
+ * print "CMD: unknown or incomplete option 'X'" and the help hint; returns
+ * EXIT_USAGE. */
+int cli_bad_option(const char *cmd, char **argv);
+
+/* Refuse operands after the options (commands that take none): prints
+ * "CMD: unexpected argument 'X'" and the hint and returns true if there is one. */
+bool cli_extra_operand(const char *cmd, int argc, char **argv);
+
 /* Print "Try 'isched CMD --help'." after a usage error; returns EXIT_USAGE. */
 int cli_usage_hint(const char *cmd);
 

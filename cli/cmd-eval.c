@@ -420,14 +420,11 @@ int cmd_eval(int argc, char **argv)
                         usage(stdout);
                         return EXIT_OK;
                 default:
-                        cli_error("eval: unknown or incomplete option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("eval ");
+                        return cli_bad_option("eval", argv);
                 }
         }
-        if (optind < argc) {
-                cli_error("eval: unexpected argument '%s'", argv[optind]);
-                return cli_usage_hint("eval ");
-        }
+        if (cli_extra_operand("eval", argc, argv))
+                return EXIT_USAGE;
         if (!log) {
                 cli_error("eval: give the decision log with --log FILE");
                 return cli_usage_hint("eval ");

@@ -122,14 +122,11 @@ int cmd_explain(int argc, char **argv)
                         usage(stdout);
                         return EXIT_OK;
                 default:
-                        cli_error("explain: unknown or incomplete option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("explain ");
+                        return cli_bad_option("explain", argv);
                 }
         }
-        if (optind < argc) {
-                cli_error("explain: unexpected argument '%s'", argv[optind]);
-                return cli_usage_hint("explain ");
-        }
+        if (cli_extra_operand("explain", argc, argv))
+                return EXIT_USAGE;
         if (model && state_dir) {
                 cli_error("explain: --model and --state-dir exclude each other");
                 return cli_usage_hint("explain ");

@@ -124,14 +124,11 @@ int cmd_pools(int argc, char **argv)
                         usage(stdout);
                         return EXIT_OK;
                 default:
-                        cli_error("pools: unknown or incomplete option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("pools ");
+                        return cli_bad_option("pools", argv);
                 }
         }
-        if (optind < argc) {
-                cli_error("pools: unexpected argument '%s'", argv[optind]);
-                return cli_usage_hint("pools ");
-        }
+        if (cli_extra_operand("pools", argc, argv))
+                return EXIT_USAGE;
         rc = cli_open_backend(&bo, &backend);
         if (rc)
                 return rc;

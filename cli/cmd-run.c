@@ -263,14 +263,11 @@ static int parse(int argc, char **argv, struct run_opts *o)
                         usage(stdout);
                         return -1;
                 default:
-                        cli_error("run: unknown or incomplete option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("run ");
+                        return cli_bad_option("run", argv);
                 }
         }
-        if (optind < argc) {
-                cli_error("run: unexpected argument '%s'", argv[optind]);
-                return cli_usage_hint("run ");
-        }
+        if (cli_extra_operand("run", argc, argv))
+                return EXIT_USAGE;
         if (o->n_pools == 0) {
                 cli_error("run: no pool given; add --pool NAME (see 'isched pools')");
                 return cli_usage_hint("run ");
