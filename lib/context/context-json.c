@@ -60,18 +60,7 @@ static cJSON *params_to_json(const struct isched_context_params *params)
 
 static cJSON *vector_to_json(const double *v)
 {
-        cJSON *a = cJSON_CreateArray();
-
-        for (unsigned i = 0; a && i < ISCHED_F_COUNT; i++) {
-                cJSON *e = isched__json_create_double(v[i]);
-
-                if (!e || !cJSON_AddItemToArray(a, e)) {
-                        cJSON_Delete(e);
-                        cJSON_Delete(a);
-                        return NULL;
-                }
-        }
-        return a;
+        return isched__json_create_double_array(v, ISCHED_F_COUNT, isched__json_create_double);
 }
 
 static cJSON *normaliser_to_json(const struct isched_context *c)

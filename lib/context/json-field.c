@@ -165,3 +165,19 @@ int isched__json_string(const cJSON *obj, const char *where, const char *key, co
         *ret = item->valuestring;
         return 0;
 }
+
+cJSON *isched__json_create_double_array(const double *v, size_t n, cJSON *(*make_number)(double))
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (size_t i = 0; a && i < n; i++) {
+                cJSON *e = make_number(v[i]);
+
+                if (!e || !cJSON_AddItemToArray(a, e)) {
+                        cJSON_Delete(e);
+                        cJSON_Delete(a);
+                        return NULL;
+                }
+        }
+        return a;
+}

@@ -29,6 +29,10 @@ bool isched__json_number_value(const cJSON *item, double *ret);
  * is a cJSON raw item holding "%.17g" text.  NULL when out of memory. */
 cJSON *isched__json_create_double(double v);
 
+/* An array of n doubles, each made by make_number (e.g.
+ * isched__json_create_double); NULL when out of memory. */
+cJSON *isched__json_create_double_array(const double *v, size_t n, cJSON *(*make_number)(double));
+
 /* An unsigned integer: a JSON number that is a whole number in
  * [0, 2^53], or a string of decimal digits for any uint64 value (the
  * proto3 JSON mapping's convention for 64-bit integers). */

@@ -9,6 +9,7 @@
 
 #include "intellisched/model.h"
 #include "intellisched/version.h"
+#include "context/json-field.h"
 #include "model-private.h"
 #include "policy/policy-private.h"
 #include "util/util.h"
@@ -64,18 +65,7 @@ static bool numbers_exact(cJSON *item)
 
 static cJSON *vector_to_json(const double *v, unsigned n)
 {
-        cJSON *arr = cJSON_CreateArray();
-
-        for (unsigned i = 0; arr && i < n; i++) {
-                cJSON *it = number(v[i]);
-
-                if (!it || !cJSON_AddItemToArray(arr, it)) {
-                        cJSON_Delete(it);
-                        cJSON_Delete(arr);
-                        return NULL;
-                }
-        }
-        return arr;
+        return isched__json_create_double_array(v, n, number);
 }
 
 static cJSON *matrix_to_json(const double *m, unsigned d)
