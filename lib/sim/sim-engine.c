@@ -224,56 +224,9 @@ static double rng_uniform(uint64_t *s)
         return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* Exponential variates by Marsaglia and Tsang's ziggurat ("The Ziggurat
- * Method for Generating Random Variables", J. Stat. Software 5(8), 2000)
- * with 256 layers and 53-bit uniforms: one random number and one
- * multiplication 99% of the time, exact in distribution. */
-#define ZIG_R 7.69711747013104972  /* start of the tail */
-#define ZIG_V 3.949659822581572e-3 /* area of each layer */
-
-static void zig_init(struct sim_zig *z)
+static s_time_t rng_exp(uint64_t *s, s_time_t mean)
 {
-        const double m = 9007199254740992.0; /* 2^53 */
-        double de = ZIG_R, te = de;
-        const double q = ZIG_V / exp(-de);
-
-        z->ke[0] = (uint64_t)((de / q) * m);
-        z->ke[1] = 0;
-        z->we[0] = q / m;
-        z->we[255] = de / m;
-        z->fe[0] = 1.0;
-        z->fe[255] = exp(-de);
-        for (int i = 254; i >= 1; i--) {
-                de = -log(ZIG_V / de + exp(-de));
-                z->ke[i + 1] = (uint64_t)((de / te) * m);
-                te = de;
-                z->fe[i] = exp(-de);
-                z->we[i] = de / m;
-        }
-}
-
-static double zig_exp(const struct sim_zig *z, uint64_t *s)
-{
-        for (;;) {
-                uint64_t r = rng_next(s) >> 3;
-                const unsigned i = (unsigned)(r & 255);
-                double x;
-
-                r >>= 8;
-                x = (double)r * z->we[i];
-                if (r < z->ke[i])
-                        return x;
-                if (i == 0)
-                        return ZIG_R - log(1.0 - rng_uniform(s));
-                if ((z->fe[i - 1] - z->fe[i]) * rng_uniform(s) + z->fe[i] < exp(-x))
-                        return x;
-        }
-}
-
-/* An exponential time of mean @p mean, at most 20 means. */
-static s_time_t rng_exp(const struct isched_sim *sim, uint64_t *s, s_time_t mean)
-{
-        double v = (double)mean * zig_exp(&sim->zig, s);
+        double v = -(double)mean * log(1.0 - rng_uniform(s));
 
         if (v > (double)mean * 20.0)
                 v = (double)mean * 20.0;
@@ -483,7 +436,7 @@ void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
 
 /* ---- behaviours ---- */
 
-static s_time_t sample_burst(const struct isched_sim *sim, struct sim_unit *u)
+static s_time_t sample_burst(struct sim_unit *u)
 {
         const struct sim_behaviour *b = &u->beh;
         s_time_t w;
@@ -491,7 +444,7 @@ static s_time_t sample_burst(const struct isched_sim *sim, struct sim_unit *u)
         switch (b->kind) {
         case SIM_KIND_IO:
         case SIM_KIND_CHAIN:
-                w = rng_exp(sim, &u->rng, b->burst_ns);
+                w = rng_exp(&u->rng, b->burst_ns);
                 break;
         case SIM_KIND_CPU:
         case SIM_KIND_CACHE:
@@ -530,7 +483,7 @@ static void schedule_wake(struct isched_sim *sim, struct sim_unit *u, s_time_t w
 
 /* When a blocked unit should next wake given its behaviour, or NEVER
  * (idle, or a chain unit waiting for a token). */
-static s_time_t next_wake(const struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+static s_time_t next_wake(struct sim_unit *u, s_time_t now)
 {
         switch (u->beh.kind) {
         case SIM_KIND_IDLE:
@@ -540,16 +493,16 @@ static s_time_t next_wake(const struct isched_sim *sim, struct sim_unit *u, s_ti
         case SIM_KIND_ONOFF: {
                 s_time_t w = onoff_wait(u, now);
 
-                return now + (w ? w : rng_exp(sim, &u->rng, u->beh.sleep_ns ? u->beh.sleep_ns : 1000));
+                return now + (w ? w : rng_exp(&u->rng, u->beh.sleep_ns ? u->beh.sleep_ns : 1000));
         }
         default:
-                return now + rng_exp(sim, &u->rng, u->beh.sleep_ns);
+                return now + rng_exp(&u->rng, u->beh.sleep_ns);
         }
 }
 
 static void block_unit(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
 {
-        s_time_t w = next_wake(sim, u, now);
+        s_time_t w = next_wake(u, now);
 
         u->blocked = true;
         csched2_unit_sleep(sim, u, now);
@@ -594,7 +547,7 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 break;
         }
         if (again) {
-                u->work_left = sample_burst(sim, u);
+                u->work_left = sample_burst(u);
                 schedule_burst_end(sim, u, now);
         } else {
                 struct sim_pcpu *pc = &sim->pcpus[u->processor];
@@ -623,7 +576,7 @@ static void wake_unit(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 return;
         }
         u->blocked = false;
-        u->work_left = sample_burst(sim, u);
+        u->work_left = sample_burst(u);
         u->wake_time = now;
         pool->cnt.wakeups++;
         csched2_unit_wake(sim, u, now);
@@ -638,7 +591,7 @@ static void apply_behaviour(struct isched_sim *sim, struct sim_unit *u, const st
         if (b->kind == SIM_KIND_CHAIN && !was_chain)
                 u->tokens = u->vcpu_id == 0 ? b->tokens : 0;
         if (u->blocked && !u->wake_pending) {
-                s_time_t w = next_wake(sim, u, now);
+                s_time_t w = next_wake(u, now);
 
                 if (w != NEVER)
                         schedule_wake(sim, u, w);
@@ -903,7 +856,6 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
                 return isched__error(-ENOMEM, "out of memory creating the simulator");
         sim->seed = config->seed;
         smt_rate_init(sim);
-        zig_init(&sim->zig);
         r = load_workload(config, &sim->wl);
         if (r < 0)
                 goto fail;

@@ -286,11 +286,6 @@ struct sim_evq {
 #define SIM_EV_NONE UINT32_MAX
 enum { SIM_EV_OFF = 0, SIM_EV_WHEEL = 1, SIM_EV_HEAP = 2 };
 
-struct sim_zig {                    /* ziggurat tables for exponential variates */
-        uint64_t ke[256];
-        double we[256], fe[256];
-};
-
 struct isched_sim {
         struct sim_workload wl;
         struct sim_topology topo;
@@ -299,7 +294,6 @@ struct isched_sim {
         struct sim_pcpu *pcpus;
         uint32_t *core_busy;        /* busy threads per core (global core id) */
         uint32_t smt_rate_tab[9];   /* useful work per ns (/1024) by busy threads of the core */
-        struct sim_zig zig;
         struct sim_pool *pools;
         uint32_t nr_pools;
         struct sim_dom *doms;
