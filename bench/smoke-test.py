@@ -67,8 +67,14 @@ def main():
                     check(isinstance(v, (int, float)) and math.isfinite(v), '%s %s %s is a number' % (s, m, k))
                     check(methods[m][k]['n'] == 2, '%s %s %s is over 2 seeds' % (s, m, k))
                 check(methods[m]['throughput']['mean'] > 0, '%s %s throughput is positive' % (s, m))
-                check(methods[m]['lat_p99_us']['mean'] >= methods[m]['lat_mean_us']['mean'] * 0.5,
-                      '%s %s p99 latency is not far below the mean' % (s, m))
+                # Without switches the latency distribution has no far tail, so a
+                # p99 far below the mean means a broken histogram.  A live switch
+                # can leave vCPUs stacked on one runqueue for a second or so
+                # (docs/live-switch.md): fewer than 1% of the wakeups then wait
+                # milliseconds, which raises the mean far above the p99.
+                if methods[m]['switches']['mean'] == 0:
+                    check(methods[m]['lat_p99_us']['mean'] >= methods[m]['lat_mean_us']['mean'] * 0.5,
+                          '%s %s p99 latency is not far below the mean' % (s, m))
             # The oracle is the reference: its gap to itself is 0, and a static arrangement held
             # all run never switches.
             check(abs(methods['oracle']['gap_oracle']['mean']) < 1e-12, '%s oracle gap is 0' % s)
