@@ -601,3 +601,71 @@ int isched__guest_pool_status(const struct isched__guest_tracker *t, uint32_t po
         *ret_n = n;
         return 0;
 }
+
+void isched__guest_result_to_counters(const struct isched__guest_pool_result *res, struct isched_counters *c)
+{
+        c->work_units = res->work_units;
+        c->work_generation = res->generation;
+        c->work_domains = res->nr_live;
+        c->valid |= ISCHED_CNT_GUEST_WORK;
+        if (res->nr_live > 0)
+                c->valid |= ISCHED_CNT_WORK;
+        else
+                c->valid &= ~(uint32_t)ISCHED_CNT_WORK;
+}
+
+static const char *const observation_names[] = {
+        [ISCHED__OBS_GROUND_TRUTH] = "ground-truth",
+        [ISCHED__OBS_XEN] = "xen",
+        [ISCHED__OBS_XEN_GUESTS] = "xen+guests",
+};
+
+int isched__guest_observation(const struct isched_backend_config *cfg, const char *backend,
+                              enum isched__observation dflt, unsigned allowed, enum isched__observation *ret)
+{
+        const char *name = cfg ? cfg->observation : NULL;
+
+        if (!name) {
+                *ret = dflt;
+                return 0;
+        }
+        for (unsigned i = 0; i < ARRAY_SIZE(observation_names); i++) {
+                if (strcmp(name, observation_names[i]) != 0)
+                        continue;
+                if (!(allowed & (1u << i)))
+                        return isched__error(-EINVAL, "the %s backend cannot observe in mode %s%s", backend, name,
+                                             i == ISCHED__OBS_GROUND_TRUTH
+                                                     ? ": no real host shows the work its vCPUs really did (use xen or xen+guests)"
+                                                     : "");
+                *ret = (enum isched__observation)i;
+                return 0;
+        }
+        return isched__error(-EINVAL, "unknown observation mode \"%.40s\": use ground-truth, xen or xen+guests", name);
+}
+
+int isched__guest_params_from_config(const struct isched_backend_config *cfg, struct isched__guest_params *ret,
+                                     struct isched__guest_weight **ret_weights)
+{
+        struct isched__guest_params p = {
+                .share_cap = ISCHED_GUEST_SHARE_CAP_DEFAULT,
+                .jump_factor = ISCHED_GUEST_JUMP_FACTOR_DEFAULT,
+        };
+        int r;
+
+        *ret_weights = NULL;
+        if (cfg && cfg->guest_share_cap != 0.0) {
+                if (!isched__finite(cfg->guest_share_cap) || cfg->guest_share_cap <= 0.0 ||
+                    cfg->guest_share_cap > 1.0)
+                        return isched__error(-EINVAL, "guest share cap %g: must be above 0 and at most 1",
+                                             cfg->guest_share_cap);
+                p.share_cap = cfg->guest_share_cap;
+        }
+        if (cfg && cfg->guest_weights) {
+                r = isched__guest_parse_weights(cfg->guest_weights, ret_weights, &p.nr_weights);
+                if (r < 0)
+                        return r;
+                p.weights = *ret_weights;
+        }
+        *ret = p;
+        return 0;
+}

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "intellisched/backend.h"
+#include "intellisched/counters.h"
+
 /* Defaults of struct isched__guest_params (docs/guest-work.md). */
 #define ISCHED_GUEST_SHARE_CAP_DEFAULT 0.5
 #define ISCHED_GUEST_JUMP_FACTOR_DEFAULT 100.0
@@ -122,6 +125,29 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
  * malloc'ed array (possibly NULL with *ret_n 0).  0, -EINVAL or -ENOMEM. */
 int isched__guest_pool_status(const struct isched__guest_tracker *t, uint32_t pool,
                               struct isched__guest_domain_status **ret, size_t *ret_n);
+
+/* The observation modes a backend can be opened in (isched_backend_config). */
+enum isched__observation {
+        ISCHED__OBS_GROUND_TRUTH = 0,
+        ISCHED__OBS_XEN,
+        ISCHED__OBS_XEN_GUESTS,
+};
+
+/* The mode cfg->observation asks @backend for, @dflt when NULL.  0 or
+ * -EINVAL (an unknown name, or one the backend cannot give, with
+ * @allowed its bit mask of modes). */
+int isched__guest_observation(const struct isched_backend_config *cfg, const char *backend,
+                              enum isched__observation dflt, unsigned allowed, enum isched__observation *ret);
+
+/* The tracker parameters of cfg (weights and share cap).  *ret_weights is
+ * what the caller frees once the tracker is made.  0, -EINVAL, -ENOMEM. */
+int isched__guest_params_from_config(const struct isched_backend_config *cfg, struct isched__guest_params *ret,
+                                     struct isched__guest_weight **ret_weights);
+
+/* Put a pool's result into a snapshot: work_units, work_generation,
+ * work_domains, ISCHED_CNT_GUEST_WORK, and ISCHED_CNT_WORK when at least one
+ * domain's work is in the sum. */
+void isched__guest_result_to_counters(const struct isched__guest_pool_result *res, struct isched_counters *c);
 
 /* "stale", "went backwards", ...; NULL for an invalid fault. */
 const char *isched__guest_fault_name(enum isched__guest_fault f);
