@@ -489,7 +489,7 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
 {
         struct guest_pool *p;
         bool broke = false;
-        size_t nr_live = 0, kept = 0;
+        size_t nr_live = 0, nr_pending = 0, kept = 0;
         uint64_t dt_ns;
         double total;
         int r;
@@ -536,6 +536,10 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
                 } else {
                         if (e->inc >= 0.0)
                                 t->scratch[nr_live++] = e->inc;
+                        else if (e->have_last && e->state != ISCHED_GUEST_FAULT)
+                                nr_pending++;
+                        else if (e->have_last && e->fault != ISCHED_GUEST_STALE)
+                                nr_pending++;
                         t->entries[kept++] = *e;
                 }
         }
@@ -561,6 +565,7 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
                 .work_units = p->work_units,
                 .generation = p->generation,
                 .nr_live = (uint32_t)nr_live,
+                .nr_pending = (uint32_t)nr_pending,
                 .nr_domains = (uint32_t)n,
         };
         return 0;
@@ -608,7 +613,7 @@ void isched__guest_result_to_counters(const struct isched__guest_pool_result *re
         c->work_generation = res->generation;
         c->work_domains = res->nr_live;
         c->valid |= ISCHED_CNT_GUEST_WORK;
-        if (res->nr_live > 0)
+        if (res->nr_live + res->nr_pending > 0)
                 c->valid |= ISCHED_CNT_WORK;
         else
                 c->valid &= ~(uint32_t)ISCHED_CNT_WORK;

@@ -83,6 +83,7 @@ struct isched__guest_pool_result {
         uint64_t work_units;  /* cumulative, weighted and capped; never decreases */
         uint32_t generation;  /* changes whenever a difference across it would be wrong */
         uint32_t nr_live;     /* domains whose work is in this read's increment */
+        uint32_t nr_pending;  /* domains whose work counts from the next read (joining, or after a fault) */
         uint32_t nr_domains;  /* domains of the pool in this read */
 };
 
@@ -146,7 +147,8 @@ int isched__guest_params_from_config(const struct isched_backend_config *cfg, st
 
 /* Put a pool's result into a snapshot: work_units, work_generation,
  * work_domains, ISCHED_CNT_GUEST_WORK, and ISCHED_CNT_WORK when at least one
- * domain's work is in the sum. */
+ * domain's work is in the sum or counts from the next read (so that the
+ * window from the first read on is valid). */
 void isched__guest_result_to_counters(const struct isched__guest_pool_result *res, struct isched_counters *c);
 
 /* "stale", "went backwards", ...; NULL for an invalid fault. */

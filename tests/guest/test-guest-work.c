@@ -153,7 +153,8 @@ static void test_weighted_sum(void)
         publish(&g[0], now);
         publish(&g[1], now);
         r0 = read_pool(t, 0, g, 2, now);
-        CU_ASSERT_EQUAL(r0.nr_live, 0u); /* both joining */
+        CU_ASSERT_EQUAL(r0.nr_live, 0u); /* both joining: counted from the next read */
+        CU_ASSERT_EQUAL(r0.nr_pending, 2u);
         CU_ASSERT_EQUAL(status_of(t, 0, 1).state, ISCHED_GUEST_JOINING);
         for (int i = 1; i <= 10; i++) {
                 /* Guest a published 0.3 s before each read, b 0.05 s before. */
