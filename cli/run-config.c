@@ -72,6 +72,9 @@ static const struct run_option table[] = {
         { "topology", "topology", "backend", required_argument, CLI_OPT_TOPOLOGY, false },
         { "trace", "trace", "backend", required_argument, CLI_OPT_TRACE, false },
         { "seed", "seed", "backend", required_argument, CLI_OPT_SEED, false },
+        { "observation", "observation", "backend", required_argument, CLI_OPT_OBSERVATION, false },
+        { "guest-weights", "guest-weights", "backend", required_argument, CLI_OPT_GUEST_WEIGHTS, false },
+        { "guest-share-cap", "guest-share-cap", "backend", required_argument, CLI_OPT_GUEST_SHARE_CAP, false },
         { "policy", "kind", "policy", required_argument, CLI_OPT_POLICY, false },
         { "alpha", "alpha", "policy", required_argument, CLI_OPT_ALPHA, false },
         { "lambda", "lambda", "policy", required_argument, CLI_OPT_LAMBDA, false },
@@ -770,6 +773,15 @@ static const char *value_text(const struct run_opts *o, const struct run_option 
                 return o->backend.trace;
         case CLI_OPT_SEED:
                 snprintf(buf, size, "%" PRIu64, o->backend.seed);
+                return buf;
+        case CLI_OPT_OBSERVATION:
+                return o->backend.observation;
+        case CLI_OPT_GUEST_WEIGHTS:
+                return o->backend.guest_weights;
+        case CLI_OPT_GUEST_SHARE_CAP:
+                if (!o->backend.guest_share_cap)
+                        return NULL;
+                snprintf(buf, size, "%.9g", o->backend.guest_share_cap);
                 return buf;
         case CLI_OPT_POLICY:
                 return isched_policy_kind_to_string(o->policy.kind);

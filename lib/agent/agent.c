@@ -502,6 +502,11 @@ static int end_epoch(struct isched_agent *a, const struct isched_counters *c)
         if (r < 0)
                 return r;
         a->last_score = score;
+        rec.throughput = w.throughput;
+        rec.throughput_source = !w.throughput_is_work                 ? "cpu-time"
+                                : (w.valid & ISCHED_CNT_GUEST_WORK) ? "guest-work"
+                                                                    : "work";
+        rec.work_domains = w.work_domains;
 
         r = isched_policy_choose(a->policy, rec.x, ISCHED_F_COUNT, &rec.decision, NULL);
         if (r < 0)

@@ -36,23 +36,28 @@ ISCHED_EXPORT const char *isched_feature_name(unsigned i)
 
 /* ---- window metrics ---------------------------------------------------- */
 
-/* The representative latency of a histogram bucket, in ns, for the mean:
- * the geometric midpoint 2^(i + 1/2) of [2^i, 2^(i+1)), because the
- * buckets are evenly spaced on a log scale.  Bucket 0 holds [0, 2) ns and
- * has no geometric midpoint; 1 ns stands for it.  The open last bucket is
- * treated as one more octave. */
-static double bucket_midpoint_ns(unsigned i)
-{
-        if (i == 0)
-                return 1.0;
-        return M_SQRT2 * (double)(UINT64_C(1) << i);
-}
-
-/* Bucket bounds for the percentile interpolation: [lo, hi) in ns. */
+/* Bucket bounds [lo, hi) in ns (counters.h).  The open last bucket is
+ * taken to have the width of the one before it. */
 static void bucket_bounds_ns(unsigned i, double *lo, double *hi)
 {
-        *lo = i == 0 ? 0.0 : (double)(UINT64_C(1) << i);
-        *hi = (double)(UINT64_C(1) << (i + 1));
+        uint64_t l = 0, h = 0;
+
+        (void)isched_latency_bucket_range(i, &l, &h);
+        *lo = (double)l;
+        *hi = (double)h;
+}
+
+/* The representative latency of a bucket for the mean.  Buckets 0..7 hold
+ * one exact value each; above, a bucket is at most 1/8 of its lower edge
+ * wide, so its arithmetic midpoint is within 6% of any sample in it. */
+static double bucket_midpoint_ns(unsigned i)
+{
+        double lo, hi;
+
+        if (i < (1u << ISCHED_LATENCY_SUB_BITS))
+                return (double)i;
+        bucket_bounds_ns(i, &lo, &hi);
+        return 0.5 * (lo + hi);
 }
 
 /* Mean and 99th percentile (in us) of the latency histogram difference.
@@ -191,6 +196,11 @@ ISCHED_EXPORT int isched_window_from_counters(const struct isched_counters *prev
                 w.throughput = rate_per_s(valid, ISCHED_CNT_WORK, prev->work_units, cur->work_units,
                                           duration_s) / w.nr_pcpus;
                 w.throughput_is_work = true;
+                w.work_domains = cur->work_domains;
+        } else if (valid & ISCHED_CNT_GUEST_WORK) {
+                /* Observed through the guests, but none published valid
+                 * work: no throughput, never CPU time in its place (the two
+                 * are not comparable), so the window has no score. */
         } else if (valid & ISCHED_CNT_GUEST) {
                 w.throughput = (double)(cur->guest_ns - prev->guest_ns) / capacity_ns;
         }
@@ -392,6 +402,9 @@ ISCHED_EXPORT int isched_context_score(const struct isched_context_params *param
                 return r;
         if (!(window->throughput > 0.0))
                 return isched__error(-EDOM, "window throughput is 0 (%s): no score; the window is skipped",
+                                     (window->valid & (ISCHED_CNT_GUEST_WORK | ISCHED_CNT_WORK)) ==
+                                                     ISCHED_CNT_GUEST_WORK ?
+                                             "no guest of the pool published valid work" :
                                      (window->valid & (ISCHED_CNT_WORK | ISCHED_CNT_GUEST)) ?
                                              "the pool did no work" :
                                              "the backend measures neither work nor guest time");
