@@ -647,7 +647,7 @@ static void test_lock_and_state(void)
         CU_ASSERT_EQUAL(run_ticks(b, a, 30, NULL), 0);
         doc = read_json(state);
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "schema")->valuestring, "isched-explain-v1");
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "schema")->valuestring, "isched-explain-v2");
         CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "pool")->valuestring, "Pool-F");
         d = cJSON_GetObjectItem(doc, "decision");
         CU_ASSERT(cJSON_IsObject(d));

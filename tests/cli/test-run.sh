@@ -118,7 +118,7 @@ expect "--alpha that differs from the loaded model's: refused, model untouched" 
 run --pool Pool-0 "${fast[@]}" --steps 3 --state-dir "$d/s1" --model "$d/m.json"
 expect "the start banner says the model was loaded and its rounds" 'grep -q "model .*m.json loaded ([0-9]* rounds)" "$d/out"'
 run --pool Pool-0 --min-dwell 0.0001
-expect "--min-dwell range message says 0 is allowed" '[ $rc -eq 2 ] && grep -q "give 0 (no minimum)" "$d/err"'
+expect "--min-dwell range message says 0 is allowed" '[ $rc -eq 2 ] && grep -q "give 0 or a value from 0.001" "$d/err"'
 
 # ---- the pool is restored at exit (default), or kept ----
 run --pool Pool-0 "${fast[@]}" --steps 20 --policy egreedy --epsilon 1 --state-dir "$d/s2" --json
