@@ -43,6 +43,7 @@ static void usage(FILE *f)
                    "\n"
                    "Options:\n"
                    "  --log FILE         the decision log (JSON lines)\n" CLI_POLICY_HELP
+                   "  --policy static:ARR  a fixed arrangement instead (cpu, core, socket, node, all)\n"
                    "  --seed S           the candidate's random seed (default 1)\n"
                    "  --model FILE       start the candidate from a model file\n"
                    "  --pool NAME        only the events of this pool\n"
@@ -57,6 +58,8 @@ struct event {
         double x[ISCHED_MAX_FEATURES];
         uint32_t arm;
         double propensity;
+        double epoch;         /* the agent's epoch at the decision (0: not logged) */
+        double learned_epoch; /* the epoch at whose end the reward was learned (0: at once, as old logs) */
         double reward;
         bool has_reward;
 };
@@ -111,6 +114,13 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
                 *mask |= (uint32_t)m->valuedouble;
         e->arm = (uint32_t)arm->valuedouble;
         e->propensity = p->valuedouble;
+        {
+                const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+                const cJSON *le = cJSON_GetObjectItemCaseSensitive(o, "learned_epoch");
+
+                e->epoch = cJSON_IsNumber(ep) ? ep->valuedouble : 0;
+                e->learned_epoch = cJSON_IsNumber(le) ? le->valuedouble : 0;
+        }
         e->has_reward = cJSON_IsNumber(r) && isfinite(r->valuedouble);
         e->reward = e->has_reward ? r->valuedouble : 0;
         return true;
@@ -228,13 +238,34 @@ struct results {
         double snips, snips_se, ess, match_rate;
 };
 
-static int evaluate(const struct events *ev, struct isched_policy *cand, struct isched_policy *model,
-                    struct results *res)
+/* The candidate learns what the logging agent learned, when it learned
+ * it: a line with learned_epoch is learned just before the first decision
+ * of that epoch or later (the agent learns a window once the safety layer
+ * has confirmed it, docs/agent.md); lines without one (older logs) right
+ * after their own decision. */
+static int learn_due(const struct events *ev, struct isched_policy *cand, size_t *next, size_t upto, double epoch)
+{
+        int r = 0;
+
+        for (; *next < upto && r == 0; (*next)++) {
+                const struct event *e = &ev->v[*next];
+
+                if (e->learned_epoch > 0 && epoch > 0 && e->learned_epoch > epoch)
+                        break;
+                if (e->has_reward)
+                        r = isched_policy_update(cand, e->arm, e->x, ev->d, e->reward);
+        }
+        return r;
+}
+
+/* cand is NULL for a static candidate, which always chooses static_arm. */
+static int evaluate(const struct events *ev, struct isched_policy *cand, uint32_t static_arm,
+                    struct isched_policy *model, struct results *res)
 {
         double *ips = calloc(ev->rewarded, sizeof(double)), *dr = calloc(ev->rewarded, sizeof(double));
         double *logged = calloc(ev->rewarded, sizeof(double)), *w = calloc(ev->rewarded, sizeof(double));
         double sw = 0, sw2 = 0, swr = 0, sdev = 0;
-        size_t k = 0, match = 0;
+        size_t k = 0, match = 0, next = 0;
         int r = 0;
 
         if (!ips || !dr || !logged || !w) {
@@ -243,12 +274,19 @@ static int evaluate(const struct events *ev, struct isched_policy *cand, struct 
         }
         for (size_t i = 0; i < ev->n; i++) {
                 const struct event *e = &ev->v[i];
-                struct isched_decision cd, md;
+                struct isched_decision cd = { 0 }, md;
                 double direct = 0;
 
-                r = isched_policy_choose(cand, e->x, ev->d, &cd, NULL);
-                if (r < 0)
-                        goto out;
+                if (cand) {
+                        r = learn_due(ev, cand, &next, i, e->epoch);
+                        if (r == 0)
+                                r = isched_policy_choose(cand, e->x, ev->d, &cd, NULL);
+                        if (r < 0)
+                                goto out;
+                } else {
+                        cd.arm = static_arm;
+                        cd.arms[static_arm].propensity = 1.0;
+                }
                 if (!e->has_reward)
                         continue;
                 r = isched_policy_choose(model, e->x, ev->d, &md, NULL);
@@ -262,9 +300,6 @@ static int evaluate(const struct events *ev, struct isched_policy *cand, struct 
                 dr[k] = direct + w[k] * (e->reward - md.arms[e->arm].estimate);
                 match += cd.arm == e->arm;
                 k++;
-                r = isched_policy_update(cand, e->arm, e->x, ev->d, e->reward);
-                if (r < 0)
-                        goto out;
         }
         res->n = k;
         res->logged = mean_se(logged, k);
@@ -386,13 +421,26 @@ int cmd_eval(int argc, char **argv)
         struct results res = { 0 };
         const char *log = NULL, *model = NULL, *pool = NULL;
         uint64_t seed = 1;
-        bool json = false;
+        bool json = false, is_static = false;
+        enum isched_arrangement static_arm = ISCHED_ARR_SOCKET;
+        char static_name[32];
         int c, h, r, rc;
 
         cli_policy_opts_init(&po);
         optind = 1;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                /* --policy static:ARM: a fixed arrangement, not a bandit. */
+                if (c == CLI_OPT_POLICY && optarg && strncmp(optarg, "static:", 7) == 0) {
+                        if (isched_arrangement_from_string(optarg + 7, &static_arm) < 0) {
+                                cli_error("eval: --policy %s: %s is not an arrangement (cpu, core, socket, node, all)",
+                                          optarg, optarg + 7);
+                                return cli_usage_hint("eval ");
+                        }
+                        is_static = true;
+                        po.kind_set = true;
+                        continue;
+                }
                 if ((h = cli_policy_opt(&po, c, optarg)) != 0) {
                         if (h < 0)
                                 return cli_usage_hint("eval ");
@@ -436,18 +484,33 @@ int cmd_eval(int argc, char **argv)
         rc = read_log(log, pool, &ev);
         if (rc)
                 goto out;
-        rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, &cand);
-        if (rc)
-                goto out;
+        if (is_static) {
+                if (ev.arm_mask && !(ev.arm_mask & (1u << static_arm))) {
+                        cli_error("eval: the log's agent could never choose %s (arm mask 0x%x): nothing in the log "
+                                  "says what it would have earned",
+                                  isched_arrangement_to_string(static_arm), ev.arm_mask);
+                        rc = EXIT_USAGE;
+                        goto out;
+                }
+        } else {
+                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, &cand);
+                if (rc)
+                        goto out;
+        }
         r = fit_reward_model(&ev, &model_fit);
         if (r == 0)
-                r = evaluate(&ev, cand, model_fit, &res);
+                r = evaluate(&ev, cand, (uint32_t)static_arm, model_fit, &res);
         if (r < 0) {
                 rc = cli_fail(r, "evaluation failed");
                 goto out;
         }
-        isched_policy_get_params(cand, &pp);
-        print_results(log, isched_policy_kind_to_string(pp.kind), &ev, &res, json);
+        if (is_static) {
+                snprintf(static_name, sizeof(static_name), "static:%s", isched_arrangement_to_string(static_arm));
+        } else {
+                isched_policy_get_params(cand, &pp);
+                snprintf(static_name, sizeof(static_name), "%s", isched_policy_kind_to_string(pp.kind));
+        }
+        print_results(log, static_name, &ev, &res, json);
 out:
         isched_policy_free(cand);
         isched_policy_free(model_fit);

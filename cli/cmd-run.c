@@ -36,6 +36,9 @@ enum {
         OPT_SETTLE,
         OPT_VERBOSE,
         OPT_RECORD,
+        OPT_BUDGET,
+        OPT_BASELINE,
+        OPT_NO_SAFETY,
         OPT_HELP,
 };
 
@@ -57,6 +60,9 @@ static const struct option longopts[] = {
         { "settle", required_argument, NULL, OPT_SETTLE },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "record", required_argument, NULL, OPT_RECORD },
+        { "budget", required_argument, NULL, OPT_BUDGET },
+        { "baseline", required_argument, NULL, OPT_BASELINE },
+        { "no-safety", no_argument, NULL, OPT_NO_SAFETY },
         { "help", no_argument, NULL, OPT_HELP },
         CLI_BACKEND_LONGOPTS,
         CLI_POLICY_LONGOPTS,
@@ -98,6 +104,13 @@ static void usage(FILE *f)
                 "                     back to the last-known-good arrangement (default 3; 0 = off)\n"
                 "  --rollback-margin X        how much lower a window score counts as worse (default 0.1)\n"
                 "  --settle N         intervals skipped after a switch (default 1)\n"
+                "  --budget X         exploration budget: score the agent may lose against the\n"
+                "                     baseline per epoch, summed since it started (default 0.01,\n"
+                "                     about 1%%; 0 = try only what is known to be no worse)\n"
+                "  --baseline ARR     the arrangement judged against and fallen back to\n"
+                "                     (default: the one in force when the agent starts)\n"
+                "  --no-safety        let the policy's proposals through unchanged (no budget,\n"
+                "                     hysteresis or stop-loss): for experiments only\n"
                 "  --verbose          also print skipped windows and other notes\n"
                 "  --help             this text\n"
                 "\n"
@@ -257,6 +270,20 @@ static int parse(int argc, char **argv, struct run_opts *o)
                         break;
                 case OPT_RECORD:
                         o->record = arg;
+                        break;
+                case OPT_BUDGET:
+                        if (!cli_parse_double("--budget", arg, 0, 1, &margin))
+                                return cli_usage_hint("run ");
+                        o->agent.budget = margin;
+                        break;
+                case OPT_BASELINE:
+                        if (isched_arrangement_from_string(arg, &o->agent.baseline) < 0) {
+                                cli_error("run: --baseline %s is not an arrangement (cpu, core, socket, node, all)", arg);
+                                return cli_usage_hint("run ");
+                        }
+                        break;
+                case OPT_NO_SAFETY:
+                        o->agent.no_safety = true;
                         break;
                 case 'h':
                 case OPT_HELP:
