@@ -20,11 +20,22 @@ extern "C" {
 #endif
 
 /**
- * Number of log2 buckets of the wake-to-run latency histogram.  Bucket 0
- * counts latencies below 2 ns; bucket i (1 <= i < 31) counts latencies in
- * [2^i, 2^(i+1)) ns; the last bucket counts everything from 2^31 ns up.
+ * Sub-bucket bits of the wake-to-run latency histogram: 2^3 = 8 buckets per
+ * power of two, in the manner of HdrHistogram.
  */
-#define ISCHED_LATENCY_BUCKETS 32
+#define ISCHED_LATENCY_SUB_BITS 3
+
+/**
+ * Number of buckets of the wake-to-run latency histogram (version 2 of the
+ * counters).  Buckets 0 .. 7 count latencies of exactly 0 .. 7 ns.  Above,
+ * every power of two is cut into 8 equal sub-buckets: a latency v >= 8 ns
+ * with e = floor(log2 v) falls into bucket 8 (e - 2) + ((v >> (e - 3)) & 7),
+ * whose width is at most 1/8 of its lower edge.  The last bucket (255) is
+ * open-ended: it counts everything from 15 x 2^30 ns (about 16.1 s) up.
+ * The Xen patches' credit2 statistics use the same buckets
+ * (docs/context-and-reward.md, xen-patches/INTERFACE.md).
+ */
+#define ISCHED_LATENCY_BUCKETS 256
 
 /** Bits of isched_counters::valid: which counters the backend measured. */
 enum isched_counter_bit {
@@ -40,7 +51,7 @@ enum isched_counter_bit {
 };
 
 /** Version of struct isched_counters; set isched_counters::version to it. */
-#define ISCHED_COUNTERS_VERSION 1
+#define ISCHED_COUNTERS_VERSION 2
 
 /** One snapshot of a cpupool's scheduler counters. */
 struct isched_counters {
@@ -59,7 +70,7 @@ struct isched_counters {
         uint64_t migrations;       /**< units moved from one runqueue to another */
         uint64_t balance_checks;   /**< load-balancing attempts (credit2 balance_load) */
         uint64_t balance_moves;    /**< units moved (or swapped) by load balancing */
-        uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS]; /**< wake-to-run latency, see ISCHED_LATENCY_BUCKETS */
+        uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS]; /**< wake-to-run latency histogram, see ISCHED_LATENCY_BUCKETS */
         /**
          * Application-level progress (abstract work units).  The simulator
          * fills it with the useful work its vCPUs really completed: ground
@@ -72,9 +83,21 @@ struct isched_counters {
  * The histogram bucket a wake-to-run latency falls into.
  *
  * @param latency_ns the latency in nanoseconds.
- * @return the bucket index, 0 .. ISCHED_LATENCY_BUCKETS - 1.
+ * @return the bucket index, 0 .. ISCHED_LATENCY_BUCKETS - 1 (see
+ *         ISCHED_LATENCY_BUCKETS).
  */
 unsigned isched_latency_bucket(uint64_t latency_ns);
+
+/**
+ * The latencies a histogram bucket counts: [*ret_lo_ns, *ret_hi_ns).  For the
+ * open last bucket, *ret_hi_ns is where it would end if it had the width of
+ * the bucket before it (2^34 ns); treat it as a lower bound.
+ *
+ * @param bucket 0 .. ISCHED_LATENCY_BUCKETS - 1.
+ * @return 0; -EINVAL for a NULL out-parameter; -ERANGE for a bucket out of
+ *         range.
+ */
+int isched_latency_bucket_range(unsigned bucket, uint64_t *ret_lo_ns, uint64_t *ret_hi_ns);
 
 /**
  * Check that @p cur can follow @p prev: same version, same pool size, time

@@ -28,7 +28,7 @@ extern "C" {
 #define ISCHED_TRACE_FORMAT "intellisched-trace"
 
 /** The trace format version this library writes and reads. */
-#define ISCHED_TRACE_VERSION 1
+#define ISCHED_TRACE_VERSION 2
 
 /** The longest line the reader accepts, in bytes (a header listing many pools is the longest). */
 #define ISCHED_TRACE_MAX_LINE (1024 * 1024)

@@ -10,6 +10,9 @@
 
 enum stat_kind { STAT_U64, STAT_ARRANGEMENT, STAT_HISTOGRAM };
 
+/* Buckets of the "wake_latency_log2" line of the v1 patch series. */
+#define XEN_LOG2_BUCKETS 32
+
 struct stat_field {
         const char *name;
         uint32_t bit;
@@ -88,10 +91,17 @@ static int parse_field(const struct stat_field *f, const char *p, unsigned line,
                         return bad_line(line, f->name, "expected one unsigned decimal number");
                 break;
         case STAT_HISTOGRAM:
-                for (unsigned i = 0; i < ISCHED_LATENCY_BUCKETS; i++)
-                        if (!parse_u64_token(&p, &s->wake_latency_hist[i]))
-                                return bad_line(line, f->name,
-                                                "expected 32 unsigned decimal counts");
+                /* The v1 series reports 32 log2 buckets, [2^i, 2^(i+1)) ns.
+                 * Each octave's count goes to the first of its sub-octave
+                 * buckets (counters.h), which keeps the counters monotonic
+                 * but places every sample at its octave's lower edge. */
+                for (unsigned i = 0; i < XEN_LOG2_BUCKETS; i++) {
+                        uint64_t count;
+
+                        if (!parse_u64_token(&p, &count))
+                                return bad_line(line, f->name, "expected 32 unsigned decimal counts");
+                        s->wake_latency_hist[isched_latency_bucket(i ? UINT64_C(1) << i : 0)] += count;
+                }
                 break;
         case STAT_ARRANGEMENT:
                 p = skip_blanks(p);

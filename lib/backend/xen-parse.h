@@ -53,8 +53,8 @@ struct isched__xen_stats {
 
 /* Parse the credit2-stats text: one "name value..." pair per line.  Unknown
  * names are ignored (the hypervisor may add lines); a known name with a
- * missing, non-numeric, out-of-range or extra value, a histogram without
- * exactly ISCHED_LATENCY_BUCKETS counts, or a repeated name is -EBADMSG
+ * missing, non-numeric, out-of-range or extra value, a wake_latency_log2
+ * histogram without exactly 32 counts, or a repeated name is -EBADMSG
  * with the line number and name in the detail.  -EINVAL for NULL. */
 int isched__xen_parse_stats(const char *text, struct isched__xen_stats *ret_stats);
 

@@ -71,23 +71,28 @@ ISCHED_EXPORT enum isched_observation isched_counters_observation(const char *ba
 
 /* ---- window metrics ---------------------------------------------------- */
 
-/* The representative latency of a histogram bucket, in ns, for the mean:
- * the geometric midpoint 2^(i + 1/2) of [2^i, 2^(i+1)), because the
- * buckets are evenly spaced on a log scale.  Bucket 0 holds [0, 2) ns and
- * has no geometric midpoint; 1 ns stands for it.  The open last bucket is
- * treated as one more octave. */
-static double bucket_midpoint_ns(unsigned i)
-{
-        if (i == 0)
-                return 1.0;
-        return M_SQRT2 * (double)(UINT64_C(1) << i);
-}
-
-/* Bucket bounds for the percentile interpolation: [lo, hi) in ns. */
+/* Bucket bounds [lo, hi) in ns (counters.h).  The open last bucket is
+ * taken to have the width of the one before it. */
 static void bucket_bounds_ns(unsigned i, double *lo, double *hi)
 {
-        *lo = i == 0 ? 0.0 : (double)(UINT64_C(1) << i);
-        *hi = (double)(UINT64_C(1) << (i + 1));
+        uint64_t l = 0, h = 0;
+
+        (void)isched_latency_bucket_range(i, &l, &h);
+        *lo = (double)l;
+        *hi = (double)h;
+}
+
+/* The representative latency of a bucket for the mean.  Buckets 0..7 hold
+ * one exact value each; above, a bucket is at most 1/8 of its lower edge
+ * wide, so its arithmetic midpoint is within 6% of any sample in it. */
+static double bucket_midpoint_ns(unsigned i)
+{
+        double lo, hi;
+
+        if (i < (1u << ISCHED_LATENCY_SUB_BITS))
+                return (double)i;
+        bucket_bounds_ns(i, &lo, &hi);
+        return 0.5 * (lo + hi);
 }
 
 /* Mean and 99th percentile (in us) of the latency histogram difference.

@@ -539,6 +539,12 @@ static int parse_header(struct isched_trace_reader *r, const cJSON *h)
                                      r->path, format, ISCHED_TRACE_FORMAT);
         if ((ret = isched__json_u64(h, where, "version", &version)) < 0)
                 return trace_error(r, ret);
+        if (version == 1)
+                return isched__error(-EPROTO,
+                                     "trace %s line 1: header.version is 1, a trace with the old log2 latency histogram "
+                                     "(32 buckets); this library reads version %d (%d sub-octave buckets): record it "
+                                     "again with `isched run --record`",
+                                     r->path, ISCHED_TRACE_VERSION, ISCHED_LATENCY_BUCKETS);
         if (version != ISCHED_TRACE_VERSION)
                 return isched__error(-EPROTO, "trace %s line 1: header.version is %llu; this library reads version %d",
                                      r->path, (unsigned long long)version, ISCHED_TRACE_VERSION);

@@ -68,8 +68,15 @@ static void smt_idle_mask_clear(const struct sim_pcpu *pc, uint64_t *mask)
 
 static void t2c_update(const struct sim_rq *rqd, s_time_t time, struct sim_unit *svc)
 {
-        int64_t val = time * (int64_t)rqd->max_weight + svc->residual;
+        int64_t val;
 
+        if (rqd->max_weight == svc->weight) {
+                /* The common case, without the divisions: residual < weight is unchanged. */
+                val = svc->credit - time;
+                svc->credit = val < CSCHED2_CREDIT_MIN ? (int)CSCHED2_CREDIT_MIN : (int)val;
+                return;
+        }
+        val = time * (int64_t)rqd->max_weight + svc->residual;
         svc->residual = (unsigned)(val % svc->weight);
         val /= svc->weight;
         val = svc->credit - val;
@@ -81,7 +88,7 @@ static void t2c_update(const struct sim_rq *rqd, s_time_t time, struct sim_unit 
 
 static s_time_t c2t(const struct sim_rq *rqd, s_time_t credit, const struct sim_unit *svc)
 {
-        return credit * svc->weight / rqd->max_weight;
+        return svc->weight == rqd->max_weight ? credit : credit * svc->weight / rqd->max_weight;
 }
 
 static void burn_credits(struct sim_rq *rqd, struct sim_unit *svc, s_time_t now)
@@ -246,15 +253,9 @@ static void tickle_cpu(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t whe
         sim_cpu_kick(sim, pc, when);
 }
 
-static bool is_preemptable(const struct sim_unit *svc, s_time_t now, s_time_t ratelimit)
-{
-        if (ratelimit <= CSCHED2_RATELIMIT_TICKLE_TOLERANCE)
-                return true;
-        return now - svc->state_entry_time > ratelimit - CSCHED2_RATELIMIT_TICKLE_TOLERANCE;
-}
-
 /* tickle_score(): without soft affinity every CPU is in everyone's soft
- * affinity, so a positive score gets exactly one CSCHED2_CREDIT_INIT. */
+ * affinity, so a positive score gets exactly one CSCHED2_CREDIT_INIT.
+ * is_preemptable() is rqd->preempt_at[] (see sim_unit_start()). */
 static s_time_t tickle_score(struct isched_sim *sim, s_time_t now, const struct sim_unit *new,
                              uint32_t cpu)
 {
@@ -262,7 +263,7 @@ static s_time_t tickle_score(struct isched_sim *sim, s_time_t now, const struct 
         struct sim_unit *cur = pc->curr;
         s_time_t score;
 
-        if (!cur || !is_preemptable(cur, now, MICROSECS(pc->pool->ratelimit_us)))
+        if (!cur || now <= pc->rqd->preempt_at[pc->rq_idx])
                 return -1;
         burn_credits(pc->rqd, cur, now);
         score = (s_time_t)new->credit - cur->credit;
@@ -321,13 +322,23 @@ static void runq_tickle(struct isched_sim *sim, struct sim_unit *new, s_time_t n
                 }
                 if (own->rqd == rqd)
                         busy &= ~BIT(own);
+                /* tickle_score() is -1 for a pCPU whose unit is not
+                 * preemptable (or that has none): find the others first,
+                 * without a branch per pCPU. */
+                {
+                        uint64_t pre = 0;
+
+                        for (uint32_t k = 0; k < rqd->nr_cpus; k++)
+                                pre |= (uint64_t)(now > rqd->preempt_at[k]) << k;
+                        busy &= pre;
+                }
                 for (; busy; busy &= busy - 1) {
-                        const uint32_t c = rqd->cpus[__builtin_ctzll(busy)];
-                        s_time_t score = tickle_score(sim, now, new, c);
+                        const uint32_t k = (uint32_t)__builtin_ctzll(busy);
+                        s_time_t score = tickle_score(sim, now, new, rqd->cpus[k]);
 
                         if (score > max) {
                                 max = score;
-                                ipid = (int)c;
+                                ipid = (int)rqd->cpus[k];
                         }
                 }
                 if (ipid < 0)
@@ -808,13 +819,11 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
         }
 
         time = csched2_runtime(pool, rqd, snext, now);
-        pc->sched_at = INT64_MAX;
-        if (time >= 0) {
-                pc->sched_at = now + time;
-                sim_timer_set(sim, sim_slot_sched(sim, pc->id), pc->sched_at);
-        } else {
-                sim_timer_cancel(sim, sim_slot_sched(sim, pc->id));
-        }
+        /* The pCPU's timer is brought up to date by sim_unit_start() or
+         * below, once both the schedule timer and the burst end are known. */
+        pc->sched_at = time >= 0 ? now + time : INT64_MAX;
+        if (!snext)
+                sim_cpu_timer_sync(sim, pc);
 
         if (snext == scurr) {
                 if (snext)
@@ -836,8 +845,10 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
 
 static void free_rqs(struct sim_pool *pool)
 {
-        for (uint32_t r = 0; r < pool->nr_rqs; r++)
+        for (uint32_t r = 0; r < pool->nr_rqs; r++) {
                 free(pool->rqs[r].cpus);
+                free(pool->rqs[r].preempt_at);
+        }
         free(pool->rqs);
         pool->rqs = NULL;
         pool->nr_rqs = 0;
@@ -878,7 +889,8 @@ void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isch
                  * build at time 0, where last update == now. */
                 pool->rqs[r].load_last_update = sim->now >> LOADAVG_GRANULARITY_SHIFT;
                 pool->rqs[r].cpus = calloc(pool->nr_cpus, sizeof(uint32_t));
-                if (!pool->rqs[r].cpus)
+                pool->rqs[r].preempt_at = malloc(pool->nr_cpus * sizeof(s_time_t));
+                if (!pool->rqs[r].cpus || !pool->rqs[r].preempt_at)
                         sim->failed = true;
         }
         if (sim->failed) {
@@ -892,13 +904,15 @@ void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isch
                 if (rqd->nr_cpus == 0)
                         rqd->pick_bias = pc->id;
                 pc->rq_idx = rqd->nr_cpus;
+                rqd->preempt_at[rqd->nr_cpus] = INT64_MAX;
                 rqd->cpus[rqd->nr_cpus++] = pc->id;
                 pc->rqd = rqd;
                 /* init_cpu_runqueue(): idle and smt_idle set, not tickled. */
                 rqd->idle |= BIT(pc);
                 rqd->smt_idle |= BIT(pc);
                 pc->sched_at = INT64_MAX;
-                sim_timer_cancel(sim, sim_slot_sched(sim, pc->id));
+                pc->burst_at = INT64_MAX;
+                sim_cpu_timer_sync(sim, pc);
         }
         /* init_cpu_runqueue(): sibling_mask holds the siblings in the same runqueue. */
         for (uint32_t i = 0; i < pool->nr_cpus; i++) {

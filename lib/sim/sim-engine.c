@@ -14,12 +14,15 @@
 
 #define NEVER INT64_MAX
 
-/* ---- event queue: an indexed 4-ary min-heap on time ---- */
-
-static inline bool ev_before(const struct sim_ev *a, const struct sim_ev *b)
-{
-        return a->time < b->time;
-}
+/* ---- event queue: a timer wheel, with a heap for far timers ----
+ *
+ * Every timer of the model has one slot.  A timer due within
+ * SIM_WHEEL_SIZE buckets of SIM_WHEEL_SHIFT ns (4.2 ms) of now sits in the
+ * bucket of its time, on a list in the order the timers were set; a
+ * later one waits in a 4-ary min-heap.  The next timer is the earlier of
+ * the first one in the first non-empty bucket from now on (found through
+ * a bitmap) and the heap's top; equal times go in bucket-list order, the
+ * wheel before the heap: deterministic. */
 
 static void sift_up(struct sim_evq *q, uint32_t i)
 {
@@ -28,7 +31,7 @@ static void sift_up(struct sim_evq *q, uint32_t i)
         while (i > 0) {
                 const uint32_t parent = (i - 1) / 4;
 
-                if (!ev_before(&ev, &q->heap[parent]))
+                if (!(ev.time < q->heap[parent].time))
                         break;
                 q->heap[i] = q->heap[parent];
                 q->pos[q->heap[i].slot] = i;
@@ -41,86 +44,156 @@ static void sift_up(struct sim_evq *q, uint32_t i)
 static void sift_down(struct sim_evq *q, uint32_t i)
 {
         const struct sim_ev ev = q->heap[i];
+        struct sim_ev *const h = q->heap;
+        const uint32_t len = q->len;
 
         for (;;) {
                 const uint32_t first = 4 * i + 1;
-                uint32_t c, end;
+                uint32_t c = first;
 
-                if (first >= q->len)
+                if (first >= len)
                         break;
-                end = first + 4 < q->len ? first + 4 : q->len;
-                c = first;
-                {
-                        s_time_t m = q->heap[first].time;
-
-                        for (uint32_t k = first + 1; k < end; k++) {
-                                const s_time_t t = q->heap[k].time;
-
-                                c = t < m ? k : c;
-                                m = t < m ? t : m;
-                        }
-                }
-                if (!ev_before(&q->heap[c], &ev))
+                for (uint32_t k = first + 1; k < len && k < first + 4; k++)
+                        c = h[k].time < h[c].time ? k : c;
+                if (!(h[c].time < ev.time))
                         break;
-                q->heap[i] = q->heap[c];
-                q->pos[q->heap[i].slot] = i;
+                h[i] = h[c];
+                q->pos[h[i].slot] = i;
                 i = c;
         }
-        q->heap[i] = ev;
+        h[i] = ev;
         q->pos[ev.slot] = i;
+}
+
+static void heap_remove(struct sim_evq *q, uint32_t slot)
+{
+        const uint32_t i = q->pos[slot];
+
+        if (i != --q->len) {
+                q->heap[i] = q->heap[q->len];
+                q->pos[q->heap[i].slot] = i;
+                if (i > 0 && q->heap[i].time < q->heap[(i - 1) / 4].time)
+                        sift_up(q, i);
+                else
+                        sift_down(q, i);
+        }
+}
+
+static void wheel_unlink(struct sim_evq *q, uint32_t slot)
+{
+        const uint32_t b = (uint32_t)(q->time[slot] >> SIM_WHEEL_SHIFT) & (SIM_WHEEL_SIZE - 1);
+        const uint32_t n = q->next[slot], p = q->prev[slot];
+
+        if (p == SIM_EV_NONE)
+                q->head[b] = n;
+        else
+                q->next[p] = n;
+        if (n == SIM_EV_NONE)
+                q->tail[b] = p;
+        else
+                q->prev[n] = p;
+        if (q->head[b] == SIM_EV_NONE)
+                q->bits[b >> 6] &= ~(1ull << (b & 63));
+}
+
+static void evq_remove(struct sim_evq *q, uint32_t slot)
+{
+        if (q->where[slot] == SIM_EV_WHEEL)
+                wheel_unlink(q, slot);
+        else
+                heap_remove(q, slot);
+        q->where[slot] = SIM_EV_OFF;
 }
 
 void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
 {
         struct sim_evq *q = &sim->evq;
-        uint32_t i = q->pos[slot];
-        const struct sim_ev ev = { .time = when, .slot = slot };
+        const uint64_t bucket = (uint64_t)when >> SIM_WHEEL_SHIFT;
 
         q->armed[slot]++;
+        if (q->where[slot] != SIM_EV_OFF)
+                evq_remove(q, slot);
+        q->time[slot] = when;
+        if (bucket - q->cur < SIM_WHEEL_SIZE) {
+                const uint32_t b = (uint32_t)bucket & (SIM_WHEEL_SIZE - 1), t = q->tail[b];
 
-        if (i == SIM_EV_NONE) {
-                i = q->len++;
-                q->heap[i] = ev;
-                sift_up(q, i);
-                return;
-        }
-        if (ev_before(&ev, &q->heap[i])) {
-                q->heap[i] = ev;
-                sift_up(q, i);
+                q->next[slot] = SIM_EV_NONE;
+                q->prev[slot] = t;
+                if (t == SIM_EV_NONE) {
+                        q->head[b] = slot;
+                        q->bits[b >> 6] |= 1ull << (b & 63);
+                } else {
+                        q->next[t] = slot;
+                }
+                q->tail[b] = slot;
+                q->where[slot] = SIM_EV_WHEEL;
         } else {
-                q->heap[i] = ev;
-                sift_down(q, i);
+                const uint32_t i = q->len++;
+
+                q->heap[i].time = when;
+                q->heap[i].slot = slot;
+                sift_up(q, i);
+                q->where[slot] = SIM_EV_HEAP;
         }
 }
 
 void sim_timer_cancel(struct isched_sim *sim, uint32_t slot)
 {
         struct sim_evq *q = &sim->evq;
-        const uint32_t i = q->pos[slot];
 
-        if (i == SIM_EV_NONE)
-                return;
-        q->pos[slot] = SIM_EV_NONE;
-        if (i == --q->len)
-                return;
-        q->heap[i] = q->heap[q->len];
-        q->pos[q->heap[i].slot] = i;
-        if (i > 0 && ev_before(&q->heap[i], &q->heap[(i - 1) / 4]))
-                sift_up(q, i);
-        else
-                sift_down(q, i);
+        if (q->where[slot] != SIM_EV_OFF)
+                evq_remove(q, slot);
+}
+
+/* When the slot's timer fires, or INT64_MAX if it is not armed. */
+static inline s_time_t timer_when(const struct sim_evq *q, uint32_t slot)
+{
+        return q->where[slot] == SIM_EV_OFF ? INT64_MAX : q->time[slot];
+}
+
+/* The next timer due, or false if there is none. */
+static bool evq_first(const struct sim_evq *q, uint32_t *ret_slot)
+{
+        const uint32_t start = (uint32_t)q->cur & (SIM_WHEEL_SIZE - 1);
+        uint32_t w = start >> 6, best = SIM_EV_NONE;
+        uint64_t word = q->bits[w] & (~0ull << (start & 63));
+
+        for (uint32_t n = 0; n <= SIM_WHEEL_SIZE / 64; n++) {
+                if (word) {
+                        const uint32_t b = (w << 6) | (uint32_t)__builtin_ctzll(word);
+
+                        best = q->head[b];
+                        for (uint32_t k = q->next[best]; k != SIM_EV_NONE; k = q->next[k])
+                                if (q->time[k] < q->time[best])
+                                        best = k;
+                        break;
+                }
+                w = (w + 1) & (SIM_WHEEL_SIZE / 64 - 1);
+                word = q->bits[w];
+                if (w == start >> 6)
+                        word &= ~(~0ull << (start & 63)); /* back at the start: only what is before it */
+        }
+        if (q->len && (best == SIM_EV_NONE || q->heap[0].time < q->time[best]))
+                best = q->heap[0].slot;
+        *ret_slot = best;
+        return best != SIM_EV_NONE;
 }
 
 static int evq_init(struct sim_evq *q, uint32_t nr_slots)
 {
         q->nr_slots = nr_slots;
         q->heap = calloc(nr_slots, sizeof(*q->heap));
-        q->pos = malloc(nr_slots * sizeof(*q->pos));
+        q->pos = calloc(nr_slots, sizeof(*q->pos));
         q->armed = calloc(nr_slots, sizeof(*q->armed));
-        if (!q->heap || !q->pos || !q->armed)
+        q->time = calloc(nr_slots, sizeof(*q->time));
+        q->next = calloc(nr_slots, sizeof(*q->next));
+        q->prev = calloc(nr_slots, sizeof(*q->prev));
+        q->where = calloc(nr_slots, sizeof(*q->where));
+        if (!q->heap || !q->pos || !q->armed || !q->time || !q->next || !q->prev || !q->where)
                 return -ENOMEM;
-        for (uint32_t i = 0; i < nr_slots; i++)
-                q->pos[i] = SIM_EV_NONE;
+        for (uint32_t b = 0; b < SIM_WHEEL_SIZE; b++)
+                q->head[b] = q->tail[b] = SIM_EV_NONE;
+        q->cur = 0;
         return 0;
 }
 
@@ -129,6 +202,10 @@ static void evq_free(struct sim_evq *q)
         free(q->heap);
         free(q->pos);
         free(q->armed);
+        free(q->time);
+        free(q->next);
+        free(q->prev);
+        free(q->where);
 }
 
 /* ---- random numbers: one splitmix64 stream per vCPU ---- */
@@ -200,18 +277,18 @@ static s_time_t cache_refill_ns(const struct isched_sim *sim, const struct sim_u
 }
 
 /* Useful work per ns (/1024) of a thread: SMT siblings that are both busy
- * share the core, which then does (1 + SIM_SMT_GAIN_PCT%) of one thread. */
-static uint32_t smt_rate(const struct isched_sim *sim, uint32_t cpu)
+ * share the core, which then does (1 + SIM_SMT_GAIN_PCT%) of one thread.
+ * sim->core_busy[] counts the busy threads of each core. */
+static void smt_rate_init(struct isched_sim *sim)
 {
-        const uint32_t T = sim->topo.threads, first = cpu - cpu % T;
-        uint32_t busy = 0;
+        for (uint32_t busy = 0; busy <= 8; busy++)
+                sim->smt_rate_tab[busy] = busy <= 1 ? 1024
+                                          : (uint32_t)((1024 * (100 + SIM_SMT_GAIN_PCT * (busy - 1))) / (100 * busy));
+}
 
-        for (uint32_t c = first; c < first + T; c++)
-                if (sim->pcpus[c].curr)
-                        busy++;
-        if (busy <= 1)
-                return 1024;
-        return (uint32_t)((1024 * (100 + SIM_SMT_GAIN_PCT * (busy - 1))) / (100 * busy));
+static inline uint32_t smt_rate(const struct isched_sim *sim, uint32_t cpu)
+{
+        return sim->smt_rate_tab[sim->core_busy[sim->pcpus[cpu].core]];
 }
 
 /* ---- progress of running units ---- */
@@ -245,33 +322,48 @@ void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         u->sdom->work_ns += (uint64_t)done;
 }
 
-/* Arm the burst-end timer of a running unit.  A timer that would fire
- * too early is left alone: burst_end() then finds work left and re-arms
- * it, which costs less than moving it on every slow-down (a sibling
- * starting, a scheduling overhead). */
+/* The pCPU's timer: the earlier of its schedule timer and its unit's
+ * burst end, moved only if that changed. */
+void sim_cpu_timer_sync(struct isched_sim *sim, struct sim_pcpu *pc)
+{
+        const uint32_t slot = sim_slot_cpu(sim, pc->id);
+        const s_time_t t = pc->sched_at < pc->burst_at ? pc->sched_at : pc->burst_at;
+
+        if (t == NEVER)
+                sim_timer_cancel(sim, slot);
+        else if (timer_when(&sim->evq, slot) != t)
+                sim_timer_set(sim, slot, t);
+}
+
+/* When the burst of a running unit ends at its current rate and stall. */
+static inline s_time_t burst_end_time(const struct sim_unit *u, s_time_t now)
+{
+        if (u->rate == 1024) /* full speed: no division */
+                return now + u->stall_left + u->work_left;
+        return now + u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate;
+}
+
+/* The burst end of a running unit changed (new burst, rate, stall). */
 static void schedule_burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
 {
-        const uint32_t slot = sim_slot_burst(sim, u->id), i = sim->evq.pos[slot];
-        const s_time_t end = now + u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate;
+        struct sim_pcpu *pc = &sim->pcpus[u->processor];
 
-        if (i != SIM_EV_NONE && sim->evq.heap[i].time <= end && sim->evq.heap[i].time > now)
-                return;
-        sim_timer_set(sim, slot, end);
+        pc->burst_at = burst_end_time(u, now);
+        sim_cpu_timer_sync(sim, pc);
 }
 
 /* The SMT share of every unit running on the core of @p cpu changed. */
 static void refresh_core(struct isched_sim *sim, uint32_t cpu, s_time_t now)
 {
-        const uint32_t T = sim->topo.threads, first = cpu - cpu % T;
+        const uint32_t T = sim->topo.threads, first = sim->pcpus[cpu].core * T;
+        const uint32_t rate = sim->smt_rate_tab[sim->core_busy[sim->pcpus[cpu].core]];
 
+        if (T == 1)
+                return;
         for (uint32_t c = first; c < first + T; c++) {
                 struct sim_unit *u = sim->pcpus[c].curr;
-                uint32_t rate;
 
-                if (!u)
-                        continue;
-                rate = smt_rate(sim, c);
-                if (rate == u->rate)
+                if (!u || rate == u->rate)
                         continue;
                 sim_unit_progress(sim, u, now);
                 u->rate = rate;
@@ -301,6 +393,12 @@ void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu 
         u->state_entry_time = now;
         u->progress_at = now;
         pc->curr = u;
+        sim->core_busy[pc->core]++;
+        /* is_preemptable(): now - state_entry_time > ratelimit - CSCHED2_RATELIMIT_TICKLE_TOLERANCE */
+        pc->rqd->preempt_at[pc->rq_idx] =
+                MICROSECS(pool->ratelimit_us) <= CSCHED2_RATELIMIT_TICKLE_TOLERANCE
+                        ? INT64_MIN
+                        : now + MICROSECS(pool->ratelimit_us) - CSCHED2_RATELIMIT_TICKLE_TOLERANCE;
         pc->busy_since = now;
         u->rate = smt_rate(sim, pc->id);
         schedule_burst_end(sim, u, now);
@@ -316,10 +414,12 @@ void sim_unit_stop(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         u->run_ns += (uint64_t)(now - u->state_entry_time);
         u->is_running = false;
         u->state_entry_time = now;
-        sim_timer_cancel(sim, sim_slot_burst(sim, u->id));
         if (pc->curr == u) {
+                pc->burst_at = NEVER; /* the caller brings the pCPU's timer up to date */
                 pool->cnt.busy_ns += (uint64_t)(now - pc->busy_since);
                 pc->curr = NULL;
+                sim->core_busy[pc->core]--;
+                pc->rqd->preempt_at[pc->rq_idx] = INT64_MAX;
                 refresh_core(sim, pc->id, now);
         }
 }
@@ -331,7 +431,7 @@ void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
         if (when >= pc->sched_at)
                 return;
         pc->sched_at = when;
-        sim_timer_set(sim, sim_slot_sched(sim, pc->id), when);
+        sim_cpu_timer_sync(sim, pc);
 }
 
 /* ---- behaviours ---- */
@@ -422,9 +522,8 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         bool again;
 
         sim_unit_progress(sim, u, now);
-        if (u->work_left > 0 || u->stall_left > 0) { /* fired early: see schedule_burst_end() */
-                sim_timer_set(sim, sim_slot_burst(sim, u->id),
-                              now + u->stall_left + ((u->work_left << 10) + u->rate - 1) / u->rate);
+        if (u->work_left > 0 || u->stall_left > 0) { /* rounding: a few ns left */
+                schedule_burst_end(sim, u, now);
                 return;
         }
         switch (u->beh.kind) {
@@ -452,13 +551,10 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 schedule_burst_end(sim, u, now);
         } else {
                 struct sim_pcpu *pc = &sim->pcpus[u->processor];
-                const uint32_t slot = sim_slot_sched(sim, pc->id);
-
                 block_unit(sim, u, now);
                 /* csched2_unit_sleep() tickled this pCPU for now: its
                  * SCHEDULE_SOFTIRQ runs at once, before anything else. */
-                if (sim->evq.pos[slot] != SIM_EV_NONE && sim->evq.heap[sim->evq.pos[slot]].time == now) {
-                        sim_timer_cancel(sim, slot);
+                if (pc->sched_at == now) {
                         pc->sched_at = NEVER;
                         sim->events++;
                         csched2_schedule(sim, pc, now);
@@ -523,18 +619,25 @@ static void dispatch(struct isched_sim *sim, uint32_t slot)
 
         if (slot < nc) {
                 struct sim_pcpu *pc = &sim->pcpus[slot];
+                const s_time_t now = sim->now;
 
-                pc->sched_at = NEVER;
-                csched2_schedule(sim, pc, sim->now);
+                /* The unit's burst first, then the scheduler: a burst
+                 * that ends as the timeslice does blocks first. */
+                if (pc->burst_at <= now && pc->curr) {
+                        pc->burst_at = NEVER;
+                        burst_end(sim, pc->curr, now);
+                }
+                if (pc->sched_at <= now) {
+                        pc->sched_at = NEVER;
+                        csched2_schedule(sim, pc, now);
+                }
+                /* The slot now holds what is due next (it is left in the
+                 * heap at time now if something is due at once). */
+                sim_cpu_timer_sync(sim, pc);
         } else if (slot < nc + nu) {
-                struct sim_unit *u = &sim->units[slot - nc];
-
-                if (u->is_running)
-                        burst_end(sim, u, sim->now);
-        } else if (slot < nc + 2 * nu) {
-                wake_unit(sim, &sim->units[slot - nc - nu], sim->now);
-        } else if (slot < nc + 2 * nu + sim->nr_doms) {
-                const uint32_t d = slot - nc - 2 * nu;
+                wake_unit(sim, &sim->units[slot - nc], sim->now);
+        } else if (slot < nc + nu + sim->nr_doms) {
+                const uint32_t d = slot - nc - nu;
 
                 csched2_replenish(sim, &sim->doms[d], sim->now);
                 sim_timer_set(sim, slot, sim->now + CSCHED2_BDGT_REPL_PERIOD);
@@ -556,16 +659,21 @@ ISCHED_EXPORT int isched_sim_run(struct isched_sim *sim, uint64_t duration_ns)
                 return isched__error(-EINVAL, "isched_sim_run: duration %llu ns is too long",
                                      (unsigned long long)duration_ns);
         end = sim->now + (s_time_t)duration_ns;
-        while (sim->evq.len && sim->evq.heap[0].time <= end) {
-                const uint32_t slot = sim->evq.heap[0].slot;
-                const uint32_t armed = sim->evq.armed[slot];
+        for (;;) {
+                uint32_t slot, armed;
 
-                sim->now = sim->evq.heap[0].time;
+                if (!evq_first(&sim->evq, &slot) || sim->evq.time[slot] > end)
+                        break;
+                armed = sim->evq.armed[slot];
+                sim->now = sim->evq.time[slot];
+                sim->evq.cur = (uint64_t)sim->now >> SIM_WHEEL_SHIFT;
                 sim->events++;
-                /* The slot stays at the top while it fires: most handlers
-                 * re-arm their own timer, which then sifts down once. */
+                /* The slot stays armed while it fires: most handlers
+                 * re-arm their own timer. */
                 dispatch(sim, slot);
-                if (sim->evq.armed[slot] == armed)
+                /* A pCPU's slot is always in sync (sim_cpu_timer_sync());
+                 * any other slot that its handler did not re-arm is done. */
+                if (slot >= sim->topo.nr_cpus && sim->evq.armed[slot] == armed)
                         sim_timer_cancel(sim, slot);
                 if (sim->failed)
                         return isched__error(-ENOMEM, "out of memory growing the simulator's event queue");
@@ -747,6 +855,7 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         if (!sim)
                 return isched__error(-ENOMEM, "out of memory creating the simulator");
         sim->seed = config->seed;
+        smt_rate_init(sim);
         r = load_workload(config, &sim->wl);
         if (r < 0)
                 goto fail;
@@ -754,7 +863,8 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         if (r < 0)
                 goto fail;
         sim->pcpus = calloc(sim->topo.nr_cpus, sizeof(*sim->pcpus));
-        if (!sim->pcpus) {
+        sim->core_busy = calloc(sim->topo.nr_cpus, sizeof(*sim->core_busy));
+        if (!sim->pcpus || !sim->core_busy) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -764,6 +874,7 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
                 sim->pcpus[c].socket = sim_cpu_socket(&sim->topo, c);
                 sim->pcpus[c].node = sim_cpu_node(&sim->topo, c);
                 sim->pcpus[c].sched_at = NEVER;
+                sim->pcpus[c].burst_at = NEVER;
         }
         r = build_pools(sim);
         if (r < 0)
@@ -771,7 +882,7 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         r = build_domains(sim);
         if (r < 0)
                 goto fail;
-        r = evq_init(&sim->evq, sim->topo.nr_cpus + 2 * sim->nr_units + sim->nr_doms + 1);
+        r = evq_init(&sim->evq, sim->topo.nr_cpus + sim->nr_units + sim->nr_doms + 1);
         if (r < 0)
                 goto fail;
         for (uint32_t p = 0; p < sim->nr_pools; p++) {
@@ -818,8 +929,10 @@ ISCHED_EXPORT struct isched_sim *isched_sim_free(struct isched_sim *sim)
         for (uint32_t p = 0; p < sim->nr_pools; p++) {
                 struct sim_pool *pool = &sim->pools[p];
 
-                for (uint32_t r = 0; r < pool->nr_rqs; r++)
+                for (uint32_t r = 0; r < pool->nr_rqs; r++) {
                         free(pool->rqs[r].cpus);
+                        free(pool->rqs[r].preempt_at);
+                }
                 free(pool->rqs);
                 free(pool->cpus);
                 free(pool->doms);
@@ -830,6 +943,7 @@ ISCHED_EXPORT struct isched_sim *isched_sim_free(struct isched_sim *sim)
         free(sim->doms);
         free(sim->units);
         free(sim->pcpus);
+        free(sim->core_busy);
         evq_free(&sim->evq);
         sim_workload_clear(&sim->wl);
         free(sim);

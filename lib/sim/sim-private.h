@@ -200,6 +200,7 @@ struct sim_pcpu {
         struct sim_unit *curr;     /* NULL: idle */
         struct sim_unit *last_unit;/* last unit that ran here, for cache state */
         s_time_t sched_at;         /* next schedule event, INT64_MAX none */
+        s_time_t burst_at;         /* when curr's burst ends at its current rate, INT64_MAX none */
         s_time_t busy_since;       /* accounting */
         uint64_t busy_ns;
         s_time_t overhead_until;   /* scheduler work on an idle CPU */
@@ -209,6 +210,7 @@ struct sim_rq {                    /* struct csched2_runqueue_data */
         int id;
         uint32_t *cpus;            /* active, sorted; bit i of the masks is cpus[i] */
         uint32_t nr_cpus;
+        s_time_t *preempt_at;      /* by CPU index: curr is_preemptable() after this time (INT64_MAX: idle) */
         uint64_t idle, tickled, smt_idle; /* cpumasks, at most 64 CPUs per runqueue */
         int load;
         s_time_t load_last_update;
@@ -255,26 +257,34 @@ struct sim_pool {
         uint32_t switches;
 };
 
-/* The event queue is an indexed 4-ary min-heap on time: every timer of
- * the model has one slot (a pCPU's schedule timer, a unit's burst end and
- * wake-up, a domain's budget replenishment, the phase change), so
- * re-arming a timer moves its entry instead of leaving a stale one
- * behind.  Timers due at the same nanosecond fire in an order fixed by
- * the sequence of heap operations: deterministic. */
+/* The event queue (sim-engine.c): every timer of the model has one slot
+ * (a pCPU's timer, a unit's wake-up, a domain's budget replenishment, the
+ * phase change), so re-arming a timer moves it instead of leaving a stale
+ * one behind.  Near timers sit in a timer wheel, far ones in a heap. */
 struct sim_ev {
         s_time_t time;
         uint32_t slot;
 };
 
+#define SIM_WHEEL_SHIFT 10     /* 1.024 us buckets */
+#define SIM_WHEEL_SIZE  4096   /* 4.2 ms of them */
+
 struct sim_evq {
-        struct sim_ev *heap; /* children of i are 4i+1 .. 4i+4 */
-        uint32_t len;
-        uint32_t *pos;       /* slot -> index in heap, SIM_EV_NONE if not armed */
-        uint32_t *armed;     /* slot -> times armed, to see a handler re-arm its own slot */
         uint32_t nr_slots;
+        s_time_t *time;      /* slot -> when it fires, if armed */
+        uint8_t *where;      /* slot -> SIM_EV_NONE / _WHEEL / _HEAP */
+        uint32_t *armed;     /* slot -> times armed, to see a handler re-arm its own slot */
+        uint64_t cur;        /* bucket of now (absolute) */
+        uint32_t *next, *prev; /* slot -> neighbours on its bucket's list */
+        uint32_t head[SIM_WHEEL_SIZE], tail[SIM_WHEEL_SIZE];
+        uint64_t bits[SIM_WHEEL_SIZE / 64]; /* non-empty buckets */
+        struct sim_ev *heap; /* far timers; children of i are 4i+1 .. 4i+4 */
+        uint32_t len;
+        uint32_t *pos;       /* slot -> index in heap */
 };
 
 #define SIM_EV_NONE UINT32_MAX
+enum { SIM_EV_OFF = 0, SIM_EV_WHEEL = 1, SIM_EV_HEAP = 2 };
 
 struct isched_sim {
         struct sim_workload wl;
@@ -282,6 +292,8 @@ struct isched_sim {
         uint64_t seed;
         s_time_t now;
         struct sim_pcpu *pcpus;
+        uint32_t *core_busy;        /* busy threads per core (global core id) */
+        uint32_t smt_rate_tab[9];   /* useful work per ns (/1024) by busy threads of the core */
         struct sim_pool *pools;
         uint32_t nr_pools;
         struct sim_dom *doms;
@@ -294,32 +306,28 @@ struct isched_sim {
         bool failed;                /* out of memory inside the event loop */
 };
 
-/* Timer slots: [0, cpus) schedule timers, then units' burst ends, units'
- * wake-ups, domains' replenishments, and the phase timer. */
-static inline uint32_t sim_slot_sched(const struct isched_sim *sim, uint32_t cpu)
+/* Timer slots: [0, cpus) one per pCPU (the earlier of its schedule
+ * timer and the end of its current unit's burst), then units' wake-ups,
+ * domains' replenishments, and the phase timer. */
+static inline uint32_t sim_slot_cpu(const struct isched_sim *sim, uint32_t cpu)
 {
         (void)sim;
         return cpu;
 }
 
-static inline uint32_t sim_slot_burst(const struct isched_sim *sim, uint32_t unit)
+static inline uint32_t sim_slot_wake(const struct isched_sim *sim, uint32_t unit)
 {
         return sim->topo.nr_cpus + unit;
 }
 
-static inline uint32_t sim_slot_wake(const struct isched_sim *sim, uint32_t unit)
-{
-        return sim->topo.nr_cpus + sim->nr_units + unit;
-}
-
 static inline uint32_t sim_slot_repl(const struct isched_sim *sim, uint32_t dom)
 {
-        return sim->topo.nr_cpus + 2 * sim->nr_units + dom;
+        return sim->topo.nr_cpus + sim->nr_units + dom;
 }
 
 static inline uint32_t sim_slot_phase(const struct isched_sim *sim)
 {
-        return sim->topo.nr_cpus + 2 * sim->nr_units + sim->nr_doms;
+        return sim->topo.nr_cpus + sim->nr_units + sim->nr_doms;
 }
 
 /* pCPU time the pool has spent paused for switches up to now. */
@@ -335,6 +343,7 @@ static inline uint64_t sim_pool_pause_ns(const struct sim_pool *pool, s_time_t n
 void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when);
 void sim_timer_cancel(struct isched_sim *sim, uint32_t slot);
 void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when);
+void sim_cpu_timer_sync(struct isched_sim *sim, struct sim_pcpu *pc);
 void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now);
 void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu *pc, s_time_t now,
                     s_time_t overhead);

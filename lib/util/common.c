@@ -97,12 +97,36 @@ ISCHED_EXPORT const char *isched_version(void)
 
 ISCHED_EXPORT unsigned isched_latency_bucket(uint64_t latency_ns)
 {
-        unsigned b;
+        const unsigned sub = 1u << ISCHED_LATENCY_SUB_BITS;
+        unsigned e, b;
 
-        if (latency_ns < 2)
-                return 0;
-        b = 63u - (unsigned)__builtin_clzll(latency_ns);
+        if (latency_ns < sub)
+                return (unsigned)latency_ns;
+        e = 63u - (unsigned)__builtin_clzll(latency_ns);
+        b = sub * (e - ISCHED_LATENCY_SUB_BITS + 1) +
+            (unsigned)((latency_ns >> (e - ISCHED_LATENCY_SUB_BITS)) & (sub - 1));
         return b < ISCHED_LATENCY_BUCKETS - 1 ? b : ISCHED_LATENCY_BUCKETS - 1;
+}
+
+ISCHED_EXPORT int isched_latency_bucket_range(unsigned bucket, uint64_t *ret_lo_ns, uint64_t *ret_hi_ns)
+{
+        const unsigned sub = 1u << ISCHED_LATENCY_SUB_BITS;
+        unsigned e;
+
+        if (!ret_lo_ns || !ret_hi_ns)
+                return isched__error(-EINVAL, "isched_latency_bucket_range: NULL out-parameter");
+        if (bucket >= ISCHED_LATENCY_BUCKETS)
+                return isched__error(-ERANGE, "latency bucket %u out of range 0..%u", bucket,
+                                     ISCHED_LATENCY_BUCKETS - 1);
+        if (bucket < sub) {
+                *ret_lo_ns = bucket;
+                *ret_hi_ns = bucket + 1;
+                return 0;
+        }
+        e = bucket / sub + ISCHED_LATENCY_SUB_BITS - 1;
+        *ret_lo_ns = (uint64_t)(sub + bucket % sub) << (e - ISCHED_LATENCY_SUB_BITS);
+        *ret_hi_ns = *ret_lo_ns + (UINT64_C(1) << (e - ISCHED_LATENCY_SUB_BITS));
+        return 0;
 }
 
 #define CHECK_GROWS(field)                                                                  \

@@ -36,7 +36,7 @@ static void make_window_pair(struct isched_counters *a, struct isched_counters *
         a->context_switches = 31;
         a->migrations = 7;
         a->balance_moves = 3;
-        a->wake_latency_hist[10] = 5; /* history before the window must not count */
+        a->wake_latency_hist[isched_latency_bucket(1024)] = 5; /* history before the window must not count */
         a->work_units = 42;
         *b = *a;
         b->timestamp_ns += 2000000000ull;
@@ -48,9 +48,9 @@ static void make_window_pair(struct isched_counters *a, struct isched_counters *
         b->context_switches += 20000;
         b->migrations += 200;
         b->balance_moves += 10;
-        b->wake_latency_hist[10] += 50;
-        b->wake_latency_hist[12] += 49;
-        b->wake_latency_hist[20] += 1;
+        b->wake_latency_hist[isched_latency_bucket(1024)] += 50;     /* [1024, 1152) ns */
+        b->wake_latency_hist[isched_latency_bucket(4096)] += 49;     /* [4096, 4608) ns */
+        b->wake_latency_hist[isched_latency_bucket(1u << 20)] += 1;  /* [2^20, 2^20 + 2^17) ns */
         b->work_units += 8000;
 }
 
@@ -74,13 +74,13 @@ static void test_window_metrics(void)
         CU_ASSERT_DOUBLE_EQUAL(w.migrations_per_s, 100.0, EPS);
         CU_ASSERT_DOUBLE_EQUAL(w.cswitches_per_s, 10000.0, EPS);
         CU_ASSERT_DOUBLE_EQUAL(w.balance_moves_per_s, 5.0, EPS);
-        /* Mean at geometric midpoints 2^(i+1/2):
-         * sqrt2 * (50 * 2^10 + 49 * 2^12 + 1 * 2^20) / 100 ns
-         * = sqrt2 * (51200 + 200704 + 1048576) / 100 ns = sqrt2 * 13004.8 ns. */
-        CU_ASSERT_DOUBLE_EQUAL(w.lat_mean_us, M_SQRT2 * 13004.8 / 1000.0, 1e-9);
-        /* p99: rank 0.99 x 100 = 99 is reached at the end of bucket 12
-         * (50 + 49 = 99), so it is that bucket's upper edge, 8192 ns. */
-        CU_ASSERT_DOUBLE_EQUAL(w.lat_p99_us, 8.192, 1e-9);
+        /* Mean at the buckets' midpoints:
+         * (50 * 1088 + 49 * 4352 + 1 * (2^20 + 2^16)) / 100 ns
+         * = (54400 + 213248 + 1114112) / 100 ns = 13817.6 ns. */
+        CU_ASSERT_DOUBLE_EQUAL(w.lat_mean_us, 13.8176, 1e-9);
+        /* p99: rank 0.99 x 100 = 99 is reached at the end of the bucket of
+         * 4096 ns (50 + 49 = 99), so it is that bucket's upper edge. */
+        CU_ASSERT_DOUBLE_EQUAL(w.lat_p99_us, 4.608, 1e-9);
         /* No work counter: guest CPU s per s per pCPU = 5 s / 2 s / 4. */
         CU_ASSERT_FALSE(w.throughput_is_work);
         CU_ASSERT_DOUBLE_EQUAL(w.throughput, 0.625, EPS);
@@ -101,12 +101,19 @@ static void test_window_p99_interpolation(void)
         make_window_pair(&a, &b);
         memset(b.wake_latency_hist, 0, sizeof(b.wake_latency_hist));
         memset(a.wake_latency_hist, 0, sizeof(a.wake_latency_hist));
-        b.wake_latency_hist[11] = 200;
+        b.wake_latency_hist[isched_latency_bucket(2048)] = 200;
         CU_ASSERT_EQUAL_FATAL(isched_window_from_counters(&a, &b, &w), 0);
-        /* All in [2048, 4096): rank 198 of 200 lies 0.99 of the way in:
-         * 2048 + 0.99 x 2048 = 4075.52 ns.  The mean is 2^11.5 ns. */
-        CU_ASSERT_DOUBLE_EQUAL(w.lat_p99_us, 4.07552, 1e-9);
-        CU_ASSERT_DOUBLE_EQUAL(w.lat_mean_us, ldexp(M_SQRT2, 11) / 1000.0, 1e-9);
+        /* All in [2048, 2304): rank 198 of 200 lies 0.99 of the way in:
+         * 2048 + 0.99 x 256 = 2301.44 ns.  The mean is the midpoint, 2176 ns. */
+        CU_ASSERT_DOUBLE_EQUAL(w.lat_p99_us, 2.30144, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(w.lat_mean_us, 2.176, 1e-9);
+
+        /* Below 8 ns every bucket is one exact value, which the mean uses. */
+        memset(b.wake_latency_hist, 0, sizeof(b.wake_latency_hist));
+        b.wake_latency_hist[3] = 10;
+        b.wake_latency_hist[5] = 10;
+        CU_ASSERT_EQUAL_FATAL(isched_window_from_counters(&a, &b, &w), 0);
+        CU_ASSERT_DOUBLE_EQUAL(w.lat_mean_us, 0.004, 1e-12);
 }
 
 static void test_window_missing_counters(void)

@@ -457,7 +457,8 @@ static void test_malformed(void)
         expect_malformed(1, strdup("{\"format\":"), -EINVAL, "header is not valid JSON");
         expect_malformed(1, strdup("[]"), -EINVAL, "header must be a JSON object");
         expect_malformed(1, mutated_line(0, NULL, "format", "\"pcap\""), -EINVAL, "header.format");
-        expect_malformed(1, mutated_line(0, NULL, "version", "2"), -EPROTO, "header.version");
+        expect_malformed(1, mutated_line(0, NULL, "version", "3"), -EPROTO, "header.version");
+        expect_malformed(1, mutated_line(0, NULL, "version", "1"), -EPROTO, "log2 latency histogram");
         expect_malformed(1, mutated_line(0, NULL, "pools", "[]"), -EINVAL, "header.pools");
         expect_malformed(1, mutated_line(0, "pools.0", "name", NULL), -EINVAL, "header.pools[0].name");
         expect_malformed(1, mutated_line(0, "pools.0", "nr_pcpus", "0"), -EINVAL, "header.pools[0].nr_pcpus");
@@ -474,17 +475,28 @@ static void test_malformed(void)
                          "record.counters.idle_ns");
         expect_malformed(2, mutated_line(1, "counters", "wakeups", "1e300"), -EINVAL, "record.counters.wakeups");
         expect_malformed(2, mutated_line(1, "counters", "wakeups", "2.5"), -EINVAL, "record.counters.wakeups");
-        expect_malformed(2, mutated_line(1, "counters", "version", "2"), -EINVAL, "record.counters.version");
+        expect_malformed(2, mutated_line(1, "counters", "version", "1"), -EINVAL, "record.counters.version");
         expect_malformed(2, mutated_line(1, "counters", "valid", "1024"), -EINVAL, "record.counters.valid");
         expect_malformed(2, mutated_line(1, "counters", "arrangement", "\"sockets\""), -EINVAL,
                          "record.counters.arrangement");
         expect_malformed(2, mutated_line(1, "counters", "nr_pcpus", "4294967296"), -EINVAL, "record.counters.nr_pcpus");
         expect_malformed(3, mutated_line(2, "counters", "wake_latency_hist", "[1,2,3]"), -EINVAL,
                          "record.counters.wake_latency_hist");
+        {
+                /* The right length with one negative count. */
+                char hist[4 * ISCHED_LATENCY_BUCKETS] = "[";
+
+                for (unsigned i = 0; i < ISCHED_LATENCY_BUCKETS; i++)
+                        strcat(hist, i == 5 ? "-1," : "0,");
+                hist[strlen(hist) - 1] = ']';
+                expect_malformed(3, mutated_line(2, "counters", "wake_latency_hist", hist), -EINVAL,
+                                 "record.counters.wake_latency_hist[5]");
+        }
+        /* The 32 log2 buckets of a version-1 record. */
         expect_malformed(3,
                          mutated_line(2, "counters", "wake_latency_hist",
-                                      "[0,0,0,0,0,-1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]"),
-                         -EINVAL, "record.counters.wake_latency_hist[5]");
+                                      "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]"),
+                         -EINVAL, "record.counters.wake_latency_hist");
 
         /* An empty file, a NUL byte, an endless line. */
         write_file("", 0);

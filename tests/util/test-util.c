@@ -34,14 +34,45 @@ static void test_arrangement_names(void)
 
 static void test_latency_bucket(void)
 {
-        CU_ASSERT_EQUAL(isched_latency_bucket(0), 0u);
-        CU_ASSERT_EQUAL(isched_latency_bucket(1), 0u);
-        CU_ASSERT_EQUAL(isched_latency_bucket(2), 1u);
-        CU_ASSERT_EQUAL(isched_latency_bucket(3), 1u);
-        CU_ASSERT_EQUAL(isched_latency_bucket(1024), 10u);
-        CU_ASSERT_EQUAL(isched_latency_bucket(2047), 10u);
-        CU_ASSERT_EQUAL(isched_latency_bucket(1ull << 31), ISCHED_LATENCY_BUCKETS - 1);
+        uint64_t lo, hi, prev_hi = 0;
+
+        /* Exact below 8 ns. */
+        for (unsigned v = 0; v < 8; v++)
+                CU_ASSERT_EQUAL(isched_latency_bucket(v), v);
+        /* 8 sub-buckets per power of two: [8, 16) ns has width 1, [16, 32)
+         * width 2, [1024, 2048) width 128. */
+        CU_ASSERT_EQUAL(isched_latency_bucket(8), 8u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(15), 15u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(16), 16u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(17), 16u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(18), 17u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(1024), 64u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(1151), 64u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(1152), 65u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(2047), 71u);
+        CU_ASSERT_EQUAL(isched_latency_bucket(2048), 72u);
+        /* The last bucket is open from 15 x 2^30 ns. */
+        CU_ASSERT_EQUAL(isched_latency_bucket((15ull << 30) - 1), ISCHED_LATENCY_BUCKETS - 2);
+        CU_ASSERT_EQUAL(isched_latency_bucket(15ull << 30), ISCHED_LATENCY_BUCKETS - 1);
+        CU_ASSERT_EQUAL(isched_latency_bucket(1ull << 40), ISCHED_LATENCY_BUCKETS - 1);
         CU_ASSERT_EQUAL(isched_latency_bucket(UINT64_MAX), ISCHED_LATENCY_BUCKETS - 1);
+
+        /* The ranges tile [0, 2^34) without gaps, each bucket holds exactly
+         * its range, and above 8 ns no bucket is wider than 1/8 of its
+         * lower edge. */
+        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++) {
+                CU_ASSERT_EQUAL_FATAL(isched_latency_bucket_range(b, &lo, &hi), 0);
+                CU_ASSERT_EQUAL(lo, prev_hi);
+                CU_ASSERT_TRUE(hi > lo);
+                CU_ASSERT_EQUAL(isched_latency_bucket(lo), b);
+                CU_ASSERT_EQUAL(isched_latency_bucket(hi - 1), b);
+                if (b >= 8)
+                        CU_ASSERT_TRUE(8 * (hi - lo) <= lo);
+                prev_hi = hi;
+        }
+        CU_ASSERT_EQUAL(prev_hi, 1ull << 34);
+        CU_ASSERT_EQUAL(isched_latency_bucket_range(ISCHED_LATENCY_BUCKETS, &lo, &hi), -ERANGE);
+        CU_ASSERT_EQUAL(isched_latency_bucket_range(0, NULL, &hi), -EINVAL);
 }
 
 static void make_pair(struct isched_counters *a, struct isched_counters *b)

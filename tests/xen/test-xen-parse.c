@@ -25,7 +25,7 @@ static void make_stats_text(char *buf, size_t len, const char *extra_line)
                          "runnable_wait_ns 18446744073709551615\n"
                          "wake_latency_log2");
 
-        for (unsigned i = 0; i < ISCHED_LATENCY_BUCKETS; i++)
+        for (unsigned i = 0; i < 32; i++) /* the v1 series' 32 log2 buckets */
                 n += snprintf(buf + n, len - (size_t)n, " %u", i * 7);
         snprintf(buf + n, len - (size_t)n, "\n%s", extra_line ? extra_line : "");
 }
@@ -44,8 +44,19 @@ static void test_stats_full(void)
         CU_ASSERT_EQUAL(s.rearrangements, 3u);
         CU_ASSERT_EQUAL(s.wakeups, 1234u);
         CU_ASSERT_EQUAL(s.runnable_wait_ns, UINT64_MAX);
-        CU_ASSERT_EQUAL(s.wake_latency_hist[0], 0u);
-        CU_ASSERT_EQUAL(s.wake_latency_hist[31], 31u * 7);
+        /* Log2 bucket i, [2^i, 2^(i+1)) ns, lands in the sub-octave bucket
+         * of 2^i ns; nothing else is counted. */
+        for (unsigned i = 0, total = 0; i < 32; i++) {
+                CU_ASSERT_EQUAL(s.wake_latency_hist[isched_latency_bucket(i ? 1ull << i : 0)], i * 7u);
+                total += i * 7u;
+                if (i == 31) {
+                        uint64_t sum = 0;
+
+                        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
+                                sum += s.wake_latency_hist[b];
+                        CU_ASSERT_EQUAL(sum, total);
+                }
+        }
         CU_ASSERT_EQUAL(s.present, (1u << 11) - 1);
 
         memset(&c, 0, sizeof(c));
@@ -57,7 +68,7 @@ static void test_stats_full(void)
         CU_ASSERT_EQUAL(c.migrations, 89u);
         CU_ASSERT_EQUAL(c.balance_checks, 10u);
         CU_ASSERT_EQUAL(c.balance_moves, 2u);
-        CU_ASSERT_EQUAL(c.wake_latency_hist[5], 35u);
+        CU_ASSERT_EQUAL(c.wake_latency_hist[isched_latency_bucket(32)], 35u);
 }
 
 static void test_stats_partial(void)
