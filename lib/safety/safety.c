@@ -631,34 +631,64 @@ static bool glr(const struct series *x, double sigma, double delta, uint32_t *re
         return found;
 }
 
-/* Noise sd of feature c: pooled within-segment residuals, with a floor
- * relative to its size (a change of less than 2% is not a new workload). */
+static int cmp_double(const void *a, const void *b)
+{
+        const double x = *(const double *)a, y = *(const double *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* The change detector's noise of coordinate c (-1: the score): robust
+ * to the change it is looking for.  The residuals about a segment's mean
+ * grow with an undetected shift (a test that scaled by them would never
+ * fire), so the current segment contributes the median of its successive
+ * differences (scaled for the windows' weights; one shift moves one
+ * difference), beside the noise of closed segments and the prior. */
+static double detector_sd(const struct isched__safety *s, int c, double prior_sd, double prior_w, double hist_ss,
+                          double hist_dof)
+{
+        double d[SAFETY_HISTORY], mad = 0.0;
+        uint32_t m = 0;
+
+        for (uint32_t a = 0; a < SAFETY_ARMS; a++) {
+                struct series x;
+
+                series_of(s, a, c, &x);
+                for (uint32_t i = 1; i < x.n; i++)
+                        d[m++] = fabs(x.v[i] - x.v[i - 1]) / sqrt(1.0 / x.f[i] + 1.0 / x.f[i - 1]);
+        }
+        if (m) {
+                qsort(d, m, sizeof(d[0]), cmp_double);
+                mad = (m % 2 ? d[m / 2] : 0.5 * (d[m / 2 - 1] + d[m / 2])) / 0.6745;
+        }
+        return sqrt((prior_w * prior_sd * prior_sd + hist_ss + (double)m * mad * mad) / (prior_w + hist_dof + m));
+}
+
+/* Feature c's: with a floor relative to its size (a change of less than
+ * 2% is not a new workload). */
 static double feature_sd(const struct isched__safety *s, uint32_t c)
 {
-        double ss = s->feat_ss[c], dof = s->feat_dof, scale = 0.0;
+        double scale = 0.0, floor_sd;
         uint32_t nscale = 0;
 
         for (uint32_t a = 0; a < SAFETY_ARMS; a++) {
                 struct series x;
-                double w = 0.0, m = 0.0;
 
                 series_of(s, a, (int)c, &x);
-                for (uint32_t i = 0; i < x.n; i++) {
-                        const double d = x.v[i] - m;
-
-                        w += x.f[i];
-                        m += d * x.f[i] / w;
-                        ss += x.f[i] * d * (x.v[i] - m);
-                }
-                if (x.n >= 2)
-                        dof += w * (double)(x.n - 1) / (double)x.n;
                 if (x.n) {
-                        scale += fabs(m);
+                        scale += fabs(x.v[x.n - 1]);
                         nscale++;
                 }
         }
         scale = nscale ? scale / nscale : 0.0;
-        return fmax(dof > 0.0 ? sqrt(ss / dof) : 0.0, 0.005 + 0.02 * scale);
+        floor_sd = 0.005 + 0.02 * scale;
+        return fmax(floor_sd, detector_sd(s, (int)c, floor_sd, 2.0, s->feat_ss[c], s->feat_dof));
+}
+
+static double score_sd(const struct isched__safety *s)
+{
+        return fmax(s->p.noise_floor,
+                    detector_sd(s, -1, s->noise_prior_sd, s->noise_prior_w, s->noise_ss, s->noise_dof));
 }
 
 static void close_segment(struct isched__safety *s, const struct estimates *e)
@@ -789,7 +819,7 @@ static void detect_change(struct isched__safety *s, uint32_t arm, struct isched_
 
         estimate(s, &e);
         series_of(s, arm, -1, &x);
-        if (glr(&x, e.sigma, delta, &split, &shift)) {
+        if (glr(&x, score_sd(s), delta, &split, &shift)) {
                 start_segment(s, arm, &x, split, shift, false);
                 ev->change = true;
                 ev->change_feature = -1;
