@@ -41,6 +41,14 @@ int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg)
                 return 1;
         case CLI_OPT_SEED:
                 return cli_parse_u64("--seed", arg, 0, UINT64_MAX, &o->seed) ? 1 : -1;
+        case CLI_OPT_OBSERVATION:
+                o->observation = arg;
+                return 1;
+        case CLI_OPT_GUEST_WEIGHTS:
+                o->guest_weights = arg;
+                return 1;
+        case CLI_OPT_GUEST_SHARE_CAP:
+                return cli_parse_double("--guest-share-cap", arg, 1e-9, 1, &o->guest_share_cap) ? 1 : -1;
         default:
                 return 0;
         }
@@ -106,6 +114,9 @@ int cli_open_backend(const struct cli_backend_opts *o, struct isched_backend **r
         cfg.topology = o->topology;
         cfg.seed = o->seed;
         cfg.trace_path = o->trace;
+        cfg.observation = o->observation;
+        cfg.guest_weights = o->guest_weights;
+        cfg.guest_share_cap = o->guest_share_cap;
         r = isched_backend_open(o->backend, &cfg, ret);
         if (r < 0) {
                 snprintf(what, sizeof(what), "cannot open the %s backend", o->backend);

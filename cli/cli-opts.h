@@ -18,6 +18,9 @@ enum {
         CLI_OPT_TRACE,
         CLI_OPT_TOPOLOGY,
         CLI_OPT_SEED,
+        CLI_OPT_OBSERVATION,
+        CLI_OPT_GUEST_WEIGHTS,
+        CLI_OPT_GUEST_SHARE_CAP,
         CLI_OPT_POLICY,
         CLI_OPT_ALPHA,
         CLI_OPT_LAMBDA,
@@ -33,7 +36,10 @@ enum {
         { "workload", required_argument, NULL, CLI_OPT_WORKLOAD },           \
         { "trace", required_argument, NULL, CLI_OPT_TRACE },                 \
         { "topology", required_argument, NULL, CLI_OPT_TOPOLOGY },           \
-        { "seed", required_argument, NULL, CLI_OPT_SEED }
+        { "seed", required_argument, NULL, CLI_OPT_SEED },                   \
+        { "observation", required_argument, NULL, CLI_OPT_OBSERVATION },     \
+        { "guest-weights", required_argument, NULL, CLI_OPT_GUEST_WEIGHTS }, \
+        { "guest-share-cap", required_argument, NULL, CLI_OPT_GUEST_SHARE_CAP }
 
 #define CLI_POLICY_LONGOPTS                                                  \
         { "policy", required_argument, NULL, CLI_OPT_POLICY },               \
@@ -49,7 +55,13 @@ enum {
         "  --workload FILE    sim: JSON workload file instead of a scenario\n"                   \
         "  --topology T       sim: override the host topology, e.g. 2n2s8c2t\n"                  \
         "  --trace FILE       replay: the counter trace to replay\n"                             \
-        "  --seed S           random seed of the simulator and the policy (default 1)\n"
+        "  --seed S           random seed of the simulator and the policy (default 1)\n"             \
+        "  --observation M    what the counters show of the work done: ground-truth (sim's\n"      \
+        "                     default), xen (xen's default: no work counter) or xen+guests\n"     \
+        "                     (the work the guests publish, docs/guest-work.md)\n"                \
+        "  --guest-weights L  xen+guests: NAME=WEIGHT,... per domain (others 1, 0 excludes)\n"    \
+        "  --guest-share-cap C  xen+guests: largest share of one domain in a pool's work,\n"      \
+        "                     0 < C <= 1 (default 0.5)\n"
 
 #define CLI_POLICY_HELP                                                                          \
         "  --policy KIND      linucb (default), dlinucb, lints, egreedy, lingreedy\n"            \
@@ -66,6 +78,9 @@ struct cli_backend_opts {
         const char *trace;
         const char *topology;
         uint64_t seed;
+        const char *observation;
+        const char *guest_weights;
+        double guest_share_cap; /* 0: the default */
 };
 
 struct cli_policy_opts {

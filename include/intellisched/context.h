@@ -96,6 +96,9 @@ struct isched_window {
          *  second; 0 if it measures neither (such a window has no score). */
         double throughput;
         bool throughput_is_work;     /**< which of the two throughput is */
+        /** Work published by the guests (ISCHED_CNT_GUEST_WORK in valid):
+         *  the domains whose work is in it; 0 otherwise. */
+        uint32_t work_domains;
         uint32_t valid;              /**< the valid bits both snapshots share */
 };
 

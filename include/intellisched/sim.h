@@ -157,6 +157,7 @@ struct isched_sim_domain_info {
         uint32_t cap;              /**< percent of one pCPU, 0 for none */
         uint64_t work_units;       /**< useful work done, microseconds at full single-thread speed */
         uint64_t run_ns;           /**< time its vCPUs ran */
+        bool publishes;            /**< it publishes its work (the workload's "publishes", default true; observation xen+guests) */
 };
 
 /**

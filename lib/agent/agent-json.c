@@ -74,6 +74,17 @@ static const char *feature_name(const struct isched_policy_params *pp, unsigned 
         return buf;
 }
 
+/* Where the window's throughput came from (docs/guest-work.md). */
+static cJSON *throughput_json(const struct agent_record *rec)
+{
+        cJSON *t = cJSON_CreateObject();
+
+        cJSON_AddItemToObject(t, "value", num_or_null(rec->throughput));
+        cJSON_AddStringToObject(t, "source", rec->throughput_source);
+        cJSON_AddNumberToObject(t, "work_domains", rec->work_domains);
+        return t;
+}
+
 static cJSON *context_json(const struct isched_policy_params *pp, const double *x, const double *raw, double score)
 {
         cJSON *ctx = cJSON_CreateObject(), *features = cJSON_AddArrayToObject(ctx, "features");
@@ -266,7 +277,11 @@ cJSON *agent__state_doc(const struct isched_agent *a)
         cJSON_AddNumberToObject(doc, "time_s", ns_to_s(a->now_ns));
         cJSON_AddItemToObject(doc, "model", model_json(a->policy, a->context));
         if (a->last.valid && isched_policy_get_params(a->policy, &pp) == 0) {
-                cJSON_AddItemToObject(doc, "context", context_json(&pp, a->last.x, a->last.raw, a->last.score));
+                cJSON *ctx = context_json(&pp, a->last.x, a->last.raw, a->last.score);
+
+                if (ctx && a->last.throughput_source)
+                        cJSON_AddItemToObject(ctx, "window_throughput", throughput_json(&a->last));
+                cJSON_AddItemToObject(doc, "context", ctx);
                 cJSON_AddItemToObject(doc, "decision", decision_json(&a->last));
         } else {
                 cJSON_AddNullToObject(doc, "context");

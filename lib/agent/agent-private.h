@@ -24,6 +24,9 @@ struct agent_record {
         double x[ISCHED_F_COUNT];      /* normalised context the policy saw */
         double raw[ISCHED_F_COUNT];    /* raw features */
         double score;                  /* score of the window the context came from */
+        double throughput;             /* that window's throughput, and where it came from: */
+        const char *throughput_source; /* "work", "guest-work" or "cpu-time" (docs/explain-schema.md) */
+        uint32_t work_domains;         /* guest-work: the domains whose work is in it */
         struct isched_decision decision;
         enum isched_arrangement arm;   /* in force during the reward window */
         enum isched_arrangement before;/* in force when the decision was made */

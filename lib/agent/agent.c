@@ -766,8 +766,8 @@ static int measure(struct isched_agent *a, const struct isched_counters *c, stru
 }
 
 /* Decide on context x (from the window that just ended at c). */
-static int decide(struct isched_agent *a, const struct isched_counters *c, const double *x, const double *raw,
-                  double score, bool stopped)
+static int decide(struct isched_agent *a, const struct isched_counters *c, const struct isched_window *w,
+                  const double *x, const double *raw, double score, bool stopped)
 {
         struct agent_record rec = { .valid = true };
         struct isched__safety_prior prior;
@@ -776,6 +776,11 @@ static int decide(struct isched_agent *a, const struct isched_counters *c, const
 
         memcpy(rec.x, x, sizeof(rec.x));
         memcpy(rec.raw, raw, sizeof(rec.raw));
+        rec.throughput = w->throughput;
+        rec.throughput_source = !w->throughput_is_work                 ? "cpu-time"
+                                : (w->valid & ISCHED_CNT_GUEST_WORK) ? "guest-work"
+                                                                     : "work";
+        rec.work_domains = w->work_domains;
         r = isched_policy_choose(a->policy, rec.x, ISCHED_F_COUNT, &rec.decision, NULL);
         if (r < 0)
                 return r;
@@ -857,7 +862,7 @@ static int end_epoch(struct isched_agent *a, const struct isched_counters *c, bo
         r = learn_confirmed(a);
         if (r < 0)
                 return r;
-        return decide(a, c, x, raw, score, stopped);
+        return decide(a, c, &w, x, raw, score, stopped);
 }
 
 /* The settle after a switch has ended at c: its window is the switch's
@@ -900,7 +905,7 @@ static int end_settle(struct isched_agent *a, const struct isched_counters *c)
                 r = learn_confirmed(a);
                 if (r < 0)
                         return r;
-                return decide(a, c, x, raw, score, true);
+                return decide(a, c, &w, x, raw, score, true);
         }
         restart_window(a, c);
         return 0;

@@ -59,8 +59,9 @@ ISCHED_EXPORT enum isched_observation isched_counters_observation(const char *ba
 {
         if (!counters)
                 return ISCHED_OBS_UNKNOWN;
-        /* The one place that maps counters to a mode: guest-published work
-         * (issue 15) will get its own valid bit and its mode here. */
+        /* The one place that maps counters to a mode. */
+        if (counters->valid & ISCHED_CNT_GUEST_WORK)
+                return ISCHED_OBS_XEN_GUESTS;
         if ((counters->valid & ISCHED_CNT_WORK) && backend_name &&
             (strcmp(backend_name, "sim") == 0 || strcmp(backend_name, "replay") == 0))
                 return ISCHED_OBS_GROUND_TRUTH;
@@ -231,6 +232,11 @@ ISCHED_EXPORT int isched_window_from_counters(const struct isched_counters *prev
                 w.throughput = rate_per_s(valid, ISCHED_CNT_WORK, prev->work_units, cur->work_units,
                                           duration_s) / w.nr_pcpus;
                 w.throughput_is_work = true;
+                w.work_domains = cur->work_domains;
+        } else if (valid & ISCHED_CNT_GUEST_WORK) {
+                /* Observed through the guests, but none published valid
+                 * work: no throughput, never CPU time in its place (the two
+                 * are not comparable), so the window has no score. */
         } else if (valid & ISCHED_CNT_GUEST) {
                 w.throughput = (double)(cur->guest_ns - prev->guest_ns) / capacity_ns;
         }
@@ -433,6 +439,9 @@ ISCHED_EXPORT int isched_context_score(const struct isched_context_params *param
                 return r;
         if (!(window->throughput > 0.0))
                 return isched__error(-EDOM, "window throughput is 0 (%s): no score; the window is skipped",
+                                     (window->valid & (ISCHED_CNT_GUEST_WORK | ISCHED_CNT_WORK)) ==
+                                                     ISCHED_CNT_GUEST_WORK ?
+                                             "no guest of the pool published valid work" :
                                      (window->valid & (ISCHED_CNT_WORK | ISCHED_CNT_GUEST)) ?
                                              "the pool did no work" :
                                              "the backend measures neither work nor guest time");

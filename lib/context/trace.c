@@ -14,7 +14,8 @@
 
 #define KNOWN_COUNTER_BITS                                                                            \
         (ISCHED_CNT_BUSY | ISCHED_CNT_GUEST | ISCHED_CNT_WAIT | ISCHED_CNT_WAKEUPS | ISCHED_CNT_LATENCY | \
-         ISCHED_CNT_CSWITCH | ISCHED_CNT_MIGRATIONS | ISCHED_CNT_BALANCE | ISCHED_CNT_WORK)
+         ISCHED_CNT_CSWITCH | ISCHED_CNT_MIGRATIONS | ISCHED_CNT_BALANCE | ISCHED_CNT_WORK | \
+         ISCHED_CNT_GUEST_WORK)
 
 /* The uint64 members of struct isched_counters, by their JSON names. */
 static const struct {
@@ -70,6 +71,9 @@ static cJSON *counters_to_json(const struct isched_counters *counters)
         ok = ok && add(o, "version", cJSON_CreateNumber(c.version)) && add(o, "valid", cJSON_CreateNumber(c.valid)) &&
              add(o, "nr_pcpus", cJSON_CreateNumber(c.nr_pcpus)) && add(o, "nr_vcpus", cJSON_CreateNumber(c.nr_vcpus)) &&
              add(o, "arrangement", cJSON_CreateString(isched_arrangement_to_string(c.arrangement)));
+        if (c.valid & ISCHED_CNT_GUEST_WORK)
+                ok = ok && add(o, "work_generation", cJSON_CreateNumber(c.work_generation)) &&
+                     add(o, "work_domains", cJSON_CreateNumber(c.work_domains));
         for (size_t i = 0; ok && i < ARRAY_SIZE(u64_fields); i++)
                 ok = add(o, u64_fields[i].key, isched__json_create_u64(*u64_field(&c, i)));
         if (ok) {
@@ -132,6 +136,11 @@ static int counters_from_json(const cJSON *o, const char *where, struct isched_c
         if (c.valid & ~(uint32_t)KNOWN_COUNTER_BITS)
                 return isched__error(-EINVAL, "%s.valid has unknown bits 0x%x", where,
                                      c.valid & ~(uint32_t)KNOWN_COUNTER_BITS);
+        /* Only guest-published work has a generation (docs/trace-format.md). */
+        if ((c.valid & ISCHED_CNT_GUEST_WORK) &&
+            ((r = u32_member(o, where, "work_generation", &c.work_generation)) < 0 ||
+             (r = u32_member(o, where, "work_domains", &c.work_domains)) < 0))
+                return r;
         for (size_t k = 0; k < ARRAY_SIZE(u64_fields); k++)
                 if ((r = isched__json_u64(o, where, u64_fields[k].key, u64_field(&c, k))) < 0)
                         return r;

@@ -1158,6 +1158,7 @@ ISCHED_EXPORT int isched_sim_domain_info(const struct isched_sim *sim, uint32_t 
         info.cap = d->cap;
         info.work_units = work_ns / 1000;
         info.run_ns = run_ns;
+        info.publishes = d->wl->publishes;
         *ret_info = info;
         return 0;
 }

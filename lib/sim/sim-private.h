@@ -94,6 +94,7 @@ struct sim_wl_domain {
         uint32_t nr_vcpus;
         uint32_t weight;
         uint32_t cap;      /* percent of one pCPU, 0 = none */
+        bool publishes;    /* publishes its work to dom0 (observation xen+guests) */
         struct sim_behaviour beh;
 };
 

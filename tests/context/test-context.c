@@ -285,7 +285,11 @@ static void test_observation_mode(void)
 
         CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_GROUND_TRUTH);
         CU_ASSERT_EQUAL(isched_counters_observation("xen", &k), ISCHED_OBS_XEN_GUESTS);
+        k.valid |= ISCHED_CNT_GUEST_WORK; /* the simulator in mode xen+guests */
+        CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_XEN_GUESTS);
         k.valid &= ~ISCHED_CNT_WORK;
+        CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_XEN_GUESTS);
+        k.valid &= ~ISCHED_CNT_GUEST_WORK;
         CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_XEN);
         CU_ASSERT_EQUAL(isched_counters_observation("xen", &k), ISCHED_OBS_XEN);
         CU_ASSERT_EQUAL(isched_context_get_observation(c), ISCHED_OBS_UNKNOWN);
