@@ -79,6 +79,7 @@ ISCHED_EXPORT int isched_agent_config_init(struct isched_agent_config *config)
                 .model_save_epochs = 10,
                 .budget = 0.01,
                 .baseline = ISCHED_ARR_COUNT,
+                .log_max_bytes = 64ULL << 20,
         };
         return 0;
 }
@@ -214,7 +215,7 @@ static int setup_safety(struct isched_agent *a)
         struct isched_calibration cal;
         int r;
 
-        a->baseline = canonical_arm(a, a->cfg.baseline < ISCHED_ARR_COUNT ? a->cfg.baseline : a->current);
+        a->baseline = canonical_arm(a, a->cfg.baseline < ISCHED_ARR_COUNT ? a->cfg.baseline : a->takeover);
         if (!(a->pp.arm_mask & (1u << a->baseline)))
                 return isched__error(-EINVAL, "pool %s: the baseline arrangement %s is not among the arms the policy may choose",
                                      a->pool, isched_arrangement_to_string(a->baseline));
@@ -285,10 +286,12 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         a->state_dir = dup_or_null(config->state_dir, &oom);
         a->log_path = dup_or_null(config->log_path, &oom);
         a->model_path = dup_or_null(config->model_path, &oom);
+        a->lock_dir = dup_or_null(config->lock_dir, &oom);
         a->cfg.pool = a->pool;
         a->cfg.state_dir = a->state_dir;
         a->cfg.log_path = a->log_path;
         a->cfg.model_path = a->model_path;
+        a->cfg.lock_dir = a->lock_dir;
         if (config->max_switches_per_hour)
                 a->switch_times = calloc(config->max_switches_per_hour, sizeof(*a->switch_times));
         if (oom || (config->max_switches_per_hour && !a->switch_times)) {
@@ -328,7 +331,8 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         a->have_start = true;
         record_snapshot(a, &a->start);
         a->now_ns = a->start.timestamp_ns;
-        a->current = a->start.arrangement;
+        a->current = a->takeover = a->start.arrangement;
+        agent__inherit_takeover(a);
         r = check_observation(a);
         if (r < 0)
                 goto fail;
@@ -384,6 +388,7 @@ ISCHED_EXPORT struct isched_agent *isched_agent_unref(struct isched_agent *agent
         free(agent->state_dir);
         free(agent->log_path);
         free(agent->model_path);
+        free(agent->lock_dir);
         free(agent->state_path);
         free(agent->lock_path);
         free(agent->hold_path);
@@ -392,7 +397,7 @@ ISCHED_EXPORT struct isched_agent *isched_agent_unref(struct isched_agent *agent
 }
 
 /* A decision that will never get its reward is logged without one. */
-static void drop_pending(struct isched_agent *a, const char *why)
+void agent__drop_pending(struct isched_agent *a, const char *why)
 {
         if (!a->pending.valid)
                 return;
@@ -412,6 +417,7 @@ static void restart_window(struct isched_agent *a, const struct isched_counters 
 static void stop_agent(struct isched_agent *a)
 {
         a->mode = ISCHED_AGENT_STOPPED;
+        snprintf(a->stop_reason, sizeof(a->stop_reason), "the pool vanished");
         /* What waited to be confirmed is given up, in decision order. */
         while (a->q_len) {
                 a->unlearned++;
@@ -419,7 +425,7 @@ static void stop_agent(struct isched_agent *a)
                 a->q_head = (a->q_head + 1) % AGENT_QUEUE;
                 a->q_len--;
         }
-        drop_pending(a, "pool vanished");
+        agent__drop_pending(a, "pool vanished");
         isched__log(ISCHED_LOG_WARNING, "pool %s vanished: its agent stops", a->pool);
         agent__write_state(a);
 }
@@ -459,13 +465,13 @@ static double epoch_ns(const struct isched_agent *a)
  * score measured in the same workload segment.  A window that is never to
  * be learned (a transient, one that straddles a change, one whose segment
  * never measured the baseline) is logged with the reason. */
-static int learn_confirmed(struct isched_agent *a)
+static int learn_windows(struct isched_agent *a, bool final)
 {
         while (a->q_len) {
                 struct agent_record *rec = &a->queue[a->q_head];
                 const char *why = NULL;
                 double baseline, reward;
-                int r = isched__safety_learnable(a->safety, rec->window_id, &baseline, &why);
+                int r = isched__safety_learnable(a->safety, rec->window_id, final, &baseline, &why);
 
                 if (r == 0)
                         break;
@@ -489,6 +495,16 @@ static int learn_confirmed(struct isched_agent *a)
                 a->q_len--;
         }
         return 0;
+}
+
+static int learn_confirmed(struct isched_agent *a)
+{
+        return learn_windows(a, false);
+}
+
+int agent__finish_learning(struct isched_agent *a)
+{
+        return learn_windows(a, true);
 }
 
 /* The pending decision's reward window has been observed. */
@@ -741,7 +757,7 @@ static void skip_window(struct isched_agent *a, const struct isched_counters *c,
 {
         a->skipped++;
         isched__log(ISCHED_LOG_INFO, "pool %s: window skipped, not learned: %s", a->pool, why);
-        drop_pending(a, why);
+        agent__drop_pending(a, why);
         restart_window(a, c);
         /* The snapshot that broke the window may itself be the lie (event
          * counters that went backwards once, which no time bound catches
@@ -959,7 +975,7 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
         if (!agent)
                 return isched__error(-EINVAL, "isched_agent_tick: NULL agent");
         if (agent->mode == ISCHED_AGENT_STOPPED)
-                return isched__error(-ENOENT, "the agent of pool %s has stopped: the pool vanished", agent->pool);
+                return isched__error(-ENOENT, "the agent of pool %s has stopped: %s", agent->pool, agent->stop_reason);
         agent->last_tick_switched = false;
         r = isched_backend_read_counters(agent->backend, agent->pool_id, &c);
         if (r == -ENOENT) {
@@ -1038,6 +1054,8 @@ ISCHED_EXPORT int isched_agent_get_status(const struct isched_agent *agent, stru
                 .stop_losses = agent->stop_losses,
                 .unlearned = agent->unlearned,
                 .waiting = agent->q_len + (agent->pending.valid ? 1u : 0u),
+                .takeover_arrangement = agent->takeover,
+                .output_errors = agent->output_errors,
         };
         if (agent->last.valid) {
                 const unsigned cur = (unsigned)canonical_arm(agent, agent->current), b = (unsigned)agent->baseline;

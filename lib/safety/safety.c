@@ -1108,7 +1108,8 @@ bool isched__safety_may_continue(struct isched__safety *s, uint32_t current, dou
                s->p.budget * (s->windows + fraction + next_fraction);
 }
 
-int isched__safety_learnable(const struct isched__safety *s, uint64_t id, double *ret_baseline, const char **ret_why)
+int isched__safety_learnable(const struct isched__safety *s, uint64_t id, bool final, double *ret_baseline,
+                             const char **ret_why)
 {
         const struct hist *h = hist_find(s, id);
         struct arm_sums m;
@@ -1142,11 +1143,15 @@ int isched__safety_learnable(const struct isched__safety *s, uint64_t id, double
                 *ret_why = "its workload segment is no longer remembered";
                 return -1;
         }
-        if (id + s->p.confirm_windows >= s->next_id)
+        if (!final && id + s->p.confirm_windows >= s->next_id)
                 return 0;
         arm_sums(s, s->baseline, &m);
-        if (m.w < 1.0)
-                return 0;
+        if (m.w < 1.0) {
+                if (!final)
+                        return 0;
+                *ret_why = "no baseline window was measured in its workload segment";
+                return -1;
+        }
         *ret_baseline = m.mean;
         return 1;
 }

@@ -175,8 +175,10 @@ bool isched__safety_may_continue(struct isched__safety *s, uint32_t current, dou
 
 /* Is window `id` learnable now?  1: learn `score - *ret_baseline`
  * (the baseline's mean score in its segment); 0: not yet; negative: never
- * (*ret_why says why). */
-int isched__safety_learnable(const struct isched__safety *s, uint64_t id, double *ret_baseline, const char **ret_why);
+ * (*ret_why says why).  `final`: no more windows will come (the agent
+ * stops), so none waits for confirmation. */
+int isched__safety_learnable(const struct isched__safety *s, uint64_t id, bool final, double *ret_baseline,
+                             const char **ret_why);
 
 void isched__safety_get_status(const struct isched__safety *s, struct isched__safety_status *ret);
 

@@ -310,7 +310,7 @@ static void test_credit_after_switch(void)
                 step(s, &p, &env, &r, 4, 0.1, NULL);
                 if (was) {
                         transients++;
-                        CU_ASSERT(isched__safety_learnable(s, r.transient_id, &b, &why) < 0);
+                        CU_ASSERT(isched__safety_learnable(s, r.transient_id, false, &b, &why) < 0);
                         CU_ASSERT_PTR_NOT_NULL(why);
                 }
         }
@@ -320,7 +320,7 @@ static void test_credit_after_switch(void)
                 double b;
                 const char *why;
 
-                if (isched__safety_learnable(s, k, &b, &why) == 1) {
+                if (isched__safety_learnable(s, k, false, &b, &why) == 1) {
                         learned++;
                         CU_ASSERT(fabs(b - 10.0) < 0.01);
                 }
@@ -381,13 +381,13 @@ static void test_straddle_not_learned(void)
                         detect_id = ev.id;
         }
         CU_ASSERT(detect_id >= change_id && detect_id <= change_id + 2);
-        CU_ASSERT(isched__safety_learnable(s, change_id, &b, &why) < 0);
+        CU_ASSERT(isched__safety_learnable(s, change_id, false, &b, &why) < 0);
         CU_ASSERT_PTR_NOT_NULL(why);
         /* before the change: learned against the old segment's baseline */
-        CU_ASSERT_EQUAL(isched__safety_learnable(s, change_id - 3, &b, &why), 1);
+        CU_ASSERT_EQUAL(isched__safety_learnable(s, change_id - 3, false, &b, &why), 1);
         CU_ASSERT(fabs(b - 10.0) < 0.01);
         /* after it: against the new one */
-        CU_ASSERT_EQUAL(isched__safety_learnable(s, change_id + 5, &b, &why), 1);
+        CU_ASSERT_EQUAL(isched__safety_learnable(s, change_id + 5, false, &b, &why), 1);
         CU_ASSERT(fabs(b - 10.5) < 0.01);
         isched__safety_free(s);
 }
