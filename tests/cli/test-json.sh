@@ -72,19 +72,49 @@ for f in run status pools sim eval learn merge explain-model; do
 done
 
 # ---- the first formats still load ----
+# A model of the agent's first features (isched-features-v1) cannot be used by
+# today's agent: it is refused, saying so, and left as it is.
 cp "$old/model-v1.json" "$d/old-model.json"
-rounds_v1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rounds"])' "$old/model-v1.json")
 "$I" run --no-config --pool Pool-0 --steps 2 --interval 0.25 --epoch 0.5 --state-dir "$d/s3" --model "$d/old-model.json" \
         >"$d/out" 2>"$d/err"
-expect "a v1 model file loads, with its rounds" '[ $? -eq 0 ] && grep -q "loaded ($rounds_v1 rounds)" "$d/out"'
-expect "and is saved in the current format" 'valid model "$d/old-model.json"'
-"$I" explain --model "$old/model-v1.json" >"$d/out" 2>"$d/err"
-expect "explain --model of a v1 model" '[ $? -eq 0 ] && valid explain "$d/out"'
+expect "a v1 agent model: refused (exit 2), saying to retrain, file untouched" \
+        '[ $? -eq 2 ] && grep -q "retrain" "$d/err" && cmp -s "$d/old-model.json" "$old/model-v1.json"'
+# A v1 model whose features still mean the same (a generic one, isched learn)
+# loads, and is written in the current format.
+rounds_v1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rounds"])' "$old/model-generic-v1.json")
+"$I" explain --model "$old/model-generic-v1.json" >"$d/out" 2>"$d/err"
+expect "explain --model of a v1 model, with its rounds" \
+        '[ $? -eq 0 ] && valid explain "$d/out" && grep -q "\"rounds\":[[:space:]]*$rounds_v1," "$d/out"'
+printf 'x0,x1,r0,r1,r2\n1,0.3,0.2,0.4,0.1\n1,0.6,0.5,0.1,0.2\n' >"$d/d2.csv"
+"$I" learn --data "$d/d2.csv" --policy lingreedy --model-out "$d/new-generic.json" >/dev/null 2>"$d/err"
+"$I" model merge "$old/model-generic-v1.json" "$d/new-generic.json" -o "$d/merged-old.json" >/dev/null 2>"$d/err"
+expect "a v1 model merges with a current one; the result is in the current format" \
+        '[ $? -eq 0 ] && valid model "$d/merged-old.json" &&
+         [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"rounds\"])" "$d/merged-old.json")" = $((rounds_v1 + 2)) ]'
 "$I" eval --log "$old/decision-v1.jsonl" --policy egreedy --epsilon 0.5 --json >"$d/eval-old.json" 2>"$d/err"
 expect "eval reads a v1 decision log" '[ $? -eq 0 ] && valid eval "$d/eval-old.json"'
+# Old and new lines in one log: read alike, but the agent's features changed
+# in between (isched-features-v1 to v2), which eval refuses, saying so.
 cat "$old/decision-v1.jsonl" "$d/log.jsonl" >"$d/mixed.jsonl"
 "$I" eval --log "$d/mixed.jsonl" --policy egreedy --json >"$d/out" 2>"$d/err"
-expect "eval reads a log appended to by agents of both versions" '[ $? -eq 0 ]'
+expect "eval of a log whose features changed midway: exit 2, naming the line and why" \
+        '[ $? -eq 2 ] && grep -q "mixed.jsonl:13: .*features changed" "$d/err"'
+# The same lines as an agent before the renaming wrote them.
+python3 - "$d/log.jsonl" >"$d/older.jsonl" <<'PY'
+import json, sys
+arms = ["cpu", "core", "socket", "node", "all"]
+for line in list(open(sys.argv[1]))[:3]:
+    o = json.loads(line)
+    del o["schema"]
+    o["time"] = o.pop("wall_time_s")
+    o["arm_index"] = arms.index(o["arm"])
+    o["arm_mask"] = sum(1 << arms.index(a) for a in o.pop("arms_enabled"))
+    o["log_version"] = 2
+    print(json.dumps(o))
+PY
+cat "$d/older.jsonl" "$d/log.jsonl" >"$d/mixed2.jsonl"
+"$I" eval --log "$d/mixed2.jsonl" --policy egreedy --json >"$d/out" 2>"$d/err"
+expect "eval reads a log appended to by agents before and after the renaming" '[ $? -eq 0 ] && valid eval "$d/out"'
 "$I" run --no-config --pool Pool-0 --backend replay --trace "$old/trace-v2.jsonl" --state-dir "$d/s4" >"$d/out" 2>"$d/err"
 expect "a v2 trace replays" '[ $? -eq 0 ] && grep -q "replay trace has ended" "$d/out"'
 "$I" pools --backend replay --trace "$old/trace-v2.jsonl" --json >"$d/out"
@@ -103,10 +133,10 @@ expect "a model of an unknown version: exit 2, naming what is read" '[ $? -eq 2 
 sed '1s/"isched-trace-v3"/"isched-trace-v9"/' "$d/t.jsonl" >"$d/t9.jsonl"
 "$I" pools --backend replay --trace "$d/t9.jsonl" >/dev/null 2>"$d/err"
 expect "a trace of an unknown version: refused, naming what is read" '[ $? -ne 0 ] && grep -q "isched-trace-v3" "$d/err"'
-sed 's/"isched-decision-v2"/"isched-decision-v9"/' "$d/log.jsonl" >"$d/l9.jsonl"
+sed 's/"isched-decision-v3"/"isched-decision-v9"/' "$d/log.jsonl" >"$d/l9.jsonl"
 "$I" eval --log "$d/l9.jsonl" --policy linucb >/dev/null 2>"$d/err"
 expect "a decision log of an unknown version: exit 2, naming what is read" \
-        '[ $? -eq 2 ] && grep -q "isched-decision-v2" "$d/err"'
+        '[ $? -eq 2 ] && grep -q "isched-decision-v3" "$d/err"'
 
 # ---- every schema file is documented ----
 for f in "$src"/docs/*-schema.json; do
