@@ -273,8 +273,8 @@ static void print_table(const struct pool_status *ps, size_t n)
                 printf("no pool has a state file (is 'isched run' or the intellisched service running?)\n");
                 return;
         }
-        printf("%-16s %-8s %-8s %-9s %-11s %-9s %s\n", "POOL", "AGENT", "PID", "MODE", "ARRANGEMENT", "TAKEOVER",
-               "LAST DECISION");
+        printf("%-16s %-7s %-8s %-8s %-9s %-11s %-9s %s\n", "POOL", "BACKEND", "AGENT", "PID", "MODE", "ARRANGEMENT",
+               "TAKEOVER", "LAST DECISION");
         for (size_t i = 0; i < n; i++) {
                 const bool running = strcmp(ps[i].agent, "running") == 0;
                 const cJSON *d = cJSON_GetObjectItemCaseSensitive(ps[i].doc, "decision");
@@ -288,8 +288,8 @@ static void print_table(const struct pool_status *ps, size_t n)
                         snprintf(last, sizeof(last), "%s %s (epoch %.0f), %.0f s ago", str_member(d, "reason") ?: "?",
                                  str_member(d, "chosen_arm") ?: "?", num_member(d, "epoch"),
                                  isfinite(t) ? fmax(0, now - t) : NAN);
-                printf("%-16s %-8s %-8s %-9s %-11s %-9s %s\n", cli_printable(ps[i].pool, pool, sizeof(pool)),
-                       ps[i].agent, pid, running ? str_member(ps[i].doc, "mode") ?: "?" : "stopped",
+                printf("%-16s %-7s %-8s %-8s %-9s %-11s %-9s %s\n", cli_printable(ps[i].pool, pool, sizeof(pool)),
+                       str_member(ps[i].doc, "backend") ?: "?", ps[i].agent, pid, running ? str_member(ps[i].doc, "mode") ?: "?" : "stopped",
                        str_member(ps[i].doc, "arrangement") ?: "?",
                        str_member(ps[i].doc, "takeover_arrangement") ?: "?", last);
         }

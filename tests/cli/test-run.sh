@@ -184,7 +184,7 @@ wait_for "$d/s5/Pool-0.state.json" '"switches":[[:space:]]*[1-9]'
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 "$I" status --state-dir "$d/s5" >"$d/status.txt"
-expect "status: a killed agent shows as died, not running" 'grep -q "^Pool-0 *died " "$d/status.txt"'
+expect "status: a killed agent shows as died, not running" 'grep -q "^Pool-0 *sim *died " "$d/status.txt"'
 
 # A broken pipe ends the run cleanly: exit 1, the model saved.
 "$I" run --no-config --pool Pool-0 "${fast[@]}" --steps 200 --state-dir "$d/s6" --model "$d/pipe.json" 2>"$d/err" | head -1 >/dev/null
