@@ -44,6 +44,7 @@ struct guest_pool {
         uint64_t work_units;
         double frac;           /* the fraction of a work unit not yet in work_units */
         uint32_t generation;
+        struct isched__guest_pool_result last; /* of the last read */
 };
 
 struct isched__guest_tracker {
@@ -380,7 +381,8 @@ static int cmp_desc(const void *a, const void *b)
         return (x < y) - (x > y);
 }
 
-/* Water-filling: with c = max(cap, 1/n), find the level L with
+/* Water-filling: with c = max(cap, 1/n), n the domains that did work in
+ * this read (one that did none cannot be dominated), find the level L with
  * x_i' = min(x_i, L) and L = c sum(x'), so that no domain has more than the
  * share c of the pool's increment.  With the k largest capped, L = c R /
  * (1 - k c), R the sum of the others.  x is overwritten with x'; sorted is
@@ -388,10 +390,13 @@ static int cmp_desc(const void *a, const void *b)
 static double cap_shares(double *x, double *sorted, size_t n, double cap)
 {
         double c, rest = 0.0, level = 0.0, total = 0.0;
+        size_t active = 0;
 
-        if (n == 0)
+        for (size_t i = 0; i < n; i++)
+                active += x[i] > 0.0;
+        if (active == 0)
                 return 0.0;
-        c = fmax(cap, 1.0 / (double)n);
+        c = fmax(cap, 1.0 / (double)active);
         memcpy(sorted, x, n * sizeof(*x));
         qsort(sorted, n, sizeof(*sorted), cmp_desc);
         for (size_t k = 0; k < n; k++) {
@@ -502,10 +507,16 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
         r = prepare(t, pool, n, &p);
         if (r < 0)
                 return r;
-        if (p->last_now_ns && now_ns <= p->last_now_ns)
+        if (p->last_now_ns && now_ns < p->last_now_ns)
                 return isched__error(-EINVAL, "guest work of pool %" PRIu32 ": read at %" PRIu64
-                                     " ns, not after the previous read at %" PRIu64 " ns",
+                                     " ns, before the previous read at %" PRIu64 " ns",
                                      pool, now_ns, p->last_now_ns);
+        /* Another reader of the pool at (almost) the same moment sees what
+         * the first one saw: no interval has passed to validate. */
+        if (p->last_now_ns && now_ns - p->last_now_ns < ISCHED_GUEST_MIN_READ_NS) {
+                *ret = p->last;
+                return 0;
+        }
         dt_ns = p->last_now_ns ? now_ns - p->last_now_ns : 0;
 
         for (size_t i = 0; i < t->nr_entries; i++)
@@ -561,7 +572,7 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
         if (broke)
                 p->generation++;
         p->last_now_ns = now_ns;
-        *ret = (struct isched__guest_pool_result){
+        *ret = p->last = (struct isched__guest_pool_result){
                 .work_units = p->work_units,
                 .generation = p->generation,
                 .nr_live = (uint32_t)nr_live,
