@@ -142,6 +142,18 @@ static void sim_destroy(struct isched_backend *b)
         b->priv = sim_backend_free(b->priv);
 }
 
+static const struct isched_backend_ops sim_ops;
+
+ISCHED_EXPORT int isched_sim_from_backend(struct isched_backend *backend, struct isched_sim **ret_sim)
+{
+        if (!backend || !ret_sim)
+                return isched__error(-EINVAL, "isched_sim_from_backend: NULL argument");
+        if (backend->ops != &sim_ops)
+                return isched__error(-EOPNOTSUPP, "the %s backend has no simulation", backend->ops->name);
+        *ret_sim = sim_of(backend);
+        return 0;
+}
+
 static const struct isched_backend_ops sim_ops = {
         .name = "sim",
         .list_pools = sim_list_pools,
