@@ -83,20 +83,37 @@ struct cli_backend_opts {
         double guest_share_cap; /* 0: the default */
 };
 
+/* One policy parameter: its value and where it was set (the option or
+ * config line, for messages), "" if it was not. */
+struct cli_policy_param {
+        char from[96];
+        double value;
+};
+
 struct cli_policy_opts {
-        bool kind_set;
+        char kind_from[96]; /* "": the default kind */
         enum isched_policy_kind kind;
-        bool alpha_set, lambda_set, gamma_set, epsilon_set, ts_v_set;
-        double alpha, lambda, gamma, epsilon, ts_v;
+        struct cli_policy_param alpha, lambda, gamma, epsilon, ts_v;
 };
 
 void cli_backend_opts_init(struct cli_backend_opts *o);
 void cli_policy_opts_init(struct cli_policy_opts *o);
 
 /* Handle one getopt result if it is a backend or policy option: returns 1
- * if handled, 0 if not one of them, -1 after printing a bad value. */
-int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg);
-int cli_policy_opt(struct cli_policy_opts *o, int opt, const char *arg);
+ * if handled, 0 if not one of them, -1 after printing a bad value.  label
+ * names the option in messages: NULL for "--name", else e.g. "FILE:7: name". */
+int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg, const char *label);
+int cli_policy_opt(struct cli_policy_opts *o, int opt, const char *arg, const char *label);
+
+/* Refuse parameters the chosen kind would ignore (a silent no-op hides a
+ * mistake): prints which and returns false. */
+bool cli_policy_opts_check(const struct cli_policy_opts *o);
+
+/* Refuse policy options that differ from a loaded model's parameters: the
+ * model's are the ones that go on, so a different value would be ignored.
+ * Prints what differs and what to do, and returns false. */
+bool cli_policy_opts_match_model(const struct cli_policy_opts *o, const struct isched_policy_params *model,
+                                 const char *model_path);
 
 /* Open the backend the options name; prints the failure and returns the
  * exit code (0 on success). */

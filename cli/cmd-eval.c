@@ -16,7 +16,7 @@
 
 #define Z95 1.959963984540054
 
-enum { OPT_LOG = CLI_OPT_OWN, OPT_JSON, OPT_MODEL, OPT_POOL, OPT_HELP };
+enum { OPT_LOG = CLI_OPT_OWN, OPT_JSON, OPT_MODEL, OPT_POOL };
 
 static const struct option longopts[] = {
         { "log", required_argument, NULL, OPT_LOG },
@@ -24,7 +24,7 @@ static const struct option longopts[] = {
         { "model", required_argument, NULL, OPT_MODEL },
         { "pool", required_argument, NULL, OPT_POOL },
         { "seed", required_argument, NULL, CLI_OPT_SEED },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         CLI_POLICY_LONGOPTS,
         { 0 },
 };
@@ -389,11 +389,14 @@ int cmd_eval(int argc, char **argv)
         bool json = false;
         int c, h, r, rc;
 
+        struct cli_getopt g;
+
         cli_policy_opts_init(&po);
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-                if ((h = cli_policy_opt(&po, c, optarg)) != 0) {
+        cli_getopt_init(&g, "eval", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
+                if (c == CLI_GETOPT_BAD)
+                        return EXIT_USAGE;
+                if ((h = cli_policy_opt(&po, c, optarg, NULL)) != 0) {
                         if (h < 0)
                                 return cli_usage_hint("eval ");
                         continue;
@@ -416,11 +419,12 @@ int cmd_eval(int argc, char **argv)
                                 return cli_usage_hint("eval ");
                         break;
                 case 'h':
-                case OPT_HELP:
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        return cli_bad_option("eval", argv);
+                        return EXIT_USAGE;
                 }
         }
         if (cli_extra_operand("eval", argc, argv))
@@ -429,7 +433,7 @@ int cmd_eval(int argc, char **argv)
                 cli_error("eval: give the decision log with --log FILE");
                 return cli_usage_hint("eval ");
         }
-        if (model && po.kind_set) {
+        if (model && po.kind_from[0]) {
                 cli_error("eval: --model and --policy exclude each other (the model names its policy)");
                 return cli_usage_hint("eval ");
         }

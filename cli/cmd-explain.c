@@ -15,13 +15,13 @@
 
 #define STATE_MAX_BYTES (4u << 20)
 
-enum { OPT_POOL = CLI_OPT_OWN, OPT_STATE_DIR, OPT_MODEL, OPT_HELP };
+enum { OPT_POOL = CLI_OPT_OWN, OPT_STATE_DIR, OPT_MODEL };
 
 static const struct option longopts[] = {
         { "pool", required_argument, NULL, OPT_POOL },
         { "state-dir", required_argument, NULL, OPT_STATE_DIR },
         { "model", required_argument, NULL, OPT_MODEL },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         { 0 },
 };
 
@@ -104,9 +104,10 @@ int cmd_explain(int argc, char **argv)
         char *dir = NULL, *path = NULL, *json = NULL;
         int c, r, rc;
 
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        struct cli_getopt g;
+
+        cli_getopt_init(&g, "explain", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
                 switch (c) {
                 case OPT_POOL:
                         pool = optarg;
@@ -118,11 +119,12 @@ int cmd_explain(int argc, char **argv)
                         model = optarg;
                         break;
                 case 'h':
-                case OPT_HELP:
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        return cli_bad_option("explain", argv);
+                        return EXIT_USAGE;
                 }
         }
         if (cli_extra_operand("explain", argc, argv))

@@ -10,11 +10,11 @@
 #include "cli-opts.h"
 #include "cli.h"
 
-enum { OPT_JSON = CLI_OPT_OWN, OPT_HELP };
+enum { OPT_JSON = CLI_OPT_OWN };
 
 static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         CLI_BACKEND_LONGOPTS,
         { 0 },
 };
@@ -63,16 +63,11 @@ static cJSON *pool_json(const struct isched_pool_info *p)
 static void print_json(const char *backend, const struct isched_pool_info *pools, size_t n)
 {
         cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "pools");
-        char *s;
 
         cJSON_AddStringToObject(doc, "backend", backend);
         for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(arr, pool_json(&pools[i]));
-        s = cJSON_Print(doc);
-        if (s)
-                printf("%s\n", s);
-        free(s);
-        cJSON_Delete(doc);
+        cli_print_json(doc);
 }
 
 static void print_table(const struct isched_pool_info *pools, size_t n)
@@ -106,11 +101,14 @@ int cmd_pools(int argc, char **argv)
         size_t n = 0;
         int c, h, r, rc;
 
+        struct cli_getopt g;
+
         cli_backend_opts_init(&bo);
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-                if ((h = cli_backend_opt(&bo, c, optarg)) != 0) {
+        cli_getopt_init(&g, "pools", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
+                if (c == CLI_GETOPT_BAD)
+                        return EXIT_USAGE;
+                if ((h = cli_backend_opt(&bo, c, optarg, NULL)) != 0) {
                         if (h < 0)
                                 return cli_usage_hint("pools ");
                         continue;
@@ -120,11 +118,12 @@ int cmd_pools(int argc, char **argv)
                         json = true;
                         break;
                 case 'h':
-                case OPT_HELP:
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        return cli_bad_option("pools", argv);
+                        return EXIT_USAGE;
                 }
         }
         if (cli_extra_operand("pools", argc, argv))

@@ -67,10 +67,20 @@ int isched_trace_writer_new(const char *path, const struct isched_pool_info *poo
  * @param counters the snapshot; its version must be ISCHED_COUNTERS_VERSION,
  *        its arrangement valid and its valid mask made of isched_counter_bit.
  * @return 0; -EINVAL for a bad argument; -ENOENT for a pool not in the
- *         header; -ENOMEM; -errno of the failed write (e.g. -ENOSPC).
+ *         header; -EFBIG past the size limit; -ENOMEM; -errno of the
+ *         failed write (e.g. -ENOSPC).
  */
 int isched_trace_writer_append(struct isched_trace_writer *writer, uint32_t pool_id,
                                const struct isched_counters *counters);
+
+/**
+ * Limit the trace's size: an append that would make the file larger than
+ * @p max_bytes is refused with -EFBIG and writes nothing (the trace stays
+ * a complete, replayable file).  0, the default, is no limit.
+ *
+ * @return 0 or -EINVAL.
+ */
+int isched_trace_writer_set_max_bytes(struct isched_trace_writer *writer, uint64_t max_bytes);
 
 /**
  * Flush the trace to disk (fsync), close it and free the writer.  Every

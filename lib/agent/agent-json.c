@@ -221,6 +221,9 @@ cJSON *agent__state_doc(const struct isched_agent *a)
         cJSON_AddStringToObject(doc, "backend", isched_backend_get_name(a->backend));
         cJSON_AddStringToObject(doc, "mode", isched_agent_mode_to_string(a->mode));
         cJSON_AddStringToObject(doc, "arrangement", isched_arrangement_to_string(a->current));
+        cJSON_AddStringToObject(doc, "takeover_arrangement", isched_arrangement_to_string(a->takeover));
+        cJSON_AddItemToObject(doc, "stop_reason", str_or_null(a->mode == ISCHED_AGENT_STOPPED ? a->stop_reason : NULL));
+        cJSON_AddItemToObject(doc, "lock_file", str_or_null(a->lock_path));
         cJSON_AddNumberToObject(doc, "time_s", ns_to_s(a->now_ns));
         cJSON_AddItemToObject(doc, "model", model_json(a->policy, a->context));
         if (a->last.valid && isched_policy_get_params(a->policy, &pp) == 0) {
@@ -255,20 +258,53 @@ ISCHED_EXPORT int isched_agent_state_json(const struct isched_agent *agent, char
         return 0;
 }
 
-void agent__write_state(const struct isched_agent *a)
+void agent__write_state(struct isched_agent *a)
 {
         char *s = NULL;
         size_t len;
+        int r;
 
         if (!a->state_path)
                 return;
-        if (isched_agent_state_json(a, &s) < 0)
-                return;
-        len = strlen(s);
-        s[len] = '\n'; /* cJSON's terminator becomes the final newline */
-        if (isched__write_file_atomic(a->state_path, s, len + 1, 0600) < 0)
-                isched__log(ISCHED_LOG_WARNING, "pool %s: cannot write state file: %s", a->pool, isched_last_error());
+        r = isched_agent_state_json(a, &s);
+        if (r == 0) {
+                len = strlen(s);
+                s[len] = '\n'; /* cJSON's terminator becomes the final newline */
+                r = isched__write_file_atomic(a->state_path, s, len + 1, 0600);
+        }
+        agent__output_result(a, &a->state_failing, "state file", r);
         free(s);
+}
+
+/* An agent that follows one which did not stop cleanly (its state file
+ * is not "stopped": killed, crashed, the host rebooted) keeps that one's
+ * takeover arrangement: the pool's own arrangement is the baseline, not
+ * whatever the dead agent had switched to. */
+void agent__inherit_takeover(struct isched_agent *a)
+{
+        const cJSON *mode, *arr, *pid;
+        enum isched_arrangement prev;
+        char *text = NULL;
+        cJSON *doc;
+
+        if (!a->state_path || isched__read_file(a->state_path, 1 << 20, &text, NULL) < 0)
+                return;
+        doc = cJSON_Parse(text);
+        free(text);
+        mode = cJSON_GetObjectItemCaseSensitive(doc, "mode");
+        arr = cJSON_GetObjectItemCaseSensitive(doc, "takeover_arrangement");
+        pid = cJSON_GetObjectItemCaseSensitive(doc, "pid");
+        if (cJSON_IsString(mode) && strcmp(mode->valuestring, "stopped") != 0 && cJSON_IsString(arr) &&
+            isched_arrangement_from_string(arr->valuestring, &prev) == 0 && prev != a->takeover) {
+                isched__log(ISCHED_LOG_WARNING,
+                            "pool %s: the previous agent (pid %.0f) did not stop cleanly and left %s; its takeover "
+                            "arrangement %s stays the baseline and is restored at exit",
+                            a->pool, cJSON_IsNumber(pid) ? pid->valuedouble : 0.0,
+                            isched_arrangement_to_string(a->takeover), arr->valuestring);
+                a->takeover = prev;
+        }
+        isched__clear_error();
+        cJSON_Delete(doc);
 }
 
 static cJSON *double_array(const double *v, size_t n)
@@ -282,7 +318,7 @@ static cJSON *double_array(const double *v, size_t n)
 
 /* One line of the decision log, written when the decision's reward is
  * known (or will never be: reward null and a note). */
-void agent__log_record(const struct isched_agent *a, const struct agent_record *rec, const double *reward,
+void agent__log_record(struct isched_agent *a, const struct agent_record *rec, const double *reward,
                        const char *note)
 {
         struct isched_policy_params pp;
@@ -290,7 +326,7 @@ void agent__log_record(const struct isched_agent *a, const struct agent_record *
         char *line, buf[16];
         size_t len;
 
-        if (a->log_fd < 0 || isched_policy_get_params(a->policy, &pp) < 0)
+        if (!a->log_path || isched_policy_get_params(a->policy, &pp) < 0)
                 return;
         o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "time", wall_time_s());
@@ -323,10 +359,7 @@ void agent__log_record(const struct isched_agent *a, const struct agent_record *
                 return;
         len = strlen(line);
         line[len] = '\n';
-        /* One write() per line: with O_APPEND, lines of several agents
-         * sharing a log never interleave. */
-        if (write(a->log_fd, line, len + 1) != (ssize_t)(len + 1))
-                isched__log(ISCHED_LOG_WARNING, "pool %s: cannot write the decision log %s", a->pool, a->log_path);
+        agent__output_result(a, &a->log_failing, "decision log", agent__write_log_line(a, line, len + 1));
         free(line);
 }
 
@@ -364,6 +397,9 @@ ISCHED_EXPORT int isched_agent_explain_model(const char *model_path, char **ret_
         cJSON_AddNullToObject(doc, "backend");
         cJSON_AddStringToObject(doc, "mode", "model");
         cJSON_AddNullToObject(doc, "arrangement");
+        cJSON_AddNullToObject(doc, "takeover_arrangement");
+        cJSON_AddNullToObject(doc, "stop_reason");
+        cJSON_AddNullToObject(doc, "lock_file");
         cJSON_AddNullToObject(doc, "time_s");
         cJSON_AddItemToObject(doc, "model", model_json(policy, context));
         cJSON_AddItemToObject(doc, "context", context_json(&pp, x, NULL, NAN));

@@ -34,7 +34,7 @@ struct agent_record {
 struct isched_agent {
         unsigned refcount;
         struct isched_agent_config cfg; /* string members point at the copies below */
-        char *pool, *state_dir, *log_path, *model_path;
+        char *pool, *state_dir, *log_path, *model_path, *lock_dir;
         char *state_path, *lock_path, *hold_path;
         struct isched_backend *backend;
         struct isched_policy *policy;
@@ -49,6 +49,13 @@ struct isched_agent {
         char advisory_reason[256];
         char hold_reason[256];
         enum isched_arrangement current;
+        enum isched_arrangement takeover; /* in force when the agent took the pool over */
+        char stop_reason[160];            /* why the agent stopped, for the state file */
+
+        /* Output files: a failing one is said once, and again when it
+         * recovers; every failure is counted. */
+        uint64_t output_errors;
+        bool state_failing, log_failing;
 
         /* The window being observed. */
         struct isched_counters start;
@@ -76,6 +83,9 @@ struct isched_agent {
         bool last_tick_switched;
 };
 
+/* agent.c */
+void agent__drop_pending(struct isched_agent *a, const char *why);
+
 /* agent-files.c */
 int agent__paths(struct isched_agent *a);
 int agent__lock(struct isched_agent *a);
@@ -84,12 +94,15 @@ bool agent__hold_file_exists(const struct isched_agent *a);
 void agent__write_hold_file(const struct isched_agent *a);
 void agent__remove_hold_file(const struct isched_agent *a);
 int agent__open_log(struct isched_agent *a);
+int agent__write_log_line(struct isched_agent *a, const char *line, size_t len);
+void agent__output_result(struct isched_agent *a, bool *failing, const char *what, int r);
 
 /* agent-json.c */
 cJSON *agent__state_doc(const struct isched_agent *a);
-void agent__write_state(const struct isched_agent *a);
-void agent__log_record(const struct isched_agent *a, const struct agent_record *rec, const double *reward,
+void agent__write_state(struct isched_agent *a);
+void agent__log_record(struct isched_agent *a, const struct agent_record *rec, const double *reward,
                        const char *note);
+void agent__inherit_takeover(struct isched_agent *a);
 cJSON *agent__arms_json(const struct isched_decision *d);
 
 #endif

@@ -53,6 +53,7 @@ ISCHED_EXPORT int isched_agent_config_init(struct isched_agent_config *config)
                 .rollback_windows = 3,
                 .rollback_margin = 0.1,
                 .model_save_epochs = 10,
+                .log_max_bytes = 64ULL << 20,
         };
         return 0;
 }
@@ -185,10 +186,12 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         a->state_dir = dup_or_null(config->state_dir, &oom);
         a->log_path = dup_or_null(config->log_path, &oom);
         a->model_path = dup_or_null(config->model_path, &oom);
+        a->lock_dir = dup_or_null(config->lock_dir, &oom);
         a->cfg.pool = a->pool;
         a->cfg.state_dir = a->state_dir;
         a->cfg.log_path = a->log_path;
         a->cfg.model_path = a->model_path;
+        a->cfg.lock_dir = a->lock_dir;
         if (config->max_switches_per_hour)
                 a->switch_times = calloc(config->max_switches_per_hour, sizeof(*a->switch_times));
         if (oom || (config->max_switches_per_hour && !a->switch_times)) {
@@ -228,7 +231,8 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         a->have_start = true;
         record_snapshot(a, &a->start);
         a->now_ns = a->start.timestamp_ns;
-        a->current = a->start.arrangement;
+        a->current = a->takeover = a->start.arrangement;
+        agent__inherit_takeover(a);
         /* The arrangement found has been in force for an unknown time: the
          * dwell time counts from the agent's start, so that a restarted
          * agent does not switch at once. */
@@ -277,6 +281,7 @@ ISCHED_EXPORT struct isched_agent *isched_agent_unref(struct isched_agent *agent
         free(agent->state_dir);
         free(agent->log_path);
         free(agent->model_path);
+        free(agent->lock_dir);
         free(agent->state_path);
         free(agent->lock_path);
         free(agent->hold_path);
@@ -285,7 +290,7 @@ ISCHED_EXPORT struct isched_agent *isched_agent_unref(struct isched_agent *agent
 }
 
 /* A decision that will never get its reward is logged without one. */
-static void drop_pending(struct isched_agent *a, const char *why)
+void agent__drop_pending(struct isched_agent *a, const char *why)
 {
         if (!a->pending.valid)
                 return;
@@ -304,7 +309,8 @@ static void restart_window(struct isched_agent *a, const struct isched_counters 
 static void stop_agent(struct isched_agent *a)
 {
         a->mode = ISCHED_AGENT_STOPPED;
-        drop_pending(a, "pool vanished");
+        snprintf(a->stop_reason, sizeof(a->stop_reason), "the pool vanished");
+        agent__drop_pending(a, "pool vanished");
         isched__log(ISCHED_LOG_WARNING, "pool %s vanished: its agent stops", a->pool);
         agent__write_state(a);
 }
@@ -463,7 +469,7 @@ static void skip_window(struct isched_agent *a, const struct isched_counters *c,
 {
         a->skipped++;
         isched__log(ISCHED_LOG_INFO, "pool %s: window skipped, not learned: %s", a->pool, why);
-        drop_pending(a, why);
+        agent__drop_pending(a, why);
         restart_window(a, c);
         /* The snapshot that broke the window may itself be the lie (event
          * counters that went backwards once, which no time bound catches
@@ -573,7 +579,7 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
         if (!agent)
                 return isched__error(-EINVAL, "isched_agent_tick: NULL agent");
         if (agent->mode == ISCHED_AGENT_STOPPED)
-                return isched__error(-ENOENT, "the agent of pool %s has stopped: the pool vanished", agent->pool);
+                return isched__error(-ENOENT, "the agent of pool %s has stopped: %s", agent->pool, agent->stop_reason);
         agent->last_tick_switched = false;
         r = isched_backend_read_counters(agent->backend, agent->pool_id, &c);
         if (r == -ENOENT) {
@@ -636,6 +642,8 @@ ISCHED_EXPORT int isched_agent_get_status(const struct isched_agent *agent, stru
                 .mean_reward = agent->updates ? agent->reward_sum / (double)agent->updates : NAN,
                 .last_score = agent->last_score,
                 .last_tick_switched = agent->last_tick_switched,
+                .takeover_arrangement = agent->takeover,
+                .output_errors = agent->output_errors,
         };
         return 0;
 }

@@ -246,6 +246,7 @@ static int pool_from_json(const cJSON *o, const char *where, struct isched_pool_
 struct isched_trace_writer {
         int fd;
         off_t good_size; /* the file's size after its last complete line */
+        uint64_t max_bytes; /* 0: no limit */
         size_t n_pools;
         uint32_t *pool_ids;
         char *path;
@@ -279,6 +280,11 @@ static int write_line(struct isched_trace_writer *w, const cJSON *obj)
                 return isched__error(-ENOMEM, "out of memory writing trace %s", w->path);
         len = strlen(text);
         text[len] = '\n'; /* replaces the NUL; the buffer is not used as a string again */
+        if (w->max_bytes && (uint64_t)w->good_size + len + 1 > w->max_bytes) {
+                free(text);
+                return isched__error(-EFBIG, "trace %s reached its size limit of %llu bytes", w->path,
+                                     (unsigned long long)w->max_bytes);
+        }
         r = write_all(w->fd, text, len + 1);
         free(text);
         if (r < 0) {
@@ -423,6 +429,14 @@ ISCHED_EXPORT int isched_trace_writer_append(struct isched_trace_writer *writer,
         r = write_line(writer, line);
         cJSON_Delete(line);
         return r;
+}
+
+ISCHED_EXPORT int isched_trace_writer_set_max_bytes(struct isched_trace_writer *writer, uint64_t max_bytes)
+{
+        if (!writer)
+                return isched__error(-EINVAL, "isched_trace_writer_set_max_bytes: NULL writer");
+        writer->max_bytes = max_bytes;
+        return 0;
 }
 
 ISCHED_EXPORT struct isched_trace_writer *isched_trace_writer_free(struct isched_trace_writer *writer)

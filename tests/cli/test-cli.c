@@ -416,7 +416,7 @@ static void test_phased_end_to_end(void)
                                      "--epoch", "1", "--steps", "400", "--min-dwell", "0", "--max-switches-per-hour",
                                      "0", "--seed", "1", "--log", log, "--state-dir", sd, NULL),
                               0);
-        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "summary:"));
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "summary ("));
         free(out);
         n = read_log(log, ev, E2E_STEPS + 8);
         CU_ASSERT(n >= E2E_STEPS - 1);
