@@ -871,12 +871,14 @@ int cmd_run(int argc, char **argv)
         notify_status(&run);
         rc = run_loop(&run);
         run_notify("STOPPING=1");
-        /* What was learned is kept whatever ended the run; then the pools
-         * go back to where they were. */
-        r = save_models(&run);
+        /* The pools go back to where they were (stopping also learns the
+         * windows that waited for the change detector's confirmation);
+         * then what was learned is kept, whatever ended the run and even
+         * if a restore failed. */
+        r = stop_agents(&run);
         if (rc == EXIT_OK)
                 rc = r;
-        r = stop_agents(&run);
+        r = save_models(&run);
         if (rc == EXIT_OK)
                 rc = r;
         write_metrics(&run);

@@ -33,6 +33,9 @@ enum {
         OPT_MAX_SWITCHES,
         OPT_ROLLBACK_WINDOWS,
         OPT_ROLLBACK_MARGIN,
+        OPT_BUDGET,
+        OPT_BASELINE,
+        OPT_NO_SAFETY,
         OPT_STATE_DIR,
         OPT_MODEL,
         OPT_LOG,
@@ -85,6 +88,9 @@ static const struct run_option table[] = {
         { "max-switches-per-hour", "max-switches-per-hour", "guards", required_argument, OPT_MAX_SWITCHES, false },
         { "rollback-windows", "rollback-windows", "guards", required_argument, OPT_ROLLBACK_WINDOWS, false },
         { "rollback-margin", "rollback-margin", "guards", required_argument, OPT_ROLLBACK_MARGIN, false },
+        { "budget", "budget", "guards", required_argument, OPT_BUDGET, false },
+        { "baseline", "baseline", "guards", required_argument, OPT_BASELINE, false },
+        { "no-safety", "no-safety", "guards", optional_argument, OPT_NO_SAFETY, false },
         { "state-dir", "state-dir", "files", required_argument, OPT_STATE_DIR, false },
         { "model", "model", "files", required_argument, OPT_MODEL, false },
         { "log", "log", "files", required_argument, OPT_LOG, false },
@@ -142,6 +148,13 @@ static void usage(FILE *f)
                 "  --rollback-windows N       worse windows after a switch before rolling\n"
                 "                     back to the last-known-good arrangement (default 3; 0 = off)\n"
                 "  --rollback-margin X        how much lower a window score counts as worse (default 0.1)\n"
+                "  --budget X         exploration budget: score the agent may lose against the\n"
+                "                     baseline per epoch, summed since it started (default 0.01,\n"
+                "                     about 1%%; 0 = try only what is known to be no worse)\n"
+                "  --baseline ARR     the arrangement judged against and fallen back to\n"
+                "                     (default: the one in force when the agent took the pool over)\n"
+                "  --no-safety        let the policy's proposals through the safety layer unchanged\n"
+                "                     (no budget, hysteresis or stop-loss): for experiments only\n"
                 "Files:\n"
                 "  --state-dir DIR    state and hold files (default /var/lib/intellisched for\n"
                 "                     the xen backend as root, /run/intellisched/sim for the\n"
@@ -294,7 +307,6 @@ static bool parse_pool_list(struct run_opts *o, const char *label, char *list)
  * (label "FILE:LINE: key"); arg is owned by the caller and outlives o. */
 static bool apply_option(struct run_opts *o, const struct run_option *opt, char *arg, const char *label)
 {
-        double d;
         uint64_t v;
         bool b;
         int h;
@@ -339,16 +351,8 @@ static bool apply_option(struct run_opts *o, const struct run_option *opt, char 
                 }
                 return true;
         case OPT_MIN_DWELL:
-                /* 0 turns the guard off; anything else from 1 ms up. */
-                if (!cli_parse_double(label, arg, 0, 30.0 * 86400.0, &d))
-                        return false;
-                if (d > 0 && d < 0.001) {
-                        cli_error("%s: %g is out of range; give 0 (no minimum) or a value from 0.001 to 2592000", label,
-                                  d);
-                        return false;
-                }
-                o->agent.min_dwell_ns = (uint64_t)llround(d * 1e9);
-                return true;
+                /* 0 turns the guard off. */
+                return cli_parse_seconds_ns_or_zero(label, arg, &o->agent.min_dwell_ns);
         case OPT_MAX_SWITCHES:
                 if (!cli_parse_u64(label, arg, 0, 3600, &v))
                         return false;
@@ -361,6 +365,20 @@ static bool apply_option(struct run_opts *o, const struct run_option *opt, char 
                 return true;
         case OPT_ROLLBACK_MARGIN:
                 return cli_parse_double(label, arg, 0, 100, &o->agent.rollback_margin);
+        case OPT_BUDGET:
+                return cli_parse_double(label, arg, 0, 1, &o->agent.budget);
+        case OPT_BASELINE:
+                if (isched_arrangement_from_string(arg, &o->agent.baseline) < 0) {
+                        cli_error("%s: %s is not an arrangement (cpu, core, socket, node, all)", label, arg);
+                        return false;
+                }
+                return true;
+        case OPT_NO_SAFETY:
+                b = true;
+                if (arg && !parse_bool(label, arg, &b))
+                        return false;
+                o->agent.no_safety = b;
+                return true;
         case OPT_STATE_DIR:
                 o->state_dir = arg;
                 return true;
@@ -811,6 +829,14 @@ static const char *value_text(const struct run_opts *o, const struct run_option 
         case OPT_ROLLBACK_MARGIN:
                 snprintf(buf, size, "%.9g", o->agent.rollback_margin);
                 return buf;
+        case OPT_BUDGET:
+                snprintf(buf, size, "%.9g", o->agent.budget);
+                return buf;
+        case OPT_BASELINE:
+                return (unsigned)o->agent.baseline < ISCHED_ARR_COUNT ? isched_arrangement_to_string(o->agent.baseline)
+                                                                        : NULL;
+        case OPT_NO_SAFETY:
+                return o->agent.no_safety ? "yes" : "no";
         case OPT_STATE_DIR:
                 return o->state_dir;
         case OPT_MODEL:

@@ -54,6 +54,13 @@ enum isched_agent_reason {
         ISCHED_AGENT_REASON_ROLLBACK,  /**< guard: back to the last-known-good arrangement */
         ISCHED_AGENT_REASON_OVERRIDE,  /**< guard: someone else changed the arrangement; held until resumed */
         ISCHED_AGENT_REASON_ADVISORY,  /**< guard: dry run or a pool that cannot be switched */
+        ISCHED_AGENT_REASON_GAIN,      /**< safety: to the arm confidently better by more than a switch costs */
+        ISCHED_AGENT_REASON_SAFE_EXPLORE, /**< safety: trying the plausible, affordable arm the policy ranks highest */
+        ISCHED_AGENT_REASON_VISIT,     /**< safety: an exploration visit goes on */
+        ISCHED_AGENT_REASON_HYSTERESIS,/**< safety: the proposal's possible gain does not pay for the switch */
+        ISCHED_AGENT_REASON_KNOWN_WORSE, /**< safety: the proposal is known to be worse */
+        ISCHED_AGENT_REASON_RISK,      /**< safety: the proposal could cost more than the exploration budget left */
+        ISCHED_AGENT_REASON_WAIT,      /**< safety: the arm in force is not measured yet in this workload */
         ISCHED_AGENT_REASON_COUNT
 };
 
@@ -99,6 +106,20 @@ struct isched_agent_config {
          *  64 MiB).  A line that would make the log larger first renames it
          *  to "<log>.1" (replacing an older one) and starts a new log. */
         uint64_t log_max_bytes;
+        /** Exploration budget: the score the agent may lose against the
+         *  baseline arrangement, per decision window, summed since
+         *  takeover (log-score units; default 0.01, about 1%; 0 = never
+         *  explore what is not known to be at least as good). */
+        double budget;
+        /** The baseline arrangement the agent is judged against and
+         *  falls back to: ISCHED_ARR_COUNT (default) for the one in force
+         *  when the agent takes the pool over. */
+        enum isched_arrangement baseline;
+        /** Let the policy's proposals go to the guards unchanged: no
+         *  exploration budget, elimination, hysteresis or stop-loss (the
+         *  layer still measures, and learning still waits for a baseline
+         *  window).  For experiments and exploratory logs only. */
+        bool no_safety;
 };
 
 /** How isched_agent_stop() leaves the pool. */
@@ -129,6 +150,17 @@ struct isched_agent_status {
          *  not stop cleanly (killed, crashed) inherits its predecessor's. */
         enum isched_arrangement takeover_arrangement;
         uint64_t output_errors;   /**< state file and decision log writes that failed */
+        enum isched_arrangement baseline; /**< the arrangement at takeover (or configured) */
+        double gain;              /**< estimated score of the arrangement in force minus the baseline's, NaN if unknown */
+        double gain_sd;           /**< its standard error */
+        double measured_gain;     /**< score gained over the baseline per window since takeover (estimated), NaN before */
+        double measured_gain_sd;  /**< its standard error */
+        double budget_spent;      /**< pessimistic score lost against the baseline so far */
+        double budget_allowance;  /**< budget x windows since takeover */
+        uint64_t changes;         /**< workload changes detected */
+        uint64_t stop_losses;     /**< windows ended early because the exploration budget would overrun */
+        uint64_t unlearned;       /**< decisions whose window was never learned (transient, straddling a change, skipped, ...) */
+        uint32_t waiting;         /**< decisions whose window is not learned yet (updates + unlearned + waiting = decisions) */
 };
 
 /** Fill @p config with the defaults above (pool NULL). @return 0 or -EINVAL. */

@@ -13,7 +13,8 @@
 #include "intellisched/model.h"
 #include "util/util.h"
 
-#define EXPLAIN_SCHEMA "isched-explain-v1"
+#define EXPLAIN_SCHEMA "isched-explain-v2"
+#define DECISION_SCHEMA "isched-decision-v3"
 
 /* JSON has no NaN: unknown numbers are null. */
 static cJSON *num_or_null(double v)
@@ -31,7 +32,7 @@ static double ns_to_s(uint64_t ns)
         return (double)ns / 1e9;
 }
 
-static double wall_time_s(void)
+double agent__wall_time_s(void)
 {
         struct timespec ts;
 
@@ -102,21 +103,29 @@ static cJSON *context_json(const struct isched_policy_params *pp, const double *
         return ctx;
 }
 
+/* A set of arms is an array of their names (docs/json.md). */
+static cJSON *arms_enabled_json(uint32_t mask)
+{
+        cJSON *arr = cJSON_CreateArray();
+
+        for (unsigned i = 0; arr && i < ISCHED_MAX_ARMS; i++)
+                if (mask & (1u << i))
+                        cJSON_AddItemToArray(arr, cJSON_CreateString(arm_name(i)));
+        return arr;
+}
+
 static cJSON *model_json(const struct isched_policy *policy, const struct isched_context *context)
 {
         struct isched_policy_params pp;
-        cJSON *m = cJSON_CreateObject(), *mask;
+        cJSON *m = cJSON_CreateObject();
 
         if (isched_policy_get_params(policy, &pp) < 0)
                 return m;
         cJSON_AddStringToObject(m, "policy", isched_policy_kind_to_string(pp.kind));
         cJSON_AddNumberToObject(m, "rounds", (double)isched_policy_get_rounds(policy));
         cJSON_AddItemToObject(m, "feature_schema", str_or_null(pp.feature_schema));
-        cJSON_AddNumberToObject(m, "n_features", pp.n_features);
-        mask = cJSON_AddArrayToObject(m, "arms_enabled");
-        for (unsigned i = 0; i < ISCHED_MAX_ARMS; i++)
-                if (pp.arm_mask & (1u << i))
-                        cJSON_AddItemToArray(mask, cJSON_CreateString(arm_name(i)));
+        cJSON_AddNumberToObject(m, "nr_features", pp.n_features);
+        cJSON_AddItemToObject(m, "arms_enabled", arms_enabled_json(pp.arm_mask));
         cJSON_AddItemToObject(m, "baseline", context ? num_or_null(isched_context_get_baseline(context))
                                                      : cJSON_CreateNull());
         return m;
@@ -130,11 +139,11 @@ static const char *policy_reason_name(const struct isched_decision *d)
 static cJSON *decision_json(const struct agent_record *rec)
 {
         const enum isched_agent_reason reason = rec->reason;
-        const bool by_policy = reason == ISCHED_AGENT_REASON_EXPLOIT || reason == ISCHED_AGENT_REASON_EXPLORE;
         cJSON *d = cJSON_CreateObject();
 
         cJSON_AddNumberToObject(d, "epoch", (double)rec->epoch);
         cJSON_AddNumberToObject(d, "time_s", ns_to_s(rec->time_ns));
+        cJSON_AddNumberToObject(d, "wall_time_s", rec->wall_time_s);
         cJSON_AddStringToObject(d, "arrangement_before", isched_arrangement_to_string(rec->before));
         cJSON_AddStringToObject(d, "policy_arm", arm_name(rec->decision.arm));
         cJSON_AddStringToObject(d, "policy_reason", policy_reason_name(&rec->decision));
@@ -142,7 +151,8 @@ static cJSON *decision_json(const struct agent_record *rec)
         cJSON_AddStringToObject(d, "greedy_arm", arm_name(rec->decision.greedy_arm));
         cJSON_AddStringToObject(d, "chosen_arm", isched_arrangement_to_string(rec->arm));
         cJSON_AddStringToObject(d, "reason", isched_agent_reason_to_string(reason));
-        cJSON_AddStringToObject(d, "reason_class", by_policy ? "policy" : "guard");
+        cJSON_AddStringToObject(d, "reason_class", agent__reason_class(reason));
+        cJSON_AddStringToObject(d, "safety_reason", isched__safety_reason_name(rec->safety.reason));
         cJSON_AddNumberToObject(d, "propensity", rec->propensity);
         cJSON_AddBoolToObject(d, "switched", rec->switched);
         cJSON_AddItemToObject(d, "arms", agent__arms_json(&rec->decision));
@@ -173,8 +183,8 @@ static cJSON *guards_json(const struct isched_agent *a)
         cJSON_AddNumberToObject(rb, "margin", a->cfg.rollback_margin);
         cJSON_AddBoolToObject(rb, "watching", a->watching);
         cJSON_AddNumberToObject(rb, "bad_windows", a->bad_windows);
-        cJSON_AddItemToObject(rb, "last_known_good",
-                              a->watching ? cJSON_CreateString(isched_arrangement_to_string(a->lkg)) : cJSON_CreateNull());
+        cJSON_AddItemToObject(rb, "target", a->last.valid ? cJSON_CreateString(arm_name(a->last.safety.fallback))
+                                                          : cJSON_CreateString(arm_name(a->baseline)));
         cJSON_AddBoolToObject(g, "held", a->mode == ISCHED_AGENT_HELD);
         cJSON_AddItemToObject(g, "hold_reason", str_or_null(a->mode == ISCHED_AGENT_HELD ? a->hold_reason : NULL));
         cJSON_AddItemToObject(g, "hold_file", str_or_null(a->hold_path));
@@ -184,6 +194,59 @@ static cJSON *guards_json(const struct isched_agent *a)
                                                   ? a->advisory_reason
                                                   : NULL));
         return g;
+}
+
+static cJSON *mean_sd_json(double mean, double sd)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddItemToObject(o, "mean", num_or_null(mean));
+        cJSON_AddItemToObject(o, "sd", num_or_null(sd));
+        return o;
+}
+
+/* The safety layer's view: what the agent is judged against, what it has
+ * spent, what it believes of every arm now (docs/safety.md). */
+static cJSON *safety_json(const struct isched_agent *a)
+{
+        struct isched_agent_status st;
+        struct isched__safety_status ss;
+        cJSON *o = cJSON_CreateObject(), *arms, *budget;
+
+        isched_agent_get_status(a, &st);
+        isched__safety_get_status(a->safety, &ss);
+        cJSON_AddStringToObject(o, "baseline", arm_name(a->baseline));
+        cJSON_AddStringToObject(o, "observation", isched_observation_to_string(a->observation));
+        cJSON_AddItemToObject(o, "gain", mean_sd_json(st.gain, st.gain_sd));
+        cJSON_AddItemToObject(o, "measured_gain", mean_sd_json(st.measured_gain, st.measured_gain_sd));
+        budget = cJSON_AddObjectToObject(o, "budget");
+        cJSON_AddNumberToObject(budget, "per_window", a->cfg.budget);
+        cJSON_AddNumberToObject(budget, "windows", ss.windows);
+        cJSON_AddNumberToObject(budget, "spent", ss.spent);
+        cJSON_AddNumberToObject(budget, "allowance", ss.allowance);
+        cJSON_AddItemToObject(o, "noise_sd", num_or_null(ss.noise_sd));
+        cJSON_AddItemToObject(o, "switch_cost", num_or_null(ss.switch_cost));
+        cJSON_AddNumberToObject(o, "segment", (double)ss.segment);
+        cJSON_AddNumberToObject(o, "changes", (double)ss.changes);
+        cJSON_AddNumberToObject(o, "stop_losses", (double)a->stop_losses);
+        cJSON_AddItemToObject(o, "reason", a->last.valid ? cJSON_CreateString(isched__safety_reason_name(a->last.safety.reason))
+                                                         : cJSON_CreateNull());
+        cJSON_AddStringToObject(o, "fallback", arm_name(a->last.valid ? a->last.safety.fallback : a->baseline));
+        arms = cJSON_AddArrayToObject(o, "arms");
+        for (unsigned i = 0; i < ISCHED_ARR_COUNT; i++) {
+                const struct isched__safety_arm_estimate *e = &a->last.safety.arms[i];
+                cJSON *arm = cJSON_CreateObject();
+
+                cJSON_AddStringToObject(arm, "arm", arm_name(i));
+                cJSON_AddBoolToObject(arm, "enabled", (a->pp.arm_mask >> i) & 1);
+                cJSON_AddItemToObject(arm, "score", num_or_null(a->last.valid ? e->mean : NAN));
+                cJSON_AddItemToObject(arm, "sd", num_or_null(a->last.valid ? e->sd : NAN));
+                cJSON_AddNumberToObject(arm, "windows", a->last.valid ? e->weight : 0.0);
+                cJSON_AddBoolToObject(arm, "known_worse", a->last.valid && e->eliminated);
+                cJSON_AddItemToObject(arm, "model_error", num_or_null(ss.model_error[i]));
+                cJSON_AddItemToArray(arms, arm);
+        }
+        return o;
 }
 
 static cJSON *stats_json(const struct isched_agent *a)
@@ -207,7 +270,7 @@ static cJSON *doc_header(const char *source)
         cJSON_AddStringToObject(doc, "schema", EXPLAIN_SCHEMA);
         cJSON_AddStringToObject(doc, "source", source);
         cJSON_AddStringToObject(doc, "version", isched_version());
-        cJSON_AddNumberToObject(doc, "written_at", wall_time_s());
+        cJSON_AddNumberToObject(doc, "wall_time_s", agent__wall_time_s());
         return doc;
 }
 
@@ -237,6 +300,7 @@ cJSON *agent__state_doc(const struct isched_agent *a)
                 cJSON_AddNullToObject(doc, "context");
                 cJSON_AddNullToObject(doc, "decision");
         }
+        cJSON_AddItemToObject(doc, "safety", safety_json(a));
         cJSON_AddItemToObject(doc, "guards", guards_json(a));
         cJSON_AddItemToObject(doc, "stats", stats_json(a));
         return doc;
@@ -329,7 +393,8 @@ void agent__log_record(struct isched_agent *a, const struct agent_record *rec, c
         if (!a->log_path || isched_policy_get_params(a->policy, &pp) < 0)
                 return;
         o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "time", wall_time_s());
+        cJSON_AddStringToObject(o, "schema", DECISION_SCHEMA);
+        cJSON_AddNumberToObject(o, "wall_time_s", agent__wall_time_s());
         cJSON_AddNumberToObject(o, "time_s", ns_to_s(rec->time_ns));
         cJSON_AddStringToObject(o, "pool", a->pool);
         cJSON_AddNumberToObject(o, "epoch", (double)rec->epoch);
@@ -341,11 +406,26 @@ void agent__log_record(struct isched_agent *a, const struct agent_record *rec, c
         cJSON_AddItemToObject(o, "raw", double_array(rec->raw, ISCHED_F_COUNT));
         cJSON_AddItemToObject(o, "x", double_array(rec->x, ISCHED_F_COUNT));
         cJSON_AddStringToObject(o, "arm", isched_arrangement_to_string(rec->arm));
-        cJSON_AddNumberToObject(o, "arm_index", rec->arm);
         cJSON_AddNumberToObject(o, "propensity", rec->propensity);
-        cJSON_AddNumberToObject(o, "arm_mask", pp.arm_mask);
+        cJSON_AddItemToObject(o, "arms_enabled", arms_enabled_json(pp.arm_mask));
         cJSON_AddItemToObject(o, "reward", reward ? num_or_null(*reward) : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "score", num_or_null(rec->score));
+        /* What off-policy evaluation of the score needs: the reward
+         * window's own score, and apart from it what the agent subtracted. */
+        cJSON_AddItemToObject(o, "window_score", num_or_null(rec->window_score));
+        cJSON_AddItemToObject(o, "settle_score", num_or_null(rec->settle_score));
+        cJSON_AddItemToObject(o, "baseline", num_or_null(rec->baseline));
+        cJSON_AddStringToObject(o, "baseline_arm", arm_name(a->baseline));
+        cJSON_AddItemToObject(o, "switch_cost", num_or_null(rec->switch_cost));
+        cJSON_AddStringToObject(o, "observation", isched_observation_to_string(a->observation));
+        cJSON_AddNumberToObject(o, "segment", (double)rec->segment);
+        cJSON_AddStringToObject(o, "safety_reason", isched__safety_reason_name(rec->safety.reason));
+        cJSON_AddItemToObject(o, "gain", num_or_null(rec->safety.gain));
+        cJSON_AddItemToObject(o, "gain_sd", num_or_null(rec->safety.gain_sd));
+        cJSON_AddBoolToObject(o, "stopped", rec->stopped);
+        /* The candidate of isched eval learns it when the agent did. */
+        cJSON_AddItemToObject(o, "learned_epoch",
+                              rec->learned_epoch ? cJSON_CreateNumber((double)rec->learned_epoch) : cJSON_CreateNull());
         cJSON_AddStringToObject(o, "reason", isched_agent_reason_to_string(rec->reason));
         cJSON_AddStringToObject(o, "policy_arm", arm_name(rec->decision.arm));
         cJSON_AddStringToObject(o, "policy_reason", policy_reason_name(&rec->decision));
@@ -406,6 +486,7 @@ ISCHED_EXPORT int isched_agent_explain_model(const char *model_path, char **ret_
         d = cJSON_AddObjectToObject(doc, "decision");
         cJSON_AddNullToObject(d, "epoch");
         cJSON_AddNullToObject(d, "time_s");
+        cJSON_AddNullToObject(d, "wall_time_s");
         cJSON_AddNullToObject(d, "arrangement_before");
         cJSON_AddStringToObject(d, "policy_arm", arm_name(dec.arm));
         cJSON_AddStringToObject(d, "policy_reason", policy_reason_name(&dec));
@@ -416,7 +497,9 @@ ISCHED_EXPORT int isched_agent_explain_model(const char *model_path, char **ret_
         cJSON_AddStringToObject(d, "reason_class", "policy");
         cJSON_AddNumberToObject(d, "propensity", dec.propensity);
         cJSON_AddBoolToObject(d, "switched", false);
+        cJSON_AddNullToObject(d, "safety_reason");
         cJSON_AddItemToObject(d, "arms", agent__arms_json(&dec));
+        cJSON_AddNullToObject(doc, "safety");
         cJSON_AddNullToObject(doc, "guards");
         cJSON_AddNullToObject(doc, "stats");
         s = cJSON_Print(doc);

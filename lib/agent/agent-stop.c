@@ -64,6 +64,9 @@ ISCHED_EXPORT int isched_agent_stop(struct isched_agent *agent, enum isched_agen
                 return isched__error(-EINVAL, "isched_agent_stop: an agent and restore or keep are required");
         if (agent->mode == ISCHED_AGENT_STOPPED)
                 return 0;
+        /* No window comes after this one: what waited for the change
+         * detector's confirmation is learned now. */
+        (void)agent__finish_learning(agent);
         agent__drop_pending(agent, "agent stopped");
         if (on_exit == ISCHED_AGENT_ON_EXIT_RESTORE)
                 r = isched_agent_restore(agent);

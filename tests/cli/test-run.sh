@@ -118,17 +118,18 @@ expect "--alpha that differs from the loaded model's: refused, model untouched" 
 run --pool Pool-0 "${fast[@]}" --steps 3 --state-dir "$d/s1" --model "$d/m.json"
 expect "the start banner says the model was loaded and its rounds" 'grep -q "model .*m.json loaded ([0-9]* rounds)" "$d/out"'
 run --pool Pool-0 --min-dwell 0.0001
-expect "--min-dwell range message says 0 is allowed" '[ $rc -eq 2 ] && grep -q "give 0 (no minimum)" "$d/err"'
+expect "--min-dwell range message says 0 is allowed" '[ $rc -eq 2 ] && grep -q "give 0 or a value from 0.001" "$d/err"'
 
 # ---- the pool is restored at exit (default), or kept ----
-run --pool Pool-0 "${fast[@]}" --steps 20 --policy egreedy --epsilon 1 --state-dir "$d/s2" --json
+# (--no-safety: a policy that always explores switches at once)
+run --pool Pool-0 "${fast[@]}" --steps 20 --policy egreedy --epsilon 1 --no-safety --state-dir "$d/s2" --json
 expect "--json: a run summary document" '[ $rc -eq 0 ] && [ "$(json_get "$d/out" "d[\"schema\"]")" = isched-run-v1 ]'
 expect "on-exit restore (default): back to the takeover arrangement" \
         '[ "$(json_get "$d/out" "d[\"pools\"][0][\"arrangement\"] == d[\"pools\"][0][\"takeover_arrangement\"]")" = True ] &&
          [ "$(json_get "$d/out" "d[\"pools\"][0][\"switches\"] > 1")" = True ]'
 expect "the state file says stopped after a clean end" \
         '[ "$(json_get "$d/s2/Pool-0.state.json" "d[\"mode\"]")" = stopped ]'
-run --pool Pool-0 "${fast[@]}" --steps 20 --policy egreedy --epsilon 1 --state-dir "$d/s2" --on-exit keep --json
+run --pool Pool-0 "${fast[@]}" --steps 20 --policy egreedy --epsilon 1 --no-safety --state-dir "$d/s2" --on-exit keep --json
 expect "--on-exit keep leaves the last arrangement" \
         '[ $rc -eq 0 ] && [ "$(json_get "$d/out" "d[\"pools\"][0][\"restored\"]")" = False ]'
 
