@@ -630,33 +630,26 @@ void isched__guest_result_to_counters(const struct isched__guest_pool_result *re
                 c->valid &= ~(uint32_t)ISCHED_CNT_WORK;
 }
 
-static const char *const observation_names[] = {
-        [ISCHED__OBS_GROUND_TRUTH] = "ground-truth",
-        [ISCHED__OBS_XEN] = "xen",
-        [ISCHED__OBS_XEN_GUESTS] = "xen+guests",
-};
-
 int isched__guest_observation(const struct isched_backend_config *cfg, const char *backend,
-                              enum isched__observation dflt, unsigned allowed, enum isched__observation *ret)
+                              enum isched_observation dflt, unsigned allowed, enum isched_observation *ret)
 {
         const char *name = cfg ? cfg->observation : NULL;
+        enum isched_observation mode;
 
         if (!name) {
                 *ret = dflt;
                 return 0;
         }
-        for (unsigned i = 0; i < ARRAY_SIZE(observation_names); i++) {
-                if (strcmp(name, observation_names[i]) != 0)
-                        continue;
-                if (!(allowed & (1u << i)))
-                        return isched__error(-EINVAL, "the %s backend cannot observe in mode %s%s", backend, name,
-                                             i == ISCHED__OBS_GROUND_TRUTH
-                                                     ? ": no real host shows the work its vCPUs really did (use xen or xen+guests)"
-                                                     : "");
-                *ret = (enum isched__observation)i;
-                return 0;
-        }
-        return isched__error(-EINVAL, "unknown observation mode \"%.40s\": use ground-truth, xen or xen+guests", name);
+        if (isched_observation_from_string(name, &mode) < 0 || mode == ISCHED_OBS_UNKNOWN)
+                return isched__error(-EINVAL, "unknown observation mode \"%.40s\": use ground-truth, xen or xen+guests",
+                                     name);
+        if (!(allowed & (1u << mode)))
+                return isched__error(-EINVAL, "the %s backend cannot observe in mode %s%s", backend, name,
+                                     mode == ISCHED_OBS_GROUND_TRUTH
+                                             ? ": no real host shows the work its vCPUs really did (use xen or xen+guests)"
+                                             : "");
+        *ret = mode;
+        return 0;
 }
 
 int isched__guest_params_from_config(const struct isched_backend_config *cfg, struct isched__guest_params *ret,

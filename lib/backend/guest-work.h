@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "intellisched/backend.h"
+#include "intellisched/context.h"
 #include "intellisched/counters.h"
 
 /* Defaults of struct isched__guest_params (docs/guest-work.md). */
@@ -132,18 +133,11 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
 int isched__guest_pool_status(const struct isched__guest_tracker *t, uint32_t pool,
                               struct isched__guest_domain_status **ret, size_t *ret_n);
 
-/* The observation modes a backend can be opened in (isched_backend_config). */
-enum isched__observation {
-        ISCHED__OBS_GROUND_TRUTH = 0,
-        ISCHED__OBS_XEN,
-        ISCHED__OBS_XEN_GUESTS,
-};
-
 /* The mode cfg->observation asks @backend for, @dflt when NULL.  0 or
  * -EINVAL (an unknown name, or one the backend cannot give, with
  * @allowed its bit mask of modes). */
 int isched__guest_observation(const struct isched_backend_config *cfg, const char *backend,
-                              enum isched__observation dflt, unsigned allowed, enum isched__observation *ret);
+                              enum isched_observation dflt, unsigned allowed, enum isched_observation *ret);
 
 /* The tracker parameters of cfg (weights and share cap).  *ret_weights is
  * what the caller frees once the tracker is made.  0, -EINVAL, -ENOMEM. */
