@@ -117,7 +117,12 @@ struct opts {
         bool cfg_enabled[N_AGENT_CFGS];
         bool warm;
         const char *series_scenario;
+        const char *observation;    /* what the agent learns from (docs/guest-work.md); NULL: ground-truth */
 };
+
+/* The observation mode of every backend opened (--observation): the agent
+ * learns from what it shows, the bench always measures the ground truth. */
+static const char *observation_mode;
 
 /* ------------------------------------------------------------------ utilities */
 
@@ -260,7 +265,8 @@ static double window_score(const struct isched_counters *a, const struct isched_
 
 static struct isched_backend *open_sim(const char *scenario, unsigned seed, struct isched_pool_info *ret_pool)
 {
-        struct isched_backend_config bc = { .size = sizeof(bc), .scenario = scenario, .seed = seed };
+        struct isched_backend_config bc = { .size = sizeof(bc), .scenario = scenario, .seed = seed,
+                                            .observation = observation_mode };
         struct isched_backend *b = NULL;
         struct isched_pool_info *pools = NULL;
         size_t n = 0;
@@ -276,6 +282,19 @@ static struct isched_backend *open_sim(const char *scenario, unsigned seed, stru
         *ret_pool = pools[0];
         free(pools);
         return b;
+}
+
+/* The ground truth of the simulation behind b, whatever the agent observes:
+ * every method is judged on the work really done. */
+static void read_truth(struct isched_backend *b, uint32_t pool, struct isched_counters *ret)
+{
+        struct isched_sim *sim;
+        int r = isched_sim_from_backend(b, &sim);
+
+        if (r == 0)
+                r = isched_sim_read_counters(sim, pool, ret);
+        if (r < 0)
+                die("cannot read counters", r);
 }
 
 static struct isched_policy *new_policy(enum isched_policy_kind kind, unsigned seed)
@@ -413,9 +432,7 @@ static void run_job(const struct opts *o, const struct job *j, struct run_result
                 if (r < 0)
                         die("cannot set the arrangement", r);
         }
-        r = isched_backend_read_counters(b, pool.id, &c0);
-        if (r < 0)
-                die("cannot read counters", r);
+        read_truth(b, pool.id, &c0);
         prev = c0;
         for (t = step_ns; t <= duration_ns; t += step_ns) {
                 r = isched_backend_wait(b, step_ns);
@@ -441,9 +458,7 @@ static void run_job(const struct opts *o, const struct job *j, struct run_result
                         }
                 }
                 if (t % sample_ns == 0) {
-                        r = isched_backend_read_counters(b, pool.id, &cur);
-                        if (r < 0)
-                                die("cannot read counters", r);
+                        read_truth(b, pool.id, &cur);
                         res->sample_score[res->n_samples] = window_score(&prev, &cur, NULL);
                         res->sample_arrangement[res->n_samples] = (int)cur.arrangement;
                         res->n_samples++;
@@ -1124,6 +1139,7 @@ static void summarise(const struct opts *o, const struct scen_info *si)
                 cJSON_AddNumberToObject(cfg, "seeds", o->seeds);
                 cJSON_AddNumberToObject(cfg, "duration_s", o->duration_s);
                 cJSON_AddNumberToObject(cfg, "sample_s", o->sample_s);
+                cJSON_AddStringToObject(cfg, "observation", o->observation ? o->observation : "ground-truth");
                 cJSON_AddStringToObject(cfg, "score", "isched_context_score, default weights");
                 cJSON_AddStringToObject(cfg, "version", isched_version());
         }
@@ -1248,7 +1264,7 @@ static void usage(FILE *f)
         fprintf(f,
                 "Usage: quality [--out DIR] [--scenarios A,B,...|all] [--seeds N] [--duration S]\n"
                 "               [--sample S] [--jobs N] [--policies K,...] [--configs C,...] [--no-warm]\n"
-                "               [--series SCENARIO] [--summarise-only]\n"
+                "               [--series SCENARIO] [--summarise-only] [--observation M]\n"
                 "       quality overhead [--scenario S] [--policy KIND|none] [--epochs N]\n\n"
                 "Evaluate the agent on the simulator against the static arrangements and the\n"
                 "per-phase oracle; write OUT/quality.json, quality.csv, quality-runs.csv,\n"
@@ -1263,7 +1279,10 @@ static void usage(FILE *f)
                 "  --configs LIST    agent configurations: default, fast (default both)\n"
                 "  --no-warm         skip the warm starts\n"
                 "  --series S        scenario of the time series (default phased)\n"
-                "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n");
+                "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n"
+                "  --observation M   what the agent learns from: ground-truth (default), xen\n"
+                "                    (no work counter) or xen+guests (docs/guest-work.md); every\n"
+                "                    method is still measured on the ground truth\n");
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -1289,6 +1308,7 @@ int main(int argc, char **argv)
                 { "no-warm", no_argument, NULL, 'W' },
                 { "series", required_argument, NULL, 'r' },
                 { "summarise-only", no_argument, NULL, 'U' },
+                { "observation", required_argument, NULL, 'O' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -1312,6 +1332,9 @@ int main(int argc, char **argv)
                 switch (c) {
                 case 'o':
                         o.out = optarg;
+                        break;
+                case 'O':
+                        o.observation = observation_mode = optarg;
                         break;
                 case 's':
                         if (strcmp(optarg, "all") != 0)

@@ -32,6 +32,18 @@ struct isched_backend_config {
         const char *topology;      /**< sim: override topology, e.g. "2n2s8c2t", or NULL */
         uint64_t seed;             /**< sim: random seed */
         const char *trace_path;    /**< replay: counter trace file */
+        /**
+         * What the counters may show (docs/guest-work.md): "ground-truth"
+         * (sim only, its default: the work its vCPUs really did), "xen" (the
+         * xen backend's default: what a patched Xen host gives, no work
+         * counter) or "xen+guests" (work only as the pool's guests publish
+         * it); NULL for the backend's default.  replay takes none.
+         */
+        const char *observation;
+        /** xen+guests: "name=weight,..." by domain name (others weigh 1, 0 excludes one); NULL for none. */
+        const char *guest_weights;
+        /** xen+guests: the largest share of one domain in its pool's work, (0, 1]; 0 for the default 0.5. */
+        double guest_share_cap;
 };
 
 /** Maximum length of a pool or scheduler name, with the terminating NUL. */

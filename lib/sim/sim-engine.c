@@ -1574,6 +1574,7 @@ ISCHED_EXPORT int isched_sim_domain_info(const struct isched_sim *sim, uint32_t 
         info.run_ns = run_ns;
         info.wakeups = d->wakeups;
         memcpy(info.wake_latency_hist, d->lat_hist, sizeof(info.wake_latency_hist));
+        info.publishes = d->wl->publishes;
         *ret_info = info;
         return 0;
 }

@@ -136,6 +136,7 @@ struct sim_wl_domain {
         uint32_t weight;
         uint32_t cap;      /* percent of one pCPU, 0 = none */
         int32_t memory;    /* SIM_MEMORY_AUTO, SIM_MEMORY_INTERLEAVE or a node */
+        bool publishes;    /* publishes its work to dom0 (observation xen+guests) */
         struct sim_behaviour beh;
 };
 

@@ -310,9 +310,25 @@ static int parse_memory(const cJSON *d, const char *where, int32_t *ret)
         return isched__error(-EINVAL, "%s.memory: use \"auto\", \"interleave\" or a node number (0-255)", where);
 }
 
+/* "publishes": whether the domain's guest publishes its work to dom0, which
+ * only observation mode xen+guests uses (docs/guest-work.md); default true. */
+static int get_publishes(const cJSON *obj, const char *where, bool *ret)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "publishes");
+
+        *ret = true;
+        if (!v)
+                return 0;
+        if (!cJSON_IsBool(v))
+                return isched__error(-EINVAL, "%s.publishes: must be true or false", where);
+        *ret = cJSON_IsTrue(v);
+        return 0;
+}
+
 static int parse_domains(const cJSON *root, struct sim_workload *wl)
 {
-        static const char *const keys[] = { "name", "pool", "vcpus", "weight", "cap", "memory", "behaviour", NULL };
+        static const char *const keys[] = { "name", "pool", "vcpus", "weight", "cap", "publishes", "memory",
+                                            "behaviour", NULL };
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "domains");
         uint32_t n, total = 0;
         int r;
@@ -345,6 +361,8 @@ static int parse_domains(const cJSON *root, struct sim_workload *wl)
                         return r;
                 if (vcpus == 0)
                         return isched__error(-EINVAL, "%s.vcpus: missing", where);
+                if ((r = get_publishes(d, where, &wd->publishes)) < 0)
+                        return r;
                 for (uint32_t j = 0; j < wl->nr_pools; j++)
                         if (strcmp(wl->pools[j].name, pool) == 0) {
                                 wd->pool = j;

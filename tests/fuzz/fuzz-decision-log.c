@@ -20,7 +20,7 @@ static void evaluate_log(struct events *ev)
                 return;
         r = fit_reward_model(ev, &fit);
         if (r == 0)
-                r = evaluate(ev, cand, fit, &res);
+                r = evaluate(ev, cand, 0, fit, &res);
         FUZZ_ASSERT(r == 0 || r == -EDOM || r == -EINVAL);
         isched_policy_free(cand);
         isched_policy_free(fit);

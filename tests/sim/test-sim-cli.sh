@@ -26,7 +26,7 @@ python3 -c "
 import json,sys
 d=json.load(open(sys.argv[1]))
 doms=d['pools'][0]['domains']
-assert [x['name'] for x in doms] == ['pipe-a', 'pipe-b', 'pipe-c', 'batch'], doms
+assert [x['domain'] for x in doms] == ['pipe-a', 'pipe-b', 'pipe-c', 'batch'], doms
 for x in doms:
     assert x['work_units'] > 0 and x['wakeups'] > 0 and x['wake_latency_p99_us'] >= x['wake_latency_mean_us'] * 0.5 > 0, x
 " "$tmp/c"
