@@ -71,6 +71,11 @@ static const struct {
         { "phased", 4, { 5, 5, 5, 5 } },
 };
 
+/* What the agent learns from (--observation; docs/guest-work.md): every
+ * backend is opened in this mode, and every method is still measured on
+ * the simulation's ground truth. */
+static const char *observation_mode;
+
 /* ------------------------------------------------------------------ utilities */
 
 static void die(const char *what, int r)
@@ -181,13 +186,26 @@ struct scen {
 
 static struct isched_backend *open_sim(const char *scenario, unsigned seed)
 {
-        struct isched_backend_config bc = { .size = sizeof(bc), .scenario = scenario, .seed = seed };
+        struct isched_backend_config bc = { .size = sizeof(bc), .scenario = scenario, .seed = seed,
+                                            .observation = observation_mode };
         struct isched_backend *b = NULL;
         int r = isched_backend_open("sim", &bc, &b);
 
         if (r < 0)
                 die(scenario, r);
         return b;
+}
+
+/* The ground truth of the simulation behind b, whatever the agent observes. */
+static void read_truth(struct isched_backend *b, uint32_t pool, struct isched_counters *ret)
+{
+        struct isched_sim *sim;
+        int r = isched_sim_from_backend(b, &sim);
+
+        if (r == 0)
+                r = isched_sim_read_counters(sim, pool, ret);
+        if (r < 0)
+                die("cannot read counters", r);
 }
 
 static void probe(struct scen *sc)
@@ -302,8 +320,8 @@ static void run_job(const struct opts *o, const struct job *j)
         struct isched_backend *b = open_sim(j->sc->name, j->seed);
         struct isched_agent *agent = NULL;
         struct isched_agent_config ac;
-        struct isched_counters c0, prev, cur;
-        struct isched_window w;
+        struct isched_counters c0, prev, cur, oprev, ocur;
+        struct isched_window w, ow;
         cJSON *root = cJSON_CreateObject(), *wins, *sw;
         uint64_t step_ns = window_ns, switches = 0, late = 0;
         unsigned current = SOCKET;
@@ -350,10 +368,13 @@ static void run_job(const struct opts *o, const struct job *j)
                 if (r < 0)
                         die("cannot set the arrangement", r);
         }
-        r = isched_backend_read_counters(b, j->sc->pool_id, &c0);
+        read_truth(b, j->sc->pool_id, &c0);
+        prev = c0;
+        r = isched_backend_read_counters(b, j->sc->pool_id, &oprev);
         if (r < 0)
                 die("cannot read counters", r);
-        prev = c0;
+        cJSON_AddStringToObject(root, "observation",
+                                isched_observation_to_string(isched_counters_observation("sim", &oprev)));
         wins = cJSON_AddArrayToObject(root, "windows");
         sw = cJSON_AddArrayToObject(root, "switch_times");
         for (uint64_t t = step_ns; t <= duration_ns; t += step_ns) {
@@ -389,16 +410,21 @@ static void run_job(const struct opts *o, const struct job *j)
                 }
                 if (t % window_ns)
                         continue;
-                r = isched_backend_read_counters(b, j->sc->pool_id, &cur);
+                read_truth(b, j->sc->pool_id, &cur);
+                r = isched_backend_read_counters(b, j->sc->pool_id, &ocur);
                 if (r < 0)
                         die("cannot read counters", r);
                 {
                         cJSON *x = cJSON_CreateObject();
-                        double s = NAN;
+                        double s = NAN, os = NAN;
 
                         if (isched_window_from_counters(&prev, &cur, &w) == 0)
                                 s = score_of(&w);
+                        /* what the agent would have seen: the prior learns from it */
+                        if (isched_window_from_counters(&oprev, &ocur, &ow) == 0)
+                                os = score_of(&ow);
                         cJSON_AddItemToObject(x, "score", number_or_null(s));
+                        cJSON_AddItemToObject(x, "oscore", number_or_null(os));
                         cJSON_AddNumberToObject(x, "arm", cur.arrangement);
                         /* what the workload features are made of (context.c) */
                         cJSON_AddNumberToObject(x, "u", w.utilisation);
@@ -412,6 +438,7 @@ static void run_job(const struct opts *o, const struct job *j)
                         }
                 }
                 prev = cur;
+                oprev = ocur;
         }
         if (isched_window_from_counters(&c0, &prev, &w) < 0)
                 die("the run's window is invalid", -EINVAL);
@@ -522,7 +549,8 @@ static void add_statics(const struct opts *o, const struct scen *sc, struct job 
 /* The window scores and features of a scenario's statics, seed by seed. */
 struct stat_data {
         unsigned n_win[MAX_SEEDS];
-        double *y[MAX_SEEDS][N_ARMS];          /* window score per arm (duplicates share) */
+        double *y[MAX_SEEDS][N_ARMS];          /* window score per arm (duplicates share), ground truth */
+        double *oy[MAX_SEEDS][N_ARMS];         /* as the agent observes it */
         struct isched_window *w[MAX_SEEDS][N_ARMS];
         double whole[MAX_SEEDS][N_ARMS];       /* whole-run score */
         cJSON *run[MAX_SEEDS][N_ARMS];
@@ -553,6 +581,7 @@ static void load_statics(const struct opts *o, const struct scen *sc, struct sta
 
                         if (sc->canon[a] != a) {
                                 d->y[k][a] = d->y[k][sc->canon[a]];
+                                d->oy[k][a] = d->oy[k][sc->canon[a]];
                                 d->w[k][a] = d->w[k][sc->canon[a]];
                                 d->whole[k][a] = d->whole[k][sc->canon[a]];
                                 continue;
@@ -563,11 +592,13 @@ static void load_statics(const struct opts *o, const struct scen *sc, struct sta
                         wins = cJSON_GetObjectItemCaseSensitive(d->run[k][a], "windows");
                         d->n_win[k] = (unsigned)cJSON_GetArraySize(wins);
                         d->y[k][a] = calloc(d->n_win[k] + 1, sizeof(double));
+                        d->oy[k][a] = calloc(d->n_win[k] + 1, sizeof(double));
                         d->w[k][a] = calloc(d->n_win[k] + 1, sizeof(struct isched_window));
                         cJSON_ArrayForEach(x, wins) {
                                 struct isched_window *w = &d->w[k][a][i];
 
                                 d->y[k][a][i] = num(x, "score");
+                                d->oy[k][a][i] = num(x, "oscore");
                                 w->duration_ns = (uint64_t)llround(o->window_s * NS_PER_S);
                                 w->utilisation = num(x, "u");
                                 w->wakeups_per_s = num(x, "wk");
@@ -585,6 +616,7 @@ static void free_statics(struct stat_data *d)
                 for (unsigned a = 0; a < N_ARMS; a++)
                         if (d->run[k][a]) {
                                 free(d->y[k][a]);
+                                free(d->oy[k][a]);
                                 free(d->w[k][a]);
                                 cJSON_Delete(d->run[k][a]);
                         }
@@ -636,7 +668,7 @@ static void collect(const struct opts *o, const struct scen *sc, unsigned si, co
                         if (e.phase < 0 || i == 0)
                                 continue;
                         for (unsigned a = 0; a < N_ARMS; a++) {
-                                e.y[a] = d->y[k][a][i];
+                                e.y[a] = d->oy[k][a][i];
                                 e.w[a] = &d->w[k][a][i];
                                 ok = ok && isfinite(e.y[a]);
                                 if (sc->canon[a] == a)
@@ -810,6 +842,16 @@ static void calibrate(const struct training *t, const struct scen *scens, unsign
         free(sds);
 }
 
+/* The mode the prior learns in: the bench's (default: ground truth). */
+static enum isched_observation prior_observation(void)
+{
+        enum isched_observation m = ISCHED_OBS_GROUND_TRUTH;
+
+        if (observation_mode && isched_observation_from_string(observation_mode, &m) < 0)
+                die(observation_mode, -EINVAL);
+        return m;
+}
+
 static void write_prior(const struct training *t, const struct scen *scens, unsigned n_scen, uint32_t scen_mask,
                         const char *path)
 {
@@ -819,7 +861,7 @@ static void write_prior(const struct training *t, const struct scen *scens, unsi
 
         calibrate(t, scens, n_scen, scen_mask, &cal);
         if ((r = isched_context_set_calibration(m.context, &cal)) < 0 ||
-            (r = isched_context_set_observation(m.context, ISCHED_OBS_GROUND_TRUTH)) < 0 ||
+            (r = isched_context_set_observation(m.context, prior_observation())) < 0 ||
             (r = isched_model_save(path, m.policy, m.context)) < 0)
                 die(path, r);
         model_free(&m);
@@ -986,7 +1028,10 @@ static void usage(FILE *f)
                 "  --window S        window of the mean-of-window score and of the prior (default 5,\n"
                 "                    the agent's epoch)\n"
                 "  --jobs N          runs at a time (default 2)\n"
-                "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n");
+                "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n"
+                "  --observation M   what the agent (and its prior) learns from: ground-truth\n"
+                "                    (default), xen (no work counter) or xen+guests\n"
+                "                    (docs/guest-work.md); every method is measured on the ground truth\n");
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -1016,6 +1061,7 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                 { "seeds", required_argument, NULL, 'n' },     { "duration", required_argument, NULL, 'd' },
                 { "window", required_argument, NULL, 'w' },    { "jobs", required_argument, NULL, 'j' },
                 { "summarise-only", no_argument, NULL, 'U' },  { "runs", required_argument, NULL, 'r' },
+                { "observation", required_argument, NULL, 'O' },
                 { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
         };
         static char scen_buf[4096];
@@ -1046,6 +1092,9 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                         break;
                 case 'j':
                         o->jobs = (unsigned)atoi(optarg);
+                        break;
+                case 'O':
+                        observation_mode = optarg;
                         break;
                 case 'U':
                         if (summarise_only)
@@ -1468,6 +1517,7 @@ int main(int argc, char **argv)
         cJSON_AddNumberToObject(root, "seeds", o.seeds);
         cJSON_AddNumberToObject(root, "duration_s", o.duration_s);
         cJSON_AddNumberToObject(root, "window_s", o.window_s);
+        cJSON_AddStringToObject(root, "observation", observation_mode ? observation_mode : "ground-truth");
         snprintf(path, sizeof(path), "%s/quality.json", o.out);
         write_json_or_die(path, root);
         write_markdown(&o, scens, res, goals);

@@ -71,12 +71,56 @@ struct events {
         uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
 };
 
+/* The logged arm and the arms the policy could choose: names in an
+ * isched-decision-v3 line, a number and a bit mask in an older line (no
+ * schema member), docs/json.md. */
+static bool parse_arms(const cJSON *o, uint32_t *ret_arm, uint32_t *mask, char *err, size_t err_size)
+{
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(o, "schema"), *it;
+        enum isched_arrangement a;
+
+        if (!schema) {
+                const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
+
+                if (!cJSON_IsNumber(arm) || arm->valuedouble < 0 || arm->valuedouble >= ISCHED_MAX_ARMS ||
+                    arm->valuedouble != (int)arm->valuedouble) {
+                        snprintf(err, err_size, "a line without a schema (an older agent's) needs arm_index 0..%d",
+                                 ISCHED_MAX_ARMS - 1);
+                        return false;
+                }
+                if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
+                        *mask |= (uint32_t)m->valuedouble;
+                *ret_arm = (uint32_t)arm->valuedouble;
+                return true;
+        }
+        if (!cJSON_IsString(schema) || strcmp(schema->valuestring, "isched-decision-v3") != 0) {
+                snprintf(err, err_size, "schema %.40s%s%s is not isched-decision-v3 (or an older line, without schema): not a "
+                         "decision log this isched reads", cJSON_IsString(schema) ? "\"" : "",
+                         cJSON_IsString(schema) ? schema->valuestring : "(not a string)",
+                         cJSON_IsString(schema) ? "\"" : "");
+                return false;
+        }
+        it = cJSON_GetObjectItemCaseSensitive(o, "arm");
+        if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0) {
+                snprintf(err, err_size, "arm must be cpu, core, socket, node or all");
+                return false;
+        }
+        *ret_arm = (uint32_t)a;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "arms_enabled")) {
+                if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0) {
+                        snprintf(err, err_size, "arms_enabled must hold arrangement names");
+                        return false;
+                }
+                *mask |= 1u << a;
+        }
+        return true;
+}
+
 static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint32_t *d, uint32_t *mask,
                         bool *skip, char *err, size_t err_size)
 {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x");
-        const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "propensity");
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reward");
         const cJSON *pl = cJSON_GetObjectItemCaseSensitive(o, "pool");
@@ -86,10 +130,12 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
         *skip = pool && !(cJSON_IsString(pl) && strcmp(pl->valuestring, pool) == 0);
         if (*skip)
                 return true;
-        if (!cJSON_IsArray(x) || !cJSON_IsNumber(arm) || !cJSON_IsNumber(p) || !(cJSON_IsNumber(r) || cJSON_IsNull(r))) {
-                snprintf(err, err_size, "needs x (array), arm_index, propensity and reward (number or null)");
+        if (!cJSON_IsArray(x) || !cJSON_IsNumber(p) || !(cJSON_IsNumber(r) || cJSON_IsNull(r))) {
+                snprintf(err, err_size, "needs x (array), arm, propensity and reward (number or null)");
                 return false;
         }
+        if (!parse_arms(o, &e->arm, mask, err, err_size))
+                return false;
         cJSON_ArrayForEach(it, x) {
                 if (!cJSON_IsNumber(it) || n >= ISCHED_MAX_FEATURES) {
                         snprintf(err, err_size, "x must be 1 to %d numbers", ISCHED_MAX_FEATURES);
@@ -98,21 +144,15 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
                 e->x[n++] = it->valuedouble;
         }
         if (n == 0 || (*d && n != *d)) {
-                snprintf(err, err_size, "x has %u values, earlier events %u", n, *d);
+                snprintf(err, err_size, "x has %u values, earlier events %u: the agent's features changed (a new "
+                         "isched-features version?); evaluate the lines of each version separately", n, *d);
                 return false;
         }
         *d = n;
-        if (arm->valuedouble < 0 || arm->valuedouble >= ISCHED_MAX_ARMS || arm->valuedouble != (int)arm->valuedouble) {
-                snprintf(err, err_size, "arm_index %g is not an arm (0..%d)", arm->valuedouble, ISCHED_MAX_ARMS - 1);
-                return false;
-        }
         if (!(p->valuedouble > 0 && p->valuedouble <= 1)) {
                 snprintf(err, err_size, "propensity %g is not in (0, 1]", p->valuedouble);
                 return false;
         }
-        if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
-                *mask |= (uint32_t)m->valuedouble;
-        e->arm = (uint32_t)arm->valuedouble;
         e->propensity = p->valuedouble;
         {
                 const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
@@ -341,8 +381,8 @@ static void print_results(const char *log, const char *policy, const struct even
 {
         if (json) {
                 cJSON *doc = cJSON_CreateObject();
-                char *s;
 
+                cJSON_AddStringToObject(doc, "schema", "isched-eval-v1");
                 cJSON_AddStringToObject(doc, "log", log);
                 cJSON_AddNumberToObject(doc, "events", (double)ev->n);
                 cJSON_AddNumberToObject(doc, "rewarded_events", (double)res->n);
@@ -354,11 +394,7 @@ static void print_results(const char *log, const char *policy, const struct even
                 cJSON_AddItemToObject(doc, "dr", estimate_json(res->dr.value, res->dr.se));
                 cJSON_AddNumberToObject(doc, "effective_sample_size", res->ess);
                 cJSON_AddNumberToObject(doc, "match_rate", res->match_rate);
-                s = cJSON_Print(doc);
-                if (s)
-                        printf("%s\n", s);
-                free(s);
-                cJSON_Delete(doc);
+                cli_print_json(doc);
                 return;
         }
         printf("decision log %s: %zu events, %zu with a reward\n", log, ev->n, res->n);

@@ -555,9 +555,10 @@ static int print_results(const struct learn_opts *o, const struct csv *c, const 
                 cJSON *j = cJSON_CreateObject();
                 char *text;
 
+                cJSON_AddStringToObject(j, "schema", "isched-learn-v1");
                 cJSON_AddStringToObject(j, "policy", kind);
-                cJSON_AddNumberToObject(j, "n_features", c->d);
-                cJSON_AddNumberToObject(j, "n_arms", c->k);
+                cJSON_AddNumberToObject(j, "nr_features", c->d);
+                cJSON_AddNumberToObject(j, "nr_arms", c->k);
                 cJSON_AddNumberToObject(j, "rounds", n);
                 cJSON_AddNumberToObject(j, "mean_reward", res->reward / n);
                 cJSON_AddNumberToObject(j, "mean_oracle_reward", res->oracle / n);

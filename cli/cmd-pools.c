@@ -28,8 +28,8 @@ static void usage(FILE *f)
                    "why not).\n"
                    "\n"
                    "Options:\n" CLI_BACKEND_HELP
-                   "  --json             one JSON document instead of a table\n"
-                   "  --help             this text\n"
+                   "  --json             one JSON document instead of a table (docs/json.md)\n"
+                   "  --help, --version\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
 }
@@ -38,10 +38,10 @@ static cJSON *pool_json(const struct isched_pool_info *p)
 {
         cJSON *o = cJSON_CreateObject(), *rq = cJSON_CreateObject();
 
-        cJSON_AddNumberToObject(o, "id", p->id);
-        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON_AddNumberToObject(o, "pool_id", p->id);
+        cJSON_AddStringToObject(o, "pool", p->name);
         cJSON_AddStringToObject(o, "scheduler", p->scheduler);
-        cJSON_AddNumberToObject(o, "pcpus", p->nr_pcpus);
+        cJSON_AddNumberToObject(o, "nr_pcpus", p->nr_pcpus);
         cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(p->arrangement) ?: "unknown");
         cJSON_AddBoolToObject(o, "can_switch", p->can_switch);
         if (p->reason[0])
@@ -56,7 +56,7 @@ static cJSON *pool_json(const struct isched_pool_info *p)
                 else
                         cJSON_AddNullToObject(rq, n);
         }
-        cJSON_AddItemToObject(o, "runqueues", rq);
+        cJSON_AddItemToObject(o, "nr_runqueues", rq);
         return o;
 }
 
@@ -64,6 +64,7 @@ static void print_json(const char *backend, const struct isched_pool_info *pools
 {
         cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "pools");
 
+        cJSON_AddStringToObject(doc, "schema", "isched-pools-v1");
         cJSON_AddStringToObject(doc, "backend", backend);
         for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(arr, pool_json(&pools[i]));

@@ -25,7 +25,6 @@ enum {
         OPT_TOPOLOGY,
         OPT_JSON,
         OPT_LIST,
-        OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -38,7 +37,7 @@ static const struct option longopts[] = {
         { "topology", required_argument, NULL, OPT_TOPOLOGY },
         { "json", no_argument, NULL, OPT_JSON },
         { "list", no_argument, NULL, OPT_LIST },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         { 0 },
 };
 
@@ -122,12 +121,12 @@ static cJSON *pool_json(const struct pool_result *r)
 {
         cJSON *o = cJSON_CreateObject(), *cnt = cJSON_CreateObject(), *m = cJSON_CreateObject();
 
-        cJSON_AddNumberToObject(o, "id", r->info.id);
-        cJSON_AddStringToObject(o, "name", r->info.name);
-        cJSON_AddNumberToObject(o, "pcpus", r->info.nr_pcpus);
-        cJSON_AddNumberToObject(o, "vcpus", r->cur.nr_vcpus);
+        cJSON_AddNumberToObject(o, "pool_id", r->info.id);
+        cJSON_AddStringToObject(o, "pool", r->info.name);
+        cJSON_AddNumberToObject(o, "nr_pcpus", r->info.nr_pcpus);
+        cJSON_AddNumberToObject(o, "nr_vcpus", r->cur.nr_vcpus);
         cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(r->info.arrangement));
-        cJSON_AddNumberToObject(o, "runqueues", r->stats.nr_runqueues);
+        cJSON_AddNumberToObject(o, "nr_runqueues", r->stats.nr_runqueues);
         add_counters_json(cnt, &r->prev, &r->cur);
         cJSON_AddItemToObject(o, "counters", cnt);
         if (r->window_ok) {
@@ -281,8 +280,9 @@ static int run(const struct sim_opts *o)
         }
         if (o->json) {
                 cJSON *root = cJSON_CreateObject(), *pools = cJSON_CreateArray();
-                char *text;
+                char *text, seed[24];
 
+                cJSON_AddStringToObject(root, "schema", "isched-sim-v1");
                 if (o->cfg.workload_path)
                         cJSON_AddStringToObject(root, "workload", o->cfg.workload_path);
                 else
@@ -292,7 +292,8 @@ static int run(const struct sim_opts *o)
                 cJSON_AddStringToObject(root, "arrangement", isched_arrangement_to_string(o->cfg.arrangement));
                 cJSON_AddNumberToObject(root, "duration_s", (double)o->duration_ns / 1e9);
                 cJSON_AddNumberToObject(root, "warmup_s", (double)o->warmup_ns / 1e9);
-                cJSON_AddNumberToObject(root, "seed", (double)o->cfg.seed);
+                snprintf(seed, sizeof(seed), "%" PRIu64, o->cfg.seed); /* 64 bits: a string (docs/json.md) */
+                cJSON_AddStringToObject(root, "seed", seed);
                 cJSON_AddNumberToObject(root, "events", (double)(n ? res[0].stats.events : 0));
                 for (uint32_t i = 0; i < n; i++)
                         cJSON_AddItemToArray(pools, pool_json(&res[i]));
@@ -303,9 +304,9 @@ static int run(const struct sim_opts *o)
                         for (uint32_t i = 0; i < nd; i++) {
                                 cJSON *d = cJSON_CreateObject();
 
-                                cJSON_AddStringToObject(d, "name", doms[i].cur.name);
-                                cJSON_AddNumberToObject(d, "pool", doms[i].cur.pool_id);
-                                cJSON_AddNumberToObject(d, "vcpus", doms[i].cur.nr_vcpus);
+                                cJSON_AddStringToObject(d, "domain", doms[i].cur.name);
+                                cJSON_AddNumberToObject(d, "pool_id", doms[i].cur.pool_id);
+                                cJSON_AddNumberToObject(d, "nr_vcpus", doms[i].cur.nr_vcpus);
                                 cJSON_AddNumberToObject(d, "work_units",
                                                         (double)(doms[i].cur.work_units - doms[i].prev.work_units));
                                 cJSON_AddNumberToObject(d, "work_per_s", work_per_s(&doms[i], o->duration_ns));
@@ -350,14 +351,15 @@ int cmd_sim(int argc, char **argv)
 {
         struct sim_opts o = { .duration_ns = 10000000000ull };
         bool list = false;
-        int opt;
+        struct cli_getopt g;
+        int opt, n_opts = 0;
 
         isched_sim_config_init(&o.cfg);
         o.cfg.set_arrangement = true;
         o.cfg.arrangement = ISCHED_ARR_SOCKET;
-        optind = 1;
-        opterr = 0;
-        while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        cli_getopt_init(&g, "sim", longopts, NULL);
+        while ((opt = cli_getopt_next(&g, argc, argv)) != -1) {
+                n_opts++;
                 switch (opt) {
                 case OPT_SCENARIO:
                         o.cfg.scenario = optarg;
@@ -377,9 +379,7 @@ int cmd_sim(int argc, char **argv)
                                 return cli_usage_hint("sim ");
                         break;
                 case OPT_WARMUP:
-                        if (strcmp(optarg, "0") == 0)
-                                o.warmup_ns = 0;
-                        else if (!cli_parse_seconds_ns("--warmup", optarg, &o.warmup_ns))
+                        if (!cli_parse_seconds_ns_or_zero("--warmup", optarg, &o.warmup_ns))
                                 return cli_usage_hint("sim ");
                         break;
                 case OPT_SEED:
@@ -395,19 +395,19 @@ int cmd_sim(int argc, char **argv)
                 case OPT_LIST:
                         list = true;
                         break;
-                case OPT_HELP:
+                case 'h':
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        if (optopt)
-                                cli_error("option '%s' needs a value", argv[optind - 1]);
-                        else
-                                cli_error("unknown option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("sim ");
+                        return EXIT_USAGE;
                 }
         }
-        if (optind < argc) {
-                cli_error("unexpected argument '%s'", argv[optind]);
+        if (cli_extra_operand("sim", argc, argv))
+                return EXIT_USAGE;
+        if (list && n_opts > 1) {
+                cli_error("sim: --list takes no other option (it prints one scenario name per line)");
                 return cli_usage_hint("sim ");
         }
         if (list)

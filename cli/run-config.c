@@ -317,7 +317,6 @@ static bool parse_pool_list(struct run_opts *o, const char *label, char *list)
  * (label "FILE:LINE: key"); arg is owned by the caller and outlives o. */
 static bool apply_option(struct run_opts *o, const struct run_option *opt, char *arg, const char *label)
 {
-        double d;
         uint64_t v;
         bool b;
         int h;
@@ -362,16 +361,8 @@ static bool apply_option(struct run_opts *o, const struct run_option *opt, char 
                 }
                 return true;
         case OPT_MIN_DWELL:
-                /* 0 turns the guard off; anything else from 1 ms up. */
-                if (!cli_parse_double(label, arg, 0, 30.0 * 86400.0, &d))
-                        return false;
-                if (d > 0 && d < 0.001) {
-                        cli_error("%s: %g is out of range; give 0 (no minimum) or a value from 0.001 to 2592000", label,
-                                  d);
-                        return false;
-                }
-                o->agent.min_dwell_ns = (uint64_t)llround(d * 1e9);
-                return true;
+                /* 0 turns the guard off. */
+                return cli_parse_seconds_ns_or_zero(label, arg, &o->agent.min_dwell_ns);
         case OPT_MAX_SWITCHES:
                 if (!cli_parse_u64(label, arg, 0, 3600, &v))
                         return false;

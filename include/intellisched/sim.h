@@ -65,6 +65,16 @@ int isched_sim_new(const struct isched_sim_config *config, struct isched_sim **r
 struct isched_sim *isched_sim_free(struct isched_sim *sim);
 
 /**
+ * The simulation behind a "sim" backend, owned by the backend: for reading
+ * its ground truth (isched_sim_read_counters()) while the backend observes
+ * in another mode (docs/guest-work.md), as the bench does to judge an agent
+ * that learns from what a Xen host would show.
+ *
+ * @return 0; -EINVAL for a NULL argument; -EOPNOTSUPP for another backend.
+ */
+int isched_sim_from_backend(struct isched_backend *backend, struct isched_sim **ret_sim);
+
+/**
  * Simulate @p duration_ns nanoseconds more.
  *
  * @return 0; -EINVAL for a NULL @p sim; -ENOMEM if the event queue could
