@@ -69,7 +69,14 @@ struct events {
         size_t n, cap, rewarded;
         uint32_t d;
         uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
+        bool agent_features; /* the first line's features are this isched's (ISCHED_FEATURE_SCHEMA) */
 };
+
+/* A logged propensity below this makes an importance weight of up to its
+ * inverse: one event would outweigh a million, and the estimates and their
+ * intervals would mean nothing.  No logging policy of intellisched logs one
+ * (egreedy's smallest is epsilon / K; a guard logs 1). */
+#define EVAL_MIN_PROPENSITY 1e-6
 
 /* The logged arm and the arms the policy could choose: names in an
  * isched-decision-v3 line, a number and a bit mask in an older line (no
@@ -153,6 +160,13 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
                 snprintf(err, err_size, "propensity %g is not in (0, 1]", p->valuedouble);
                 return false;
         }
+        if (p->valuedouble < EVAL_MIN_PROPENSITY) {
+                snprintf(err, err_size,
+                         "propensity %g is below %g: its importance weight (up to %.3g) would swamp the estimates; "
+                         "such a propensity is a fault of the logging policy, not a rare event: remove the line",
+                         p->valuedouble, EVAL_MIN_PROPENSITY, 1.0 / p->valuedouble);
+                return false;
+        }
         e->propensity = p->valuedouble;
         {
                 const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
@@ -166,10 +180,25 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
         return true;
 }
 
+/* Are the line's features this isched's own (the agent wrote the log)? */
+static bool has_agent_features(const cJSON *o)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "features"), *it;
+        unsigned i = 0;
+
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != ISCHED_F_COUNT)
+                return false;
+        cJSON_ArrayForEach(it, f) {
+                if (!cJSON_IsString(it) || strcmp(it->valuestring, isched_feature_name(i++)) != 0)
+                        return false;
+        }
+        return true;
+}
+
 static int read_log(const char *path, const char *pool, struct events *ev)
 {
         FILE *f = fopen(path, "re");
-        char *line = NULL, err[160];
+        char *line = NULL, err[400];
         size_t cap = 0, lineno = 0;
         ssize_t len;
         int rc = 0;
@@ -194,6 +223,8 @@ static int read_log(const char *path, const char *pool, struct events *ev)
                         break;
                 }
                 ok = parse_event(o, pool, &e, &ev->d, &ev->arm_mask, &skip, err, sizeof(err));
+                if (ok && !skip && ev->n == 0)
+                        ev->agent_features = has_agent_features(o);
                 cJSON_Delete(o);
                 if (!ok) {
                         cli_error("%s:%zu: %s", path, lineno, err);
@@ -412,20 +443,30 @@ static void print_results(const char *log, const char *policy, const struct even
 }
 
 static int make_candidate(const struct cli_policy_opts *po, uint64_t seed, const char *model, uint32_t d,
-                          uint32_t arm_mask, struct isched_policy **ret)
+                          uint32_t arm_mask, bool agent_features, struct isched_policy **ret)
 {
         struct isched_policy_params pp;
         struct isched_policy *p = NULL;
         int r;
 
         if (model) {
-                r = isched_model_load(model, &p, NULL);
+                struct isched_context *ctx = NULL;
+
+                /* Validated as isched run validates it: the context section
+                 * too, and the features of an agent's log. */
+                r = isched_model_load(model, &p, &ctx);
+                isched_context_free(ctx);
                 if (r < 0)
                         return cli_fail(r, "cannot load the candidate model");
                 if (isched_policy_get_params(p, &pp) == 0 && pp.n_features != d) {
                         cli_error("the model %s has %u features, the log's contexts %u", model, pp.n_features, d);
                         isched_policy_free(p);
                         return EXIT_USAGE;
+                }
+                if (agent_features &&
+                    (r = isched_model_check_compatible(p, pp.kind, ISCHED_FEATURE_SCHEMA, ISCHED_F_COUNT)) < 0) {
+                        isched_policy_free(p);
+                        return cli_fail(r == -EINVAL ? r : -EINVAL, "the model does not fit the log's agent");
                 }
         } else {
                 if (!cli_policy_params(po, seed, &pp))
@@ -532,7 +573,7 @@ int cmd_eval(int argc, char **argv)
                         goto out;
                 }
         } else {
-                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, &cand);
+                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, ev.agent_features, &cand);
                 if (rc)
                         goto out;
         }

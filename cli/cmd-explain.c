@@ -132,8 +132,9 @@ int cmd_explain(int argc, char **argv)
         }
         if (cli_extra_operand("explain", argc, argv))
                 return EXIT_USAGE;
-        if (model && state_dir) {
-                cli_error("explain: --model and --state-dir exclude each other");
+        if (model && (state_dir || pool)) {
+                cli_error("explain: --model and %s exclude each other: --model explains a model file, --pool an "
+                          "agent's state file; give one", pool ? "--pool" : "--state-dir");
                 return cli_usage_hint("explain ");
         }
         if (!model && !pool) {

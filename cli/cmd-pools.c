@@ -87,9 +87,14 @@ static void print_table(const struct isched_pool_info *pools, size_t n)
                         else
                                 used += (size_t)snprintf(rq + used, sizeof(rq) - used, "%s?", a ? "/" : "");
                 }
-                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, p->name, p->scheduler, p->nr_pcpus,
+                char name[64], sched[64], reason[400];
+
+                /* Names come from the hypervisor's administrator: never
+                 * control characters to the terminal. */
+                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, cli_printable(p->name, name, sizeof(name)),
+                       cli_printable(p->scheduler, sched, sizeof(sched)), p->nr_pcpus,
                        isched_arrangement_to_string(p->arrangement) ?: "?", p->can_switch ? "yes" : "no", rq,
-                       p->reason[0] ? p->reason : "-");
+                       p->reason[0] ? cli_printable(p->reason, reason, sizeof(reason)) : "-");
         }
 }
 

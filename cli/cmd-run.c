@@ -898,6 +898,24 @@ static int stop_agents(struct run *run)
         return rc;
 }
 
+/* A state file or decision log that could not be written for a while is
+ * an output lost: the run ends in failure even if the agents went on. */
+static int check_output_errors(struct run *run)
+{
+        struct isched_agent_status st;
+        int rc = EXIT_OK;
+
+        for (size_t i = 0; i < run->n; i++) {
+                if (!run->pools[i].agent || isched_agent_get_status(run->pools[i].agent, &st) < 0 ||
+                    !st.output_errors)
+                        continue;
+                cli_error("pool %s: %llu writes of the state file or the decision log failed (see the warnings "
+                          "above)", run->pools[i].name, (unsigned long long)st.output_errors);
+                rc = EXIT_RUNTIME;
+        }
+        return rc;
+}
+
 static const char *end_text(const struct run *run, char *buf, size_t size)
 {
         switch (run->end) {
@@ -1134,6 +1152,9 @@ int cmd_run(int argc, char **argv)
         if (rc == EXIT_OK)
                 rc = r;
         r = save_models(&run);
+        if (rc == EXIT_OK)
+                rc = r;
+        r = check_output_errors(&run);
         if (rc == EXIT_OK)
                 rc = r;
         write_metrics(&run);

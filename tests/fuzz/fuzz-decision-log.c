@@ -14,7 +14,7 @@ static void evaluate_log(struct events *ev)
         int rc, r;
 
         cli_policy_opts_init(&po);
-        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, &cand);
+        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, ev->agent_features, &cand);
         FUZZ_ASSERT(rc == EXIT_OK || rc == EXIT_USAGE);
         if (rc != EXIT_OK)
                 return;
