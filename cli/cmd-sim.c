@@ -24,6 +24,8 @@ enum {
         OPT_SEED,
         OPT_TOPOLOGY,
         OPT_JSON,
+        OPT_COSTS,
+        OPT_LIST_COSTS,
         OPT_LIST,
 };
 
@@ -36,6 +38,8 @@ static const struct option longopts[] = {
         { "seed", required_argument, NULL, OPT_SEED },
         { "topology", required_argument, NULL, OPT_TOPOLOGY },
         { "json", no_argument, NULL, OPT_JSON },
+        { "costs", required_argument, NULL, OPT_COSTS },
+        { "list-costs", no_argument, NULL, OPT_LIST_COSTS },
         { "list", no_argument, NULL, OPT_LIST },
         CLI_COMMON_LONGOPTS,
         { 0 },
@@ -45,8 +49,8 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: isched sim [--scenario NAME | --workload FILE] [--arrangement A]\n"
                    "                  [--duration SECONDS] [--warmup SECONDS] [--seed S]\n"
-                   "                  [--topology T] [--json]\n"
-                   "       isched sim --list\n"
+                   "                  [--topology T] [--costs FILE] [--json]\n"
+                   "       isched sim --list | --list-costs\n"
                    "\n"
                    "Run the embedded credit2 simulator (a model of Xen 4.17's credit2) with one\n"
                    "fixed runqueue arrangement and print each cpupool's counters and metrics:\n"
@@ -64,11 +68,26 @@ static void usage(FILE *f)
                    "  --seed S           random seed (default 1)\n"
                    "  --topology T       override the host topology: <nodes>n<sockets>s<cores>c<threads>t,\n"
                    "                     sockets per node, cores per socket, threads per core\n"
+                   "  --costs FILE       JSON object of cost constants (e.g. {\"xfer_socket_ns\": 60})\n"
+                   "                     overriding the defaults and the workload's \"costs\"\n"
                    "  --json             one JSON document instead of text\n"
                    "  --list             list the built-in scenarios, one per line\n"
+                   "  --list-costs       list the cost constants: name, default, unit, source\n"
                    "  --help             this text\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+static int list_costs(void)
+{
+        for (size_t i = 0; i < isched_sim_cost_count(); i++) {
+                const char *name, *unit, *source;
+                double v;
+
+                if (isched_sim_cost_get(i, &name, &v, &unit, &source) == 0)
+                        printf("%-26s %10g %-6s %s\n", name, v, unit, source);
+        }
+        return EXIT_OK;
 }
 
 static int list_scenarios(void)
@@ -117,8 +136,69 @@ static void add_counters_json(cJSON *o, const struct isched_counters *p, const s
         cJSON_AddItemToObject(o, "wake_latency_hist", h);
 }
 
-static cJSON *pool_json(const struct pool_result *r)
+struct dom_result {
+        struct isched_sim_domain_info prev, cur;
+        struct isched_window w;  /* its wake latencies over the measured window */
+        bool window_ok;
+};
+
+static int read_domains(struct isched_sim *sim, struct dom_result *d, uint32_t n, bool cur)
 {
+        for (uint32_t i = 0; i < n; i++) {
+                struct isched_sim_domain_info *info = cur ? &d[i].cur : &d[i].prev;
+                int r;
+
+                info->size = sizeof(*info);
+                r = isched_sim_domain_info(sim, i, info);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static double work_per_s(const struct dom_result *d, uint64_t duration_ns)
+{
+        return (double)(d->cur.work_units - d->prev.work_units) * 1e9 / (double)duration_ns;
+}
+
+/* A domain's wake-latency mean and p99 over the window, computed as the
+ * pool's are: the pool's counters with the domain's histogram. */
+static void evaluate_domain(struct dom_result *d, const struct pool_result *pool)
+{
+        struct isched_counters a = pool->prev, b = pool->cur;
+
+        memcpy(a.wake_latency_hist, d->prev.wake_latency_hist, sizeof(a.wake_latency_hist));
+        memcpy(b.wake_latency_hist, d->cur.wake_latency_hist, sizeof(b.wake_latency_hist));
+        a.wakeups = d->prev.wakeups;
+        b.wakeups = d->cur.wakeups;
+        d->window_ok = isched_window_from_counters(&a, &b, &d->w) == 0;
+}
+
+/* What one domain did over the window: work and wake latencies. */
+static cJSON *domain_json(const struct dom_result *d, uint64_t duration_ns)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "domain", d->cur.name);
+        cJSON_AddNumberToObject(o, "nr_vcpus", d->cur.nr_vcpus);
+        cJSON_AddNumberToObject(o, "work_units", (double)(d->cur.work_units - d->prev.work_units));
+        cJSON_AddNumberToObject(o, "work_per_s", work_per_s(d, duration_ns));
+        cJSON_AddNumberToObject(o, "run_ns", (double)(d->cur.run_ns - d->prev.run_ns));
+        cJSON_AddNumberToObject(o, "wakeups", (double)(d->cur.wakeups - d->prev.wakeups));
+        if (d->window_ok) {
+                cJSON_AddNumberToObject(o, "wake_latency_mean_us", d->w.lat_mean_us);
+                cJSON_AddNumberToObject(o, "wake_latency_p99_us", d->w.lat_p99_us);
+        } else {
+                cJSON_AddNullToObject(o, "wake_latency_mean_us");
+                cJSON_AddNullToObject(o, "wake_latency_p99_us");
+        }
+        return o;
+}
+
+static cJSON *pool_json(const struct pool_result *r, const struct dom_result *doms, uint32_t nd,
+                        uint64_t duration_ns)
+{
+        cJSON *darr = cJSON_CreateArray();
         cJSON *o = cJSON_CreateObject(), *cnt = cJSON_CreateObject(), *m = cJSON_CreateObject();
 
         cJSON_AddNumberToObject(o, "pool_id", r->info.id);
@@ -147,6 +227,12 @@ static cJSON *pool_json(const struct pool_result *r)
         cJSON_AddNumberToObject(o, "lock_wait_ns_per_op",
                                 r->stats.lock_ops ? (double)r->stats.lock_wait_ns / (double)r->stats.lock_ops : 0.0);
         cJSON_AddNumberToObject(o, "credit_resets", (double)r->stats.credit_resets);
+        cJSON_AddNumberToObject(o, "trylocks", (double)r->stats.trylocks);
+        cJSON_AddNumberToObject(o, "trylock_fails", (double)r->stats.trylock_fails);
+        for (uint32_t i = 0; i < nd; i++)
+                if (doms[i].cur.pool_id == r->info.id)
+                        cJSON_AddItemToArray(darr, domain_json(&doms[i], duration_ns));
+        cJSON_AddItemToObject(o, "domains", darr);
         return o;
 }
 
@@ -209,28 +295,6 @@ struct sim_opts {
         bool json;
 };
 
-struct dom_result {
-        struct isched_sim_domain_info prev, cur;
-};
-
-static int read_domains(struct isched_sim *sim, struct dom_result *d, uint32_t n, bool cur)
-{
-        for (uint32_t i = 0; i < n; i++) {
-                struct isched_sim_domain_info *info = cur ? &d[i].cur : &d[i].prev;
-                int r;
-
-                info->size = sizeof(*info);
-                r = isched_sim_domain_info(sim, i, info);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static double work_per_s(const struct dom_result *d, uint64_t duration_ns)
-{
-        return (double)(d->cur.work_units - d->prev.work_units) * 1e9 / (double)duration_ns;
-}
 
 static int run(const struct sim_opts *o)
 {
@@ -278,6 +342,9 @@ static int run(const struct sim_opts *o)
                 }
                 evaluate(&res[i]);
         }
+        for (uint32_t i = 0; i < nd; i++)
+                if (doms[i].cur.pool_id < n)
+                        evaluate_domain(&doms[i], &res[doms[i].cur.pool_id]);
         if (o->json) {
                 cJSON *root = cJSON_CreateObject(), *pools = cJSON_CreateArray();
                 char *text, seed[24];
@@ -296,7 +363,7 @@ static int run(const struct sim_opts *o)
                 cJSON_AddStringToObject(root, "seed", seed);
                 cJSON_AddNumberToObject(root, "events", (double)(n ? res[0].stats.events : 0));
                 for (uint32_t i = 0; i < n; i++)
-                        cJSON_AddItemToArray(pools, pool_json(&res[i]));
+                        cJSON_AddItemToArray(pools, pool_json(&res[i], doms, nd, o->duration_ns));
                 cJSON_AddItemToObject(root, "pools", pools);
                 {
                         cJSON *arr = cJSON_CreateArray();
@@ -335,10 +402,15 @@ static int run(const struct sim_opts *o)
                 printf("events processed: %" PRIu64 "\n", n ? res[0].stats.events : 0);
                 for (uint32_t i = 0; i < n; i++)
                         print_pool_text(&res[i]);
-                for (uint32_t i = 0; i < nd; i++)
-                        printf("domain %s (pool %u, %u vCPUs): %.1f work units/s, ran %" PRIu64 " ns\n",
+                for (uint32_t i = 0; i < nd; i++) {
+                        printf("domain %s (pool %u, %u vCPUs): %.1f work units/s, ran %" PRIu64 " ns",
                                doms[i].cur.name, doms[i].cur.pool_id, doms[i].cur.nr_vcpus,
                                work_per_s(&doms[i], o->duration_ns), doms[i].cur.run_ns - doms[i].prev.run_ns);
+                        if (doms[i].window_ok)
+                                printf(", wake latency mean %.2f us, p99 %.2f us", doms[i].w.lat_mean_us,
+                                       doms[i].w.lat_p99_us);
+                        printf("\n");
+                }
         }
 out:
         free(doms);
@@ -350,7 +422,7 @@ out:
 int cmd_sim(int argc, char **argv)
 {
         struct sim_opts o = { .duration_ns = 10000000000ull };
-        bool list = false;
+        bool list = false, list_costs_only = false;
         struct cli_getopt g;
         int opt, n_opts = 0;
 
@@ -395,6 +467,12 @@ int cmd_sim(int argc, char **argv)
                 case OPT_LIST:
                         list = true;
                         break;
+                case OPT_COSTS:
+                        o.cfg.costs_path = optarg;
+                        break;
+                case OPT_LIST_COSTS:
+                        list_costs_only = true;
+                        break;
                 case 'h':
                         usage(stdout);
                         return EXIT_OK;
@@ -410,8 +488,14 @@ int cmd_sim(int argc, char **argv)
                 cli_error("sim: --list takes no other option (it prints one scenario name per line)");
                 return cli_usage_hint("sim ");
         }
+        if (list_costs_only && n_opts > 1) {
+                cli_error("sim: --list-costs takes no other option (it prints one cost constant per line)");
+                return cli_usage_hint("sim ");
+        }
         if (list)
                 return list_scenarios();
+        if (list_costs_only)
+                return list_costs();
         if (o.cfg.scenario && o.cfg.workload_path) {
                 cli_error("give either --scenario or --workload, not both");
                 return cli_usage_hint("sim ");
