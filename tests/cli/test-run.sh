@@ -260,6 +260,10 @@ expect "metrics: epochs, switches, skipped windows, mode, takeover" \
          grep -q "^intellisched_mode{pool=\"Pool-0\",mode=\"stopped\"} 1$" "$d/isched.prom" &&
          grep -q "^intellisched_up{pool=\"Pool-0\"} 0$" "$d/isched.prom" &&
          grep -q "^intellisched_takeover_arrangement{pool=\"Pool-0\",arrangement=\"[a-z]*\"} 1$" "$d/isched.prom"'
+expect "metrics: the baseline, the estimated gain against it and the budget" \
+        'grep -q "^intellisched_baseline_arrangement{pool=\"Pool-0\",arrangement=\"[a-z]*\"} 1$" "$d/isched.prom" &&
+         grep -q "^intellisched_estimated_gain{pool=\"Pool-0\"} [-0-9.eNa]*$" "$d/isched.prom" &&
+         grep -q "^intellisched_budget_spent{pool=\"Pool-0\"} [-0-9.e]*$" "$d/isched.prom"'
 expect "metrics: every sample line is name{labels} value" \
         '! grep -v "^#" "$d/isched.prom" | grep -qv "^intellisched_[a-z_]*{[^}]*} [-+0-9.eNa]*$"'
 
