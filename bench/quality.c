@@ -60,17 +60,6 @@
 #define CALM_AFTER_S 300.0
 #define CALM_PER_S 600.0
 
-/* The phase schedules of the built-in scenarios.  sim.h has no call that
- * returns them yet, so they are written here from lib/sim/sim-scenarios.c;
- * phases repeat cyclically.  A scenario not listed has one phase. */
-static const struct {
-        const char *scenario;
-        unsigned n;
-        double duration_s[MAX_PHASES];
-} phase_table[] = {
-        { "phased", 4, { 5, 5, 5, 5 } },
-};
-
 /* What the agent learns from (--observation; docs/guest-work.md): every
  * backend is opened in this mode, and every method is still measured on
  * the simulation's ground truth. */
@@ -213,7 +202,7 @@ static void probe(struct scen *sc)
         struct isched_backend *b = open_sim(sc->name, 1);
         struct isched_pool_info *pools = NULL;
         double cycle = 0;
-        size_t n = 0;
+        size_t n = 0, np = 0;
         int r;
 
         r = isched_backend_list_pools(b, &pools, &n);
@@ -232,13 +221,14 @@ static void probe(struct scen *sc)
         }
         free(pools);
         isched_backend_unref(b);
-        sc->n_phases = 1;
-        sc->phase_s[0] = INFINITY;
-        for (size_t i = 0; i < sizeof(phase_table) / sizeof(phase_table[0]); i++)
-                if (strcmp(phase_table[i].scenario, sc->name) == 0) {
-                        sc->n_phases = phase_table[i].n;
-                        memcpy(sc->phase_s, phase_table[i].duration_s, sizeof(double) * sc->n_phases);
-                }
+        /* The scenario's phase schedule, repeating from time 0; one
+         * endless phase for a workload that never changes. */
+        r = isched_sim_scenario_phases(sc->name, sc->phase_s, MAX_PHASES, &np);
+        if (r < 0)
+                die("cannot read the scenario's phases", r);
+        sc->n_phases = np ? (unsigned)np : 1;
+        if (!np)
+                sc->phase_s[0] = INFINITY;
         for (unsigned p = 0; p < sc->n_phases; p++)
                 cycle += sc->phase_s[p];
         sc->stress = sc->n_phases > 1 && cycle / sc->n_phases < STRESS_PHASE_S;
