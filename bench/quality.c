@@ -272,6 +272,7 @@ struct opts {
         unsigned seeds;
         double duration_s, window_s;
         unsigned jobs;
+        bool no_cold;                 /* the agent from its prior only */
 };
 
 struct job {
@@ -1021,7 +1022,9 @@ static void usage(FILE *f)
                 "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n"
                 "  --observation M   what the agent (and its prior) learns from: ground-truth\n"
                 "                    (default), xen (no work counter) or xen+guests\n"
-                "                    (docs/guest-work.md); every method is measured on the ground truth\n");
+                "                    (docs/guest-work.md); every method is measured on the ground truth\n"
+                "  --no-cold         run the agent from its prior only, not from a cold start\n"
+                "                    (the cold-start columns and goals say \"not run\")\n");
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -1051,7 +1054,7 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                 { "seeds", required_argument, NULL, 'n' },     { "duration", required_argument, NULL, 'd' },
                 { "window", required_argument, NULL, 'w' },    { "jobs", required_argument, NULL, 'j' },
                 { "summarise-only", no_argument, NULL, 'U' },  { "runs", required_argument, NULL, 'r' },
-                { "observation", required_argument, NULL, 'O' },
+                { "observation", required_argument, NULL, 'O' }, { "no-cold", no_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
         };
         static char scen_buf[4096];
@@ -1085,6 +1088,9 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                         break;
                 case 'O':
                         observation_mode = optarg;
+                        break;
+                case 'C':
+                        o->no_cold = true;
                         break;
                 case 'U':
                         if (summarise_only)
@@ -1201,9 +1207,13 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                 fmt_stat(a, sizeof(a), &og, 3);
                 fmt_stat(b, sizeof(b), &sp, 3);
                 fmt_stat(c, sizeof(c), &scd, 3);
-                fprintf(f, "| %s | %s%s | %s | %+.3f | %s | %s | %+.3f | %s |\n", scens[s].name, a,
+                if (o->no_cold)
+                        snprintf(d, sizeof(d), "-");
+                else
+                        snprintf(d, sizeof(d), "%+.3f", scd.min);
+                fprintf(f, "| %s | %s%s | %s | %+.3f | %s | %s | %s | %s |\n", scens[s].name, a,
                         og.mean < NO_GAIN ? " (no gain)" : "", b, sp.min, sp.min >= -HARM_PRIOR ? "yes" : "**no**", c,
-                        scd.min, scd.min >= -HARM_COLD ? "yes" : "**no**");
+                        d, o->no_cold ? "not run" : scd.min >= -HARM_COLD ? "yes" : "**no**");
         }
         fprintf(f, "\n### Capture (where the oracle beats socket by >= %.2f: >= %.0f%% of that gain, mean over seeds, "
                    "with the prior; phased scenarios: better than every static)\n\n",
@@ -1271,7 +1281,7 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                         mc = fmax(mc, res[s].r[N_ARMS + 2][k].switches_late);
                 }
                 fprintf(f, "| %s | %.0f | %s | %.0f | %s |\n", scens[s].name, mp, mp <= allowed ? "yes" : "**no**", mc,
-                        mc <= allowed ? "yes" : "**no**");
+                        o->no_cold ? "not run" : mc <= allowed ? "yes" : "**no**");
         }
         fprintf(f, "\n### Every method (whole-run score, mean ± 95%% CI; mean of %.0f-s window scores; switches)\n\n",
                 o->window_s);
@@ -1363,7 +1373,7 @@ int main(int argc, char **argv)
                                 memcpy(j->plan, res[s].plan[k], sizeof(j->plan));
                                 snprintf(j->method, sizeof(j->method), "oracle");
                         }
-                        for (int p = 0; p < 2; p++) {
+                        for (int p = 0; p < (o.no_cold ? 1 : 2); p++) {
                                 j = &jobs[n++];
                                 *j = (struct job){ .kind = JOB_AGENT, .sc = &scens[s], .seed = k + 1, .prior = p == 0,
                                                    .cost = 1.5 * scenario_cost(&scens[s]) };
@@ -1401,6 +1411,10 @@ int main(int argc, char **argv)
                                 }
                                 if (m == N_ARMS && scens[s].n_phases == 1) {
                                         res[s].r[m][k] = res[s].r[res[s].plan[k][0]][k];
+                                        continue;
+                                }
+                                if (m == N_ARMS + 2 && o.no_cold) {
+                                        res[s].r[m][k] = (struct result){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
                                         continue;
                                 }
                                 jr = load_run(o.out, method_name(m, name, sizeof(name)), scens[s].name, k + 1);
@@ -1499,11 +1513,17 @@ int main(int argc, char **argv)
         fclose(csv);
         goals = cJSON_AddObjectToObject(root, "goals");
         cJSON_AddBoolToObject(goals, "do_no_harm_prior", harm_prior);
-        cJSON_AddBoolToObject(goals, "do_no_harm_cold", harm_cold);
+        if (o.no_cold)
+                cJSON_AddNullToObject(goals, "do_no_harm_cold");
+        else
+                cJSON_AddBoolToObject(goals, "do_no_harm_cold", harm_cold);
         cJSON_AddBoolToObject(goals, "capture_80pct_with_prior", capture);
         cJSON_AddBoolToObject(goals, "phased_beats_every_static", beat);
         cJSON_AddBoolToObject(goals, "calm_prior", calm_prior);
-        cJSON_AddBoolToObject(goals, "calm_cold", calm_cold);
+        if (o.no_cold)
+                cJSON_AddNullToObject(goals, "calm_cold");
+        else
+                cJSON_AddBoolToObject(goals, "calm_cold", calm_cold);
         cJSON_AddNumberToObject(root, "seeds", o.seeds);
         cJSON_AddNumberToObject(root, "duration_s", o.duration_s);
         cJSON_AddNumberToObject(root, "window_s", o.window_s);
@@ -1534,8 +1554,9 @@ int main(int argc, char **argv)
         }
         fclose(csv);
         fprintf(stderr, "quality: goals: do no harm %s (prior) %s (cold); capture %s; phased %s; calm %s (prior) %s (cold)\n",
-                harm_prior ? "met" : "NOT met", harm_cold ? "met" : "NOT met", capture ? "met" : "NOT met",
-                beat ? "met" : "NOT met", calm_prior ? "met" : "NOT met", calm_cold ? "met" : "NOT met");
+                harm_prior ? "met" : "NOT met", o.no_cold ? "not run" : harm_cold ? "met" : "NOT met",
+                capture ? "met" : "NOT met", beat ? "met" : "NOT met", calm_prior ? "met" : "NOT met",
+                o.no_cold ? "not run" : calm_cold ? "met" : "NOT met");
         cJSON_Delete(root);
         for (unsigned s = 0; s < o.n_scenarios; s++)
                 free_statics(&sd[s]);
