@@ -1538,12 +1538,13 @@ int main(int argc, char **argv)
         if (!csv)
                 die(path, -errno);
         fprintf(csv, "scenario");
-        for (unsigned m = 0; m < N_METHODS; m++)
+        /* a method that was not run has no column (gnuplot cannot plot one) */
+        for (unsigned m = 0; m < N_METHODS - (o.no_cold ? 1u : 0u); m++)
                 fprintf(csv, ",%s", method_name(m, path, sizeof(path)));
         fprintf(csv, "\n");
         for (unsigned s = 0; s < o.n_scenarios; s++) {
                 fprintf(csv, "%s", scens[s].name);
-                for (unsigned m = 0; m < N_METHODS; m++) {
+                for (unsigned m = 0; m < N_METHODS - (o.no_cold ? 1u : 0u); m++) {
                         double v = 0;
 
                         for (unsigned k = 0; k < o.seeds; k++)
