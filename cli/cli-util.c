@@ -101,13 +101,31 @@ bool cli_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t m
         return true;
 }
 
+/* From 1 ms to 30 days: anything else is a typo. */
+#define SECONDS_MIN 0.001
+#define SECONDS_MAX (30.0 * 86400.0)
+
 bool cli_parse_seconds_ns(const char *option, const char *arg, uint64_t *ret_ns)
 {
         double s;
 
-        /* From 1 ms to 30 days: anything else is a typo. */
-        if (!cli_parse_double(option, arg, 0.001, 30.0 * 86400.0, &s))
+        if (!cli_parse_double(option, arg, SECONDS_MIN, SECONDS_MAX, &s))
                 return false;
+        *ret_ns = (uint64_t)llround(s * 1e9);
+        return true;
+}
+
+bool cli_parse_seconds_ns_or_zero(const char *option, const char *arg, uint64_t *ret_ns)
+{
+        double s;
+
+        if (!cli_parse_double(option, arg, 0, SECONDS_MAX, &s))
+                return false;
+        if (s > 0 && s < SECONDS_MIN) {
+                cli_error("%s: %g is out of range; give 0 or a value from %g to %g", option, s, SECONDS_MIN,
+                          SECONDS_MAX);
+                return false;
+        }
         *ret_ns = (uint64_t)llround(s * 1e9);
         return true;
 }

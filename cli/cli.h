@@ -30,6 +30,8 @@ int cli_fail(int r, const char *what);
 bool cli_parse_double(const char *option, const char *arg, double min, double max, double *ret);
 bool cli_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t max, uint64_t *ret);
 bool cli_parse_seconds_ns(const char *option, const char *arg, uint64_t *ret_ns);
+/* The same, where 0 is allowed too ("0", "0.0"): the range message says so. */
+bool cli_parse_seconds_ns_or_zero(const char *option, const char *arg, uint64_t *ret_ns);
 
 /* Options every command has: --help (-h) and --version (-V). */
 #define CLI_COMMON_LONGOPTS                                                  \

@@ -116,7 +116,60 @@ struct events {
         size_t unclassified;    /* lines without reason: which rounds the guards decided is unknown */
         uint32_t d;
         uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
+        bool agent_features; /* the first line's features are this isched's (ISCHED_FEATURE_SCHEMA) */
 };
+
+/* A logged propensity below this makes an importance weight of up to its
+ * inverse: one event would outweigh a million, and the estimates and their
+ * intervals would mean nothing.  No logging policy of intellisched logs one
+ * (egreedy's smallest is epsilon / K; a guard logs 1). */
+#define EVAL_MIN_PROPENSITY 1e-6
+
+/* The logged arm and the arms the policy could choose: names in an
+ * isched-decision-v3 line, a number and a bit mask in an older line (no
+ * schema member), docs/json.md. */
+static bool parse_arms(const cJSON *o, uint32_t *ret_arm, uint32_t *mask, char *err, size_t err_size)
+{
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(o, "schema"), *it;
+        enum isched_arrangement a;
+
+        if (!schema) {
+                const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
+
+                if (!cJSON_IsNumber(arm) || arm->valuedouble < 0 || arm->valuedouble >= ISCHED_MAX_ARMS ||
+                    arm->valuedouble != (int)arm->valuedouble) {
+                        snprintf(err, err_size, "a line without a schema (an older agent's) needs arm_index 0..%d",
+                                 ISCHED_MAX_ARMS - 1);
+                        return false;
+                }
+                if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
+                        *mask |= (uint32_t)m->valuedouble;
+                *ret_arm = (uint32_t)arm->valuedouble;
+                return true;
+        }
+        if (!cJSON_IsString(schema) || strcmp(schema->valuestring, "isched-decision-v3") != 0) {
+                snprintf(err, err_size, "schema %.40s%s%s is not isched-decision-v3 (or an older line, without schema): not a "
+                         "decision log this isched reads", cJSON_IsString(schema) ? "\"" : "",
+                         cJSON_IsString(schema) ? schema->valuestring : "(not a string)",
+                         cJSON_IsString(schema) ? "\"" : "");
+                return false;
+        }
+        it = cJSON_GetObjectItemCaseSensitive(o, "arm");
+        if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0) {
+                snprintf(err, err_size, "arm must be cpu, core, socket, node or all");
+                return false;
+        }
+        *ret_arm = (uint32_t)a;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "arms_enabled")) {
+                if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0) {
+                        snprintf(err, err_size, "arms_enabled must hold arrangement names");
+                        return false;
+                }
+                *mask |= 1u << a;
+        }
+        return true;
+}
 
 /* What log_version 2 added for off-policy evaluation: the reward window's
  * own score, and who decided the arm (docs/agent.md, "Reasons": only
@@ -142,9 +195,7 @@ static bool parse_outcome(const cJSON *o, struct event *e, bool *has_score_membe
 static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint32_t *d, uint32_t *mask,
                         bool *skip, bool *has_score_member, bool *has_reason, char *err, size_t err_size)
 {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x");
-        const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "propensity");
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reward");
         const cJSON *pl = cJSON_GetObjectItemCaseSensitive(o, "pool");
@@ -154,10 +205,12 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
         *skip = pool && !(cJSON_IsString(pl) && strcmp(pl->valuestring, pool) == 0);
         if (*skip)
                 return true;
-        if (!cJSON_IsArray(x) || !cJSON_IsNumber(arm) || !cJSON_IsNumber(p) || !(cJSON_IsNumber(r) || cJSON_IsNull(r))) {
-                snprintf(err, err_size, "needs x (array), arm_index, propensity and reward (number or null)");
+        if (!cJSON_IsArray(x) || !cJSON_IsNumber(p) || !(cJSON_IsNumber(r) || cJSON_IsNull(r))) {
+                snprintf(err, err_size, "needs x (array), arm, propensity and reward (number or null)");
                 return false;
         }
+        if (!parse_arms(o, &e->arm, mask, err, err_size))
+                return false;
         cJSON_ArrayForEach(it, x) {
                 if (!cJSON_IsNumber(it) || n >= ISCHED_MAX_FEATURES) {
                         snprintf(err, err_size, "x must be 1 to %d numbers", ISCHED_MAX_FEATURES);
@@ -166,21 +219,22 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
                 e->x[n++] = it->valuedouble;
         }
         if (n == 0 || (*d && n != *d)) {
-                snprintf(err, err_size, "x has %u values, earlier events %u", n, *d);
+                snprintf(err, err_size, "x has %u values, earlier events %u: the agent's features changed (a new "
+                         "isched-features version?); evaluate the lines of each version separately", n, *d);
                 return false;
         }
         *d = n;
-        if (arm->valuedouble < 0 || arm->valuedouble >= ISCHED_MAX_ARMS || arm->valuedouble != (int)arm->valuedouble) {
-                snprintf(err, err_size, "arm_index %g is not an arm (0..%d)", arm->valuedouble, ISCHED_MAX_ARMS - 1);
-                return false;
-        }
         if (!(p->valuedouble > 0 && p->valuedouble <= 1)) {
                 snprintf(err, err_size, "propensity %g is not in (0, 1]", p->valuedouble);
                 return false;
         }
-        if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
-                *mask |= (uint32_t)m->valuedouble;
-        e->arm = (uint32_t)arm->valuedouble;
+        if (p->valuedouble < EVAL_MIN_PROPENSITY) {
+                snprintf(err, err_size,
+                         "propensity %g is below %g: its importance weight (up to %.3g) would swamp the estimates; "
+                         "such a propensity is a fault of the logging policy, not a rare event: remove the line",
+                         p->valuedouble, EVAL_MIN_PROPENSITY, 1.0 / p->valuedouble);
+                return false;
+        }
         e->propensity = p->valuedouble;
         {
                 const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
@@ -194,12 +248,27 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
         return parse_outcome(o, e, has_score_member, has_reason, err, err_size);
 }
 
+/* Are the line's features this isched's own (the agent wrote the log)? */
+static bool has_agent_features(const cJSON *o)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "features"), *it;
+        unsigned i = 0;
+
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != ISCHED_F_COUNT)
+                return false;
+        cJSON_ArrayForEach(it, f) {
+                if (!cJSON_IsString(it) || strcmp(it->valuestring, isched_feature_name(i++)) != 0)
+                        return false;
+        }
+        return true;
+}
+
 /* label_score: the window score is what will be estimated, so a log
  * without it (an older agent's) is refused. */
 static int read_log(const char *path, const char *pool, bool label_score, struct events *ev)
 {
         FILE *f = fopen(path, "re");
-        char *line = NULL, err[160];
+        char *line = NULL, err[400];
         size_t cap = 0, lineno = 0;
         ssize_t len;
         int rc = 0;
@@ -225,6 +294,8 @@ static int read_log(const char *path, const char *pool, bool label_score, struct
                 }
                 ok = parse_event(o, pool, &e, &ev->d, &ev->arm_mask, &skip, &has_score_member, &has_reason, err,
                                  sizeof(err));
+                if (ok && !skip && ev->n == 0)
+                        ev->agent_features = has_agent_features(o);
                 cJSON_Delete(o);
                 if (!ok) {
                         cli_error("%s:%zu: %s", path, lineno, err);
@@ -441,8 +512,8 @@ static void print_results(const char *log, const struct target *t, const struct 
         warnings(ev, res, o, w);
         if (json) {
                 cJSON *doc = cJSON_CreateObject(), *m, *arr;
-                char *s;
 
+                cJSON_AddStringToObject(doc, "schema", "isched-eval-v2");
                 cJSON_AddStringToObject(doc, "log", log);
                 cJSON_AddNumberToObject(doc, "events", (double)ev->n);
                 cJSON_AddNumberToObject(doc, "rewarded_events", (double)ev->rewarded);
@@ -473,11 +544,7 @@ static void print_results(const char *log, const struct target *t, const struct 
                 arr = cJSON_AddArrayToObject(doc, "warnings");
                 for (unsigned i = 0; i < 4 && w[i][0]; i++)
                         cJSON_AddItemToArray(arr, cJSON_CreateString(w[i]));
-                s = cJSON_Print(doc);
-                if (s)
-                        printf("%s\n", s);
-                free(s);
-                cJSON_Delete(doc);
+                cli_print_json(doc);
                 return;
         }
         printf("decision log %s: %zu events, %zu with a reward, %zu with a window score\n", log, ev->n, ev->rewarded,
@@ -507,20 +574,30 @@ static void print_results(const char *log, const struct target *t, const struct 
 }
 
 static int make_candidate(const struct cli_policy_opts *po, uint64_t seed, const char *model, uint32_t d,
-                          uint32_t arm_mask, struct isched_policy **ret)
+                          uint32_t arm_mask, bool agent_features, struct isched_policy **ret)
 {
         struct isched_policy_params pp;
         struct isched_policy *p = NULL;
         int r;
 
         if (model) {
-                r = isched_model_load(model, &p, NULL);
+                struct isched_context *ctx = NULL;
+
+                /* Validated as isched run validates it: the context section
+                 * too, and the features of an agent's log. */
+                r = isched_model_load(model, &p, &ctx);
+                isched_context_free(ctx);
                 if (r < 0)
                         return cli_fail(r, "cannot load the candidate model");
                 if (isched_policy_get_params(p, &pp) == 0 && pp.n_features != d) {
                         cli_error("the model %s has %u features, the log's contexts %u", model, pp.n_features, d);
                         isched_policy_free(p);
                         return EXIT_USAGE;
+                }
+                if (agent_features &&
+                    (r = isched_model_check_compatible(p, pp.kind, ISCHED_FEATURE_SCHEMA, ISCHED_F_COUNT)) < 0) {
+                        isched_policy_free(p);
+                        return cli_fail(r == -EINVAL ? r : -EINVAL, "the model does not fit the log's agent");
                 }
         } else {
                 if (!cli_policy_params(po, seed, &pp))
@@ -713,7 +790,7 @@ int cmd_eval(int argc, char **argv)
         case TARGET_POLICY: {
                 struct isched_policy_params pp;
 
-                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, &t.policy);
+                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, ev.agent_features, &t.policy);
                 if (rc)
                         goto out;
                 isched_policy_get_params(t.policy, &pp);

@@ -82,10 +82,13 @@ static int read_state(const char *path, const char *pool, char **ret_json)
         free(buf);
         schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
         p = cJSON_GetObjectItemCaseSensitive(doc, "pool");
-        if (!doc || !cJSON_IsString(schema) || strcmp(schema->valuestring, "isched-explain-v1") != 0 ||
+        /* A state file of an agent of the previous version is printed as it is. */
+        if (!doc || !cJSON_IsString(schema) ||
+            (strcmp(schema->valuestring, "isched-explain-v2") != 0 &&
+             strcmp(schema->valuestring, "isched-explain-v1") != 0) ||
             !cJSON_IsString(p) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "model"))) {
                 cli_error("state file %s is corrupt or not an intellisched state file (expected schema "
-                          "isched-explain-v1); the agent rewrites it every epoch",
+                          "isched-explain-v2, or v1 of an older agent); the agent rewrites it every epoch",
                           path);
                 cJSON_Delete(doc);
                 return EXIT_USAGE;
@@ -129,8 +132,9 @@ int cmd_explain(int argc, char **argv)
         }
         if (cli_extra_operand("explain", argc, argv))
                 return EXIT_USAGE;
-        if (model && state_dir) {
-                cli_error("explain: --model and --state-dir exclude each other");
+        if (model && (state_dir || pool)) {
+                cli_error("explain: --model and %s exclude each other: --model explains a model file, --pool an "
+                          "agent's state file; give one", pool ? "--pool" : "--state-dir");
                 return cli_usage_hint("explain ");
         }
         if (!model && !pool) {

@@ -28,8 +28,8 @@ static void usage(FILE *f)
                    "why not).\n"
                    "\n"
                    "Options:\n" CLI_BACKEND_HELP
-                   "  --json             one JSON document instead of a table\n"
-                   "  --help             this text\n"
+                   "  --json             one JSON document instead of a table (docs/json.md)\n"
+                   "  --help, --version\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
 }
@@ -38,10 +38,10 @@ static cJSON *pool_json(const struct isched_pool_info *p)
 {
         cJSON *o = cJSON_CreateObject(), *rq = cJSON_CreateObject();
 
-        cJSON_AddNumberToObject(o, "id", p->id);
-        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON_AddNumberToObject(o, "pool_id", p->id);
+        cJSON_AddStringToObject(o, "pool", p->name);
         cJSON_AddStringToObject(o, "scheduler", p->scheduler);
-        cJSON_AddNumberToObject(o, "pcpus", p->nr_pcpus);
+        cJSON_AddNumberToObject(o, "nr_pcpus", p->nr_pcpus);
         cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(p->arrangement) ?: "unknown");
         cJSON_AddBoolToObject(o, "can_switch", p->can_switch);
         if (p->reason[0])
@@ -56,7 +56,7 @@ static cJSON *pool_json(const struct isched_pool_info *p)
                 else
                         cJSON_AddNullToObject(rq, n);
         }
-        cJSON_AddItemToObject(o, "runqueues", rq);
+        cJSON_AddItemToObject(o, "nr_runqueues", rq);
         return o;
 }
 
@@ -64,6 +64,7 @@ static void print_json(const char *backend, const struct isched_pool_info *pools
 {
         cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "pools");
 
+        cJSON_AddStringToObject(doc, "schema", "isched-pools-v1");
         cJSON_AddStringToObject(doc, "backend", backend);
         for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(arr, pool_json(&pools[i]));
@@ -86,9 +87,14 @@ static void print_table(const struct isched_pool_info *pools, size_t n)
                         else
                                 used += (size_t)snprintf(rq + used, sizeof(rq) - used, "%s?", a ? "/" : "");
                 }
-                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, p->name, p->scheduler, p->nr_pcpus,
+                char name[64], sched[64], reason[400];
+
+                /* Names come from the hypervisor's administrator: never
+                 * control characters to the terminal. */
+                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, cli_printable(p->name, name, sizeof(name)),
+                       cli_printable(p->scheduler, sched, sizeof(sched)), p->nr_pcpus,
                        isched_arrangement_to_string(p->arrangement) ?: "?", p->can_switch ? "yes" : "no", rq,
-                       p->reason[0] ? p->reason : "-");
+                       p->reason[0] ? cli_printable(p->reason, reason, sizeof(reason)) : "-");
         }
 }
 

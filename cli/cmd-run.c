@@ -32,6 +32,13 @@ struct pool_run {
         int restored;          /* isched_agent_stop()'s result */
         bool model_saved;
         double last_decision_wall_s;
+        const char *prior_path; /* the prior the pool started from, or NULL */
+        char prior_note[256];   /* why it started without the shipped prior, or "" */
+        struct isched_counters first, last; /* the pool at start and at the end, for the shadow run */
+        bool have_first, have_last;
+        bool have_shadow;
+        struct isched_window run_w, shadow_w;   /* the whole run, the agent's and the baseline's */
+        double run_score, shadow_score;
 };
 
 /* Why the run ended. */
@@ -243,8 +250,91 @@ static char *model_path_for(const char *pattern, const char *pool)
 
 /* A model file that exists is loaded and must fit, options included; one
  * that does not is created at the end.  Nothing is written here. */
-static int load_or_create(const struct run_opts *o, struct pool_run *pr, uint64_t seed,
-                          struct isched_policy **ret_policy, struct isched_context **ret_context)
+/* The prior a pool without a model starts from: --prior FILE, else
+ * $ISCHED_PRIOR, else the shipped one.  An explicit prior that does not fit
+ * is an error; the shipped one that does not fit (not installed, another
+ * policy kind or policy options given, another observation mode) is skipped
+ * with a note.  Returns 0 with *ret_policy set or NULL, or an exit code. */
+static int load_prior(const struct run_opts *o, struct isched_backend *backend, const struct isched_pool_info *info,
+                      struct pool_run *pr, struct isched_policy **ret_policy, struct isched_context **ret_context)
+{
+        const char *env = getenv("ISCHED_PRIOR");
+        const char *path = o->prior ? o->prior : env && *env ? env : ISCHED_DATADIR "/prior.model";
+        const bool explicit_prior = o->prior != NULL;
+        struct isched_policy *policy = NULL;
+        struct isched_context *context = NULL;
+        struct isched_policy_params pp;
+        struct isched_counters c;
+        enum isched_observation mode, had;
+        struct stat st;
+        char what[600];
+        int r;
+
+        *ret_policy = NULL;
+        *ret_context = NULL;
+        if (o->no_prior || (!explicit_prior && env && strcmp(env, "none") == 0)) {
+                snprintf(pr->prior_note, sizeof(pr->prior_note), "%s", o->no_prior ? "--no-prior" : "ISCHED_PRIOR=none");
+                return 0;
+        }
+        if (!explicit_prior && stat(path, &st) < 0) {
+                snprintf(pr->prior_note, sizeof(pr->prior_note), "no prior at %s (not installed?)", path);
+                return 0;
+        }
+        snprintf(what, sizeof(what), "cannot use the prior %s", path);
+        r = isched_model_load(path, &policy, &context);
+        if (r < 0) {
+                if (explicit_prior)
+                        return cli_fail(r, what);
+                snprintf(pr->prior_note, sizeof(pr->prior_note), "the prior %s cannot be loaded: %s", path,
+                         isched_last_error());
+                return 0;
+        }
+        isched_policy_get_params(policy, &pp);
+        r = isched_model_check_compatible(policy, o->policy.kind_from[0] ? o->policy.kind : pp.kind,
+                                          ISCHED_FEATURE_SCHEMA, ISCHED_F_COUNT);
+        if (r < 0 || (explicit_prior && !cli_policy_opts_match_model(&o->policy, &pp, path))) {
+                isched_policy_free(policy);
+                isched_context_free(context);
+                return r < 0 ? cli_fail(-EINVAL, what) : EXIT_USAGE;
+        }
+        if (!explicit_prior && (o->policy.alpha.from[0] || o->policy.lambda.from[0] || o->policy.gamma.from[0] ||
+                                o->policy.epsilon.from[0] || o->policy.ts_v.from[0])) {
+                snprintf(pr->prior_note, sizeof(pr->prior_note),
+                         "policy parameters were given, the shipped prior has its own");
+                goto skip;
+        }
+        /* A prior learned from another kind of throughput would mislead. */
+        had = isched_context_get_observation(context);
+        r = isched_backend_read_counters(backend, info->id, &c);
+        mode = r == 0 ? isched_counters_observation(isched_backend_get_name(backend), &c) : ISCHED_OBS_UNKNOWN;
+        if (had != ISCHED_OBS_UNKNOWN && mode != ISCHED_OBS_UNKNOWN && had != mode) {
+                if (explicit_prior) {
+                        cli_error("the prior %s was learned in observation mode %s; pool %s is observed in mode %s: "
+                                  "its scores are not comparable (use --no-prior, or a prior of mode %s)",
+                                  path, isched_observation_to_string(had), pr->name, isched_observation_to_string(mode),
+                                  isched_observation_to_string(mode));
+                        isched_policy_free(policy);
+                        isched_context_free(context);
+                        return EXIT_USAGE;
+                }
+                snprintf(pr->prior_note, sizeof(pr->prior_note),
+                         "the shipped prior was learned in observation mode %s, this pool is observed in mode %s",
+                         isched_observation_to_string(had), isched_observation_to_string(mode));
+                goto skip;
+        }
+        pr->prior_path = path;
+        *ret_policy = policy;
+        *ret_context = context;
+        return 0;
+skip:
+        isched_policy_free(policy);
+        isched_context_free(context);
+        return 0;
+}
+
+static int load_or_create(const struct run_opts *o, struct isched_backend *backend, const struct isched_pool_info *info,
+                          struct pool_run *pr, uint64_t seed, struct isched_policy **ret_policy,
+                          struct isched_context **ret_context)
 {
         struct isched_context_params cp;
         struct isched_policy_params pp;
@@ -271,11 +361,18 @@ static int load_or_create(const struct run_opts *o, struct pool_run *pr, uint64_
                 pr->model_loaded = true;
                 pr->model_rounds = isched_policy_get_rounds(policy);
         } else {
-                if (!cli_policy_params(&o->policy, seed, &pp))
-                        return EXIT_USAGE;
-                r = isched_policy_new(&pp, &policy);
-                if (r < 0)
-                        return cli_fail(r, "cannot create the policy");
+                r = load_prior(o, backend, info, pr, &policy, &context);
+                if (r)
+                        return r;
+                if (policy) {
+                        pr->model_rounds = isched_policy_get_rounds(policy);
+                } else {
+                        if (!cli_policy_params(&o->policy, seed, &pp))
+                                return EXIT_USAGE;
+                        r = isched_policy_new(&pp, &policy);
+                        if (r < 0)
+                                return cli_fail(r, "cannot create the policy");
+                }
         }
         if (!context) {
                 isched_context_params_init(&cp);
@@ -334,7 +431,7 @@ static int start_agents(struct run *run)
                         if (!pr->model_path)
                                 return EXIT_RUNTIME;
                 }
-                r = load_or_create(o, pr, o->backend.seed + i, &policy, &context);
+                r = load_or_create(o, run->backend, &info, pr, o->backend.seed + i, &policy, &context);
                 if (r)
                         return r;
                 cfg.pool = o->pools[i];
@@ -350,6 +447,8 @@ static int start_agents(struct run *run)
                                  cli_printable(o->pools[i], shown, sizeof(shown)));
                         return cli_fail(r, what);
                 }
+                /* Where the pool started, for the shadow run of the baseline. */
+                pr->have_first = isched_backend_read_counters(run->backend, info.id, &pr->first) == 0;
         }
         return 0;
 }
@@ -378,26 +477,44 @@ static void print_header(struct run *run)
                 if (pr->model_loaded)
                         snprintf(model, sizeof(model), "model %s loaded (%llu rounds)", pr->model_path,
                                  (unsigned long long)pr->model_rounds);
+                else if (pr->prior_path)
+                        snprintf(model, sizeof(model), "new model from the prior %s (%llu rounds), %s%s",
+                                 pr->prior_path, (unsigned long long)pr->model_rounds,
+                                 pr->model_path ? "saved to " : "not saved (no --model)",
+                                 pr->model_path ? pr->model_path : "");
                 else if (pr->model_path)
-                        snprintf(model, sizeof(model), "new model, saved to %s", pr->model_path);
+                        snprintf(model, sizeof(model), "new model, cold (%s), saved to %s",
+                                 pr->prior_note[0] ? pr->prior_note : "--no-prior", pr->model_path);
                 else
-                        snprintf(model, sizeof(model), "new model, not saved (no --model)");
-                REPORT(run, LOG_INFO, pr->name, arr(st.arrangement), "  %s: %s, starting on %s; %s", pr->name,
-                       isched_agent_mode_to_string(st.mode), arr(st.arrangement), model);
+                        snprintf(model, sizeof(model), "new model, cold (%s), not saved (no --model)",
+                                 pr->prior_note[0] ? pr->prior_note : "--no-prior");
+                REPORT(run, LOG_INFO, pr->name, arr(st.arrangement), "  %s: %s, starting on %s (the baseline: %s); %s",
+                       pr->name, isched_agent_mode_to_string(st.mode), arr(st.arrangement), arr(st.baseline), model);
         }
+}
+
+/* An estimated gain with its 95% interval, "+0.012 +- 0.004", or "n/a". */
+static const char *gain_text(double mean, double sd, char *buf, size_t size)
+{
+        if (!isfinite(mean))
+                return "n/a";
+        snprintf(buf, size, "%+.3f ± %.3f", mean, isfinite(sd) ? 1.96 * sd : 0.0);
+        return buf;
 }
 
 static void print_status_line(struct run *run)
 {
         struct isched_agent_status st;
+        char gain[64];
 
         fputs("\r\033[K", stdout);
         for (size_t i = 0; i < run->n; i++) {
                 if (isched_agent_get_status(run->pools[i].agent, &st) < 0)
                         continue;
-                printf("%s%s: %s %s, epoch %llu, reward %+.3f, switches %llu", i ? " | " : "", run->pools[i].name,
+                printf("%s%s: %s %s, epoch %llu, gain vs %s %s, switches %llu", i ? " | " : "", run->pools[i].name,
                        arr(st.arrangement), isched_agent_mode_to_string(st.mode), (unsigned long long)st.epochs,
-                       isfinite(st.last_reward) ? st.last_reward : 0.0, (unsigned long long)st.switches);
+                       arr(st.baseline), gain_text(st.measured_gain, st.measured_gain_sd, gain, sizeof(gain)),
+                       (unsigned long long)st.switches);
         }
         if ((fflush(stdout) != 0 || ferror(stdout)) && run->end == END_NONE) {
                 run->end = END_OUTPUT;
@@ -411,16 +528,18 @@ static void report_epoch(struct run *run, struct pool_run *pr, const struct isch
                          enum isched_arrangement before)
 {
         const double t = st->time_ns / 1e9;
+        char gain[64];
 
         if (st->last_tick_switched) {
                 REPORT(run, LOG_NOTICE, pr->name, arr(st->arrangement), "[%8.1fs] %s: %s -> %s (%s)", t, pr->name,
                        arr(before), arr(st->arrangement), isched_agent_reason_to_string(st->last_reason));
         } else if (!run->tty && st->epochs % PROGRESS_EVERY == 0) {
                 REPORT(run, LOG_INFO, pr->name, arr(st->arrangement),
-                       "[%8.1fs] %s: epoch %llu, %s (%s), mean reward %+.3f, switches %llu", t, pr->name,
-                       (unsigned long long)st->epochs, arr(st->arrangement),
-                       isched_agent_reason_to_string(st->last_reason),
-                       isfinite(st->mean_reward) ? st->mean_reward : 0.0, (unsigned long long)st->switches);
+                       "[%8.1fs] %s: epoch %llu, %s (%s), gain vs %s %s per window (estimated, 95%%), switches %llu",
+                       t, pr->name, (unsigned long long)st->epochs, arr(st->arrangement),
+                       isched_agent_reason_to_string(st->last_reason), arr(st->baseline),
+                       gain_text(st->measured_gain, st->measured_gain_sd, gain, sizeof(gain)),
+                       (unsigned long long)st->switches);
         }
 }
 
@@ -637,6 +756,112 @@ static int run_loop(struct run *run)
         return EXIT_OK;
 }
 
+/* ---- the shadow run ---- */
+
+/* On the simulator a counterfactual is cheap: the same workload and seed
+ * simulated again with each pool's baseline held, to the time the run
+ * ended, gives the measured difference the agent made (docs/agent.md). */
+static void run_shadow(struct run *run)
+{
+        struct isched_context_params cp;
+        struct isched_backend *sh = NULL;
+        struct isched_counters sfirst[RUN_MAX_POOLS], c;
+        uint32_t sid[RUN_MAX_POOLS];
+        uint64_t end_ns = 0, now_ns = 0;
+        bool any = false;
+
+        if (run->o.no_shadow || strcmp(isched_backend_get_name(run->backend), "sim") != 0)
+                return;
+        for (size_t i = 0; i < run->n; i++) {
+                struct pool_run *pr = &run->pools[i];
+                struct isched_pool_info info;
+
+                pr->have_last = pr->have_first && !pr->vanished &&
+                                isched_backend_find_pool(run->backend, pr->name, &info) == 0 &&
+                                isched_backend_read_counters(run->backend, info.id, &pr->last) == 0 &&
+                                pr->last.timestamp_ns > pr->first.timestamp_ns;
+                if (pr->have_last && pr->last.timestamp_ns > end_ns)
+                        end_ns = pr->last.timestamp_ns;
+                any = any || pr->have_last;
+        }
+        if (!any || cli_open_backend(&run->o.backend, &sh) != 0)
+                return;
+        REPORT(run, LOG_INFO, NULL, NULL, "shadow run: the same workload and seed with the baseline held, to %.0f s",
+               end_ns / 1e9);
+        for (size_t i = 0; i < run->n; i++) {
+                struct pool_run *pr = &run->pools[i];
+                struct isched_agent_status st;
+                struct isched_pool_info info;
+
+                if (!pr->have_last || isched_agent_get_status(pr->agent, &st) < 0 ||
+                    isched_backend_find_pool(sh, pr->name, &info) < 0 ||
+                    isched_backend_set_arrangement(sh, info.id, st.baseline) < 0 ||
+                    isched_backend_read_counters(sh, info.id, &sfirst[i]) < 0) {
+                        pr->have_last = false;
+                        continue;
+                }
+                sid[i] = info.id;
+                now_ns = sfirst[i].timestamp_ns;
+        }
+        /* Snapshots at the run's own times: its interval from the start. */
+        while (now_ns < end_ns && stop_signal == 0) {
+                const uint64_t step = end_ns - now_ns < run->o.interval_ns ? end_ns - now_ns : run->o.interval_ns;
+
+                if (isched_backend_wait(sh, step) < 0)
+                        break;
+                now_ns += step;
+        }
+        isched_context_params_init(&cp);
+        for (size_t i = 0; i < run->n; i++) {
+                struct pool_run *pr = &run->pools[i];
+
+                if (!pr->have_last || now_ns < pr->last.timestamp_ns ||
+                    isched_backend_read_counters(sh, sid[i], &c) < 0)
+                        continue;
+                pr->have_shadow =
+                        isched_window_from_counters(&pr->first, &pr->last, &pr->run_w) == 0 &&
+                        isched_window_from_counters(&sfirst[i], &c, &pr->shadow_w) == 0 &&
+                        isched_context_score(&cp, &pr->run_w, &pr->run_score) == 0 &&
+                        isched_context_score(&cp, &pr->shadow_w, &pr->shadow_score) == 0;
+        }
+        isched_backend_unref(sh);
+}
+
+static double pct(double agent, double base)
+{
+        return base > 0 ? 100.0 * (agent - base) / base : NAN;
+}
+
+static void print_shadow(struct run *run, const struct pool_run *pr, const struct isched_agent_status *st)
+{
+        const struct isched_window *a = &pr->run_w, *b = &pr->shadow_w;
+
+        if (!pr->have_shadow)
+                return;
+        REPORT(run, LOG_INFO, pr->name, NULL,
+               "    measured against a shadow run of the baseline %s (same workload and seed, %.0f s):",
+               arr(st->baseline), a->duration_ns / 1e9);
+        REPORT(run, LOG_INFO, pr->name, NULL, "      throughput %+.2f%% (agent %.4g, baseline %.4g per pCPU-second)",
+               pct(a->throughput, b->throughput), a->throughput, b->throughput);
+        REPORT(run, LOG_INFO, pr->name, NULL, "      mean wake latency %+.1f%% (%.2f against %.2f us)",
+               pct(a->lat_mean_us, b->lat_mean_us), a->lat_mean_us, b->lat_mean_us);
+        REPORT(run, LOG_INFO, pr->name, NULL, "      p99 wake latency %+.1f%% (%.1f against %.1f us)",
+               pct(a->lat_p99_us, b->lat_p99_us), a->lat_p99_us, b->lat_p99_us);
+        REPORT(run, LOG_INFO, pr->name, NULL, "      whole-run score %+.4f (%.4f against %.4f)", pr->run_score - pr->shadow_score,
+               pr->run_score, pr->shadow_score);
+}
+
+static cJSON *shadow_side_json(const struct isched_window *w, double score)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(o, "throughput", w->throughput);
+        cJSON_AddNumberToObject(o, "lat_mean_us", w->lat_mean_us);
+        cJSON_AddNumberToObject(o, "lat_p99_us", w->lat_p99_us);
+        cJSON_AddNumberToObject(o, "score", score);
+        return o;
+}
+
 /* ---- the end ---- */
 
 static int save_models(struct run *run)
@@ -669,6 +894,24 @@ static int stop_agents(struct run *run)
                 pr->restored = isched_agent_stop(pr->agent, run->o.on_exit);
                 if (pr->restored < 0)
                         rc = cli_fail(pr->restored, "cannot restore the pool");
+        }
+        return rc;
+}
+
+/* A state file or decision log that could not be written for a while is
+ * an output lost: the run ends in failure even if the agents went on. */
+static int check_output_errors(struct run *run)
+{
+        struct isched_agent_status st;
+        int rc = EXIT_OK;
+
+        for (size_t i = 0; i < run->n; i++) {
+                if (!run->pools[i].agent || isched_agent_get_status(run->pools[i].agent, &st) < 0 ||
+                    !st.output_errors)
+                        continue;
+                cli_error("pool %s: %llu writes of the state file or the decision log failed (see the warnings "
+                          "above)", run->pools[i].name, (unsigned long long)st.output_errors);
+                rc = EXIT_RUNTIME;
         }
         return rc;
 }
@@ -717,7 +960,7 @@ static const char *restore_text(const struct run *run, const struct pool_run *pr
 static void print_summary(struct run *run)
 {
         struct isched_agent_status st;
-        char why[64];
+        char why[64], gain[64];
 
         run_status_line_clear();
         REPORT(run, LOG_INFO, NULL, NULL, "summary (%s):", end_text(run, why, sizeof(why)));
@@ -737,11 +980,16 @@ static void print_summary(struct run *run)
                                                          arr((enum isched_arrangement)a),
                                                          100.0 * pr->epochs_in[a] / total);
                 REPORT(run, LOG_INFO, pr->name, arr(st.arrangement),
-                       "  %s: now %s (%s; takeover %s); %llu epochs, %llu switches, %llu windows skipped, mean reward "
-                       "%+.4f",
+                       "  %s: now %s (%s; takeover %s); %llu epochs, %llu switches, %llu windows skipped",
                        pr->name, arr(st.arrangement), restore_text(run, pr, &st), arr(st.takeover_arrangement),
                        (unsigned long long)st.epochs, (unsigned long long)st.switches,
-                       (unsigned long long)st.skipped_windows, isfinite(st.mean_reward) ? st.mean_reward : 0.0);
+                       (unsigned long long)st.skipped_windows);
+                REPORT(run, LOG_INFO, pr->name, NULL,
+                       "    estimated gain against the baseline %s: %s per window (95%%); exploration budget spent "
+                       "%.3f of %.3f; %llu workload changes",
+                       arr(st.baseline), gain_text(st.measured_gain, st.measured_gain_sd, gain, sizeof(gain)),
+                       st.budget_spent, st.budget_allowance, (unsigned long long)st.changes);
+                print_shadow(run, pr, &st);
                 if (total)
                         REPORT(run, LOG_INFO, pr->name, NULL, "    time in each arrangement:%s", shares);
                 if (pr->model_saved)
@@ -794,6 +1042,30 @@ static void print_summary_json(struct run *run)
                 cJSON_AddNumberToObject(p, "skipped_windows", (double)st.skipped_windows);
                 cJSON_AddNumberToObject(p, "output_errors", (double)st.output_errors);
                 cJSON_AddItemToObject(p, "mean_reward", num_or_null(st.mean_reward));
+                cJSON_AddStringToObject(p, "baseline", arr(st.baseline));
+                {
+                        cJSON *g = cJSON_AddObjectToObject(p, "gain");
+
+                        cJSON_AddItemToObject(g, "mean", num_or_null(st.measured_gain));
+                        cJSON_AddItemToObject(g, "sd", num_or_null(st.measured_gain_sd));
+                        cJSON_AddItemToObject(g, "ci_low", num_or_null(st.measured_gain - 1.96 * st.measured_gain_sd));
+                        cJSON_AddItemToObject(g, "ci_high", num_or_null(st.measured_gain + 1.96 * st.measured_gain_sd));
+                }
+                cJSON_AddNumberToObject(p, "budget_spent", st.budget_spent);
+                cJSON_AddNumberToObject(p, "budget_allowance", st.budget_allowance);
+                cJSON_AddNumberToObject(p, "changes", (double)st.changes);
+                if (pr->have_shadow) {
+                        cJSON *sh = cJSON_AddObjectToObject(p, "shadow");
+
+                        cJSON_AddStringToObject(sh, "arrangement", arr(st.baseline));
+                        cJSON_AddNumberToObject(sh, "duration_s", pr->run_w.duration_ns / 1e9);
+                        cJSON_AddItemToObject(sh, "agent", shadow_side_json(&pr->run_w, pr->run_score));
+                        cJSON_AddItemToObject(sh, "baseline", shadow_side_json(&pr->shadow_w, pr->shadow_score));
+                        cJSON_AddNumberToObject(sh, "score_difference", pr->run_score - pr->shadow_score);
+                } else {
+                        cJSON_AddNullToObject(p, "shadow");
+                }
+                cJSON_AddItemToObject(p, "prior", pr->prior_path ? cJSON_CreateString(pr->prior_path) : cJSON_CreateNull());
                 for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
                         total += pr->epochs_in[a];
                 share = cJSON_AddObjectToObject(p, "epoch_share");
@@ -871,6 +1143,7 @@ int cmd_run(int argc, char **argv)
         notify_status(&run);
         rc = run_loop(&run);
         run_notify("STOPPING=1");
+        run_shadow(&run);
         /* The pools go back to where they were (stopping also learns the
          * windows that waited for the change detector's confirmation);
          * then what was learned is kept, whatever ended the run and even
@@ -879,6 +1152,9 @@ int cmd_run(int argc, char **argv)
         if (rc == EXIT_OK)
                 rc = r;
         r = save_models(&run);
+        if (rc == EXIT_OK)
+                rc = r;
+        r = check_output_errors(&run);
         if (rc == EXIT_OK)
                 rc = r;
         write_metrics(&run);

@@ -42,8 +42,9 @@ static void usage(FILE *f)
                    "For each pool that has a state file: whether its agent is running (it holds\n"
                    "the pool's lock), stopped (it ended cleanly) or died (killed or crashed: the\n"
                    "arrangement it left is still in force), its pid, mode, the arrangement in\n"
-                   "force, the takeover arrangement (the baseline it restores at exit), and the\n"
-                   "last decision with its time.\n"
+                   "force, the takeover arrangement (which it restores at exit), the baseline it\n"
+                   "is measured against and the estimated gain over it (+- its standard error),\n"
+                   "and the last decision with its time.\n"
                    "\n"
                    "Options:\n"
                    "  --pool NAME        only this pool (repeat for several)\n"
@@ -203,6 +204,43 @@ static size_t default_dirs(char **dirs)
         return n;
 }
 
+static cJSON *num_or_null(double v)
+{
+        return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* The arrangement the agent is measured against: the safety layer's
+ * baseline, else (older state files) the takeover arrangement. */
+static const char *baseline(const cJSON *doc)
+{
+        const char *b = str_member(cJSON_GetObjectItemCaseSensitive(doc, "safety"), "baseline");
+
+        return b ? b : str_member(doc, "takeover_arrangement");
+}
+
+/* {mean, sd} of the safety layer's estimate, or null when unknown. */
+static cJSON *gain(const cJSON *doc, const char *name)
+{
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "safety"), name);
+        const double mean = num_member(g, "mean"), sd = num_member(g, "sd");
+        cJSON *o;
+
+        if (!isfinite(mean))
+                return cJSON_CreateNull();
+        o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "mean", mean);
+        cJSON_AddItemToObject(o, "sd", num_or_null(sd));
+        return o;
+}
+
+/* When the state was written: wall_time_s (isched-explain-v2), written_at (v1). */
+static double written(const cJSON *doc)
+{
+        const double t = num_member(doc, "wall_time_s");
+
+        return isfinite(t) ? t : num_member(doc, "written_at");
+}
+
 static cJSON *last_decision(const cJSON *doc)
 {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "decision");
@@ -215,17 +253,15 @@ static cJSON *last_decision(const cJSON *doc)
         cJSON_AddStringToObject(o, "arrangement", str_member(d, "chosen_arm") ?: "?");
         cJSON_AddStringToObject(o, "reason", str_member(d, "reason") ?: "?");
         cJSON_AddBoolToObject(o, "switched", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "switched")));
+        cJSON_AddItemToObject(o, "wall_time_s", num_or_null(isfinite(num_member(d, "wall_time_s"))
+                                                                    ? num_member(d, "wall_time_s")
+                                                                    : written(doc)));
         return o;
 }
 
 static cJSON *str_or_null(const char *s)
 {
         return s ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
-
-static cJSON *num_or_null(double v)
-{
-        return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
 static void print_json(const struct pool_status *ps, size_t n)
@@ -246,8 +282,11 @@ static void print_json(const struct pool_status *ps, size_t n)
                 cJSON_AddItemToObject(p, "takeover_arrangement",
                                       str_or_null(str_member(ps[i].doc, "takeover_arrangement")));
                 cJSON_AddItemToObject(p, "stop_reason", str_or_null(str_member(ps[i].doc, "stop_reason")));
+                cJSON_AddItemToObject(p, "baseline", str_or_null(baseline(ps[i].doc)));
+                cJSON_AddItemToObject(p, "estimated_gain", gain(ps[i].doc, "gain"));
+                cJSON_AddItemToObject(p, "measured_gain", gain(ps[i].doc, "measured_gain"));
                 cJSON_AddItemToObject(p, "last_decision", last_decision(ps[i].doc));
-                cJSON_AddItemToObject(p, "wall_time_s", num_or_null(num_member(ps[i].doc, "written_at")));
+                cJSON_AddItemToObject(p, "wall_time_s", num_or_null(written(ps[i].doc)));
                 cJSON_AddStringToObject(p, "state_file", ps[i].state_file);
                 cJSON_AddItemToArray(pools, p);
         }
@@ -262,12 +301,13 @@ static void print_table(const struct pool_status *ps, size_t n)
                 printf("no pool has a state file (is 'isched run' or the intellisched service running?)\n");
                 return;
         }
-        printf("%-16s %-8s %-8s %-9s %-11s %-9s %s\n", "POOL", "AGENT", "PID", "MODE", "ARRANGEMENT", "TAKEOVER",
-               "LAST DECISION");
+        printf("%-16s %-7s %-8s %-8s %-9s %-11s %-9s %-9s %-15s %s\n", "POOL", "BACKEND", "AGENT", "PID", "MODE",
+               "ARRANGEMENT", "TAKEOVER", "BASELINE", "GAIN (+-SE)", "LAST DECISION");
         for (size_t i = 0; i < n; i++) {
                 const bool running = strcmp(ps[i].agent, "running") == 0;
                 const cJSON *d = cJSON_GetObjectItemCaseSensitive(ps[i].doc, "decision");
-                const double t = num_member(ps[i].doc, "written_at");
+                const double t = isfinite(num_member(d, "wall_time_s")) ? num_member(d, "wall_time_s")
+                                                                         : written(ps[i].doc);
                 char pool[64], pid[16] = "-", last[160] = "none yet";
 
                 if (running)
@@ -276,10 +316,19 @@ static void print_table(const struct pool_status *ps, size_t n)
                         snprintf(last, sizeof(last), "%s %s (epoch %.0f), %.0f s ago", str_member(d, "reason") ?: "?",
                                  str_member(d, "chosen_arm") ?: "?", num_member(d, "epoch"),
                                  isfinite(t) ? fmax(0, now - t) : NAN);
-                printf("%-16s %-8s %-8s %-9s %-11s %-9s %s\n", cli_printable(ps[i].pool, pool, sizeof(pool)),
+                const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ps[i].doc, "safety"),
+                                                                  "gain");
+                char gain_text[40] = "-";
+
+                if (isfinite(num_member(g, "mean")))
+                        snprintf(gain_text, sizeof(gain_text), "%+.3f +-%.3f", num_member(g, "mean"),
+                                 isfinite(num_member(g, "sd")) ? num_member(g, "sd") : 0.0);
+                printf("%-16s %-7s %-8s %-8s %-9s %-11s %-9s %-9s %-15s %s\n",
+                       cli_printable(ps[i].pool, pool, sizeof(pool)), str_member(ps[i].doc, "backend") ?: "?",
                        ps[i].agent, pid, running ? str_member(ps[i].doc, "mode") ?: "?" : "stopped",
                        str_member(ps[i].doc, "arrangement") ?: "?",
-                       str_member(ps[i].doc, "takeover_arrangement") ?: "?", last);
+                       str_member(ps[i].doc, "takeover_arrangement") ?: "?", baseline(ps[i].doc) ?: "?", gain_text,
+                       last);
         }
 }
 

@@ -38,6 +38,9 @@ enum {
         OPT_NO_SAFETY,
         OPT_STATE_DIR,
         OPT_MODEL,
+        OPT_PRIOR,
+        OPT_NO_PRIOR,
+        OPT_NO_SHADOW,
         OPT_LOG,
         OPT_LOG_MAX_SIZE,
         OPT_RECORD,
@@ -93,6 +96,9 @@ static const struct run_option table[] = {
         { "no-safety", "no-safety", "guards", optional_argument, OPT_NO_SAFETY, false },
         { "state-dir", "state-dir", "files", required_argument, OPT_STATE_DIR, false },
         { "model", "model", "files", required_argument, OPT_MODEL, false },
+        { "prior", "prior", "files", required_argument, OPT_PRIOR, false },
+        { "no-prior", NULL, NULL, no_argument, OPT_NO_PRIOR, false },
+        { "no-shadow", NULL, NULL, no_argument, OPT_NO_SHADOW, false },
         { "log", "log", "files", required_argument, OPT_LOG, false },
         { "log-max-size", "log-max-size", "files", required_argument, OPT_LOG_MAX_SIZE, false },
         { "record", "record", "files", required_argument, OPT_RECORD, false },
@@ -159,6 +165,10 @@ static void usage(FILE *f)
                 "  --state-dir DIR    state and hold files (default /var/lib/intellisched for\n"
                 "                     the xen backend as root, /run/intellisched/sim for the\n"
                 "                     simulator; see 'isched status')\n"
+                "  --prior FILE       the model a pool without one starts from (default: the\n"
+                "                     shipped prior, trained on the simulator, " ISCHED_DATADIR "/prior.model,\n"
+                "                     or $ISCHED_PRIOR); --no-prior starts it cold\n"
+                "  --no-shadow        sim: do not simulate the baseline beside the agent\n"
                 "  --model FILE       load the model if FILE exists, save it at the end and\n"
                 "                     every 10 epochs; with several pools FILE must contain %%p,\n"
                 "                     replaced by the pool name\n"
@@ -307,7 +317,6 @@ static bool parse_pool_list(struct run_opts *o, const char *label, char *list)
  * (label "FILE:LINE: key"); arg is owned by the caller and outlives o. */
 static bool apply_option(struct run_opts *o, const struct run_option *opt, char *arg, const char *label)
 {
-        double d;
         uint64_t v;
         bool b;
         int h;
@@ -352,16 +361,8 @@ static bool apply_option(struct run_opts *o, const struct run_option *opt, char 
                 }
                 return true;
         case OPT_MIN_DWELL:
-                /* 0 turns the guard off; anything else from 1 ms up. */
-                if (!cli_parse_double(label, arg, 0, 30.0 * 86400.0, &d))
-                        return false;
-                if (d > 0 && d < 0.001) {
-                        cli_error("%s: %g is out of range; give 0 (no minimum) or a value from 0.001 to 2592000", label,
-                                  d);
-                        return false;
-                }
-                o->agent.min_dwell_ns = (uint64_t)llround(d * 1e9);
-                return true;
+                /* 0 turns the guard off. */
+                return cli_parse_seconds_ns_or_zero(label, arg, &o->agent.min_dwell_ns);
         case OPT_MAX_SWITCHES:
                 if (!cli_parse_u64(label, arg, 0, 3600, &v))
                         return false;
@@ -393,6 +394,22 @@ static bool apply_option(struct run_opts *o, const struct run_option *opt, char 
                 return true;
         case OPT_MODEL:
                 o->model = arg;
+                return true;
+        case OPT_PRIOR:
+                /* "none" in a configuration file is --no-prior */
+                if (strcmp(arg, "none") == 0) {
+                        o->no_prior = true;
+                        o->prior = NULL;
+                } else {
+                        o->prior = arg;
+                        o->no_prior = false;
+                }
+                return true;
+        case OPT_NO_PRIOR:
+                o->no_prior = true;
+                return true;
+        case OPT_NO_SHADOW:
+                o->no_shadow = true;
                 return true;
         case OPT_LOG:
                 o->log = arg;
@@ -850,6 +867,8 @@ static const char *value_text(const struct run_opts *o, const struct run_option 
                 return o->state_dir;
         case OPT_MODEL:
                 return o->model;
+        case OPT_PRIOR:
+                return o->no_prior ? "none" : o->prior;
         case OPT_LOG:
                 return o->log;
         case OPT_LOG_MAX_SIZE:

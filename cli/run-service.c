@@ -257,6 +257,30 @@ static void write_metrics(FILE *f, const struct run_metric_pool *p, size_t n)
                         sample(f, "intellisched_takeover_arrangement", p[i].pool, "arrangement",
                                isched_arrangement_to_string((enum isched_arrangement)a),
                                p[i].status->takeover_arrangement == a);
+        family(f, "intellisched_baseline_arrangement", "gauge",
+               "The arrangement the agent is measured against (the takeover one unless configured): 1 for it.");
+        for (size_t i = 0; i < n; i++)
+                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
+                        sample(f, "intellisched_baseline_arrangement", p[i].pool, "arrangement",
+                               isched_arrangement_to_string((enum isched_arrangement)a), p[i].status->baseline == a);
+        family(f, "intellisched_estimated_gain", "gauge",
+               "Estimated score of the arrangement in force minus the baseline's (log scale; NaN if unknown).");
+        for (size_t i = 0; i < n; i++)
+                sample(f, "intellisched_estimated_gain", p[i].pool, NULL, NULL, p[i].status->gain);
+        family(f, "intellisched_estimated_gain_sd", "gauge", "Standard error of intellisched_estimated_gain.");
+        for (size_t i = 0; i < n; i++)
+                sample(f, "intellisched_estimated_gain_sd", p[i].pool, NULL, NULL, p[i].status->gain_sd);
+        family(f, "intellisched_measured_gain", "gauge",
+               "Score gained over the baseline per window since takeover, as measured (NaN before the first).");
+        for (size_t i = 0; i < n; i++)
+                sample(f, "intellisched_measured_gain", p[i].pool, NULL, NULL, p[i].status->measured_gain);
+        family(f, "intellisched_budget_spent", "gauge",
+               "Pessimistic score lost against the baseline so far (the safety budget's use).");
+        for (size_t i = 0; i < n; i++)
+                sample(f, "intellisched_budget_spent", p[i].pool, NULL, NULL, p[i].status->budget_spent);
+        family(f, "intellisched_budget_allowance", "gauge", "The safety budget allowed so far (budget x windows).");
+        for (size_t i = 0; i < n; i++)
+                sample(f, "intellisched_budget_allowance", p[i].pool, NULL, NULL, p[i].status->budget_allowance);
         family(f, "intellisched_epochs_total", "counter", "Decision windows ended since the agent started.");
         for (size_t i = 0; i < n; i++)
                 sample(f, "intellisched_epochs_total", p[i].pool, NULL, NULL, (double)p[i].status->epochs);

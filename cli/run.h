@@ -25,6 +25,9 @@ struct run_opts {
         uint64_t interval_ns, epoch_ns, steps, duration_ns, record_max_bytes;
         bool steps_set, duration_set, resume, verbose, json, show_config;
         const char *model, *log, *state_dir, *record, *metrics;
+        const char *prior;  /* the prior for pools without a model; NULL for the shipped one */
+        bool no_prior;      /* start pools without a model cold */
+        bool no_shadow;     /* sim: no shadow run of the baseline */
         char *config_path;  /* the file read, or NULL for none */
         const char **src;   /* per option of the table: where it was set, NULL for the default */
         char **strings;     /* values copied from the configuration file */

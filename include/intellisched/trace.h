@@ -24,11 +24,13 @@
 extern "C" {
 #endif
 
-/** The "format" member of a trace header. */
-#define ISCHED_TRACE_FORMAT "intellisched-trace"
+/** The "schema" member of the header this library writes (docs/json.md). */
+#define ISCHED_TRACE_SCHEMA "isched-trace-v3"
 
-/** The trace format version this library writes and reads. */
-#define ISCHED_TRACE_VERSION 2
+/** The trace format version this library writes; it also reads version 2
+ *  (whose header has "format": ISCHED_TRACE_FORMAT_V2, "version": 2). */
+#define ISCHED_TRACE_VERSION 3
+#define ISCHED_TRACE_FORMAT_V2 "intellisched-trace"
 
 /** The longest line the reader accepts, in bytes (a header listing many pools is the longest). */
 #define ISCHED_TRACE_MAX_LINE (1024 * 1024)

@@ -13,7 +13,8 @@
 #include "intellisched/model.h"
 #include "util/util.h"
 
-#define EXPLAIN_SCHEMA "isched-explain-v1"
+#define EXPLAIN_SCHEMA "isched-explain-v2"
+#define DECISION_SCHEMA "isched-decision-v3"
 
 /* JSON has no NaN: unknown numbers are null. */
 static cJSON *num_or_null(double v)
@@ -31,7 +32,7 @@ static double ns_to_s(uint64_t ns)
         return (double)ns / 1e9;
 }
 
-static double wall_time_s(void)
+double agent__wall_time_s(void)
 {
         struct timespec ts;
 
@@ -102,21 +103,29 @@ static cJSON *context_json(const struct isched_policy_params *pp, const double *
         return ctx;
 }
 
+/* A set of arms is an array of their names (docs/json.md). */
+static cJSON *arms_enabled_json(uint32_t mask)
+{
+        cJSON *arr = cJSON_CreateArray();
+
+        for (unsigned i = 0; arr && i < ISCHED_MAX_ARMS; i++)
+                if (mask & (1u << i))
+                        cJSON_AddItemToArray(arr, cJSON_CreateString(arm_name(i)));
+        return arr;
+}
+
 static cJSON *model_json(const struct isched_policy *policy, const struct isched_context *context)
 {
         struct isched_policy_params pp;
-        cJSON *m = cJSON_CreateObject(), *mask;
+        cJSON *m = cJSON_CreateObject();
 
         if (isched_policy_get_params(policy, &pp) < 0)
                 return m;
         cJSON_AddStringToObject(m, "policy", isched_policy_kind_to_string(pp.kind));
         cJSON_AddNumberToObject(m, "rounds", (double)isched_policy_get_rounds(policy));
         cJSON_AddItemToObject(m, "feature_schema", str_or_null(pp.feature_schema));
-        cJSON_AddNumberToObject(m, "n_features", pp.n_features);
-        mask = cJSON_AddArrayToObject(m, "arms_enabled");
-        for (unsigned i = 0; i < ISCHED_MAX_ARMS; i++)
-                if (pp.arm_mask & (1u << i))
-                        cJSON_AddItemToArray(mask, cJSON_CreateString(arm_name(i)));
+        cJSON_AddNumberToObject(m, "nr_features", pp.n_features);
+        cJSON_AddItemToObject(m, "arms_enabled", arms_enabled_json(pp.arm_mask));
         cJSON_AddItemToObject(m, "baseline", context ? num_or_null(isched_context_get_baseline(context))
                                                      : cJSON_CreateNull());
         return m;
@@ -134,6 +143,7 @@ static cJSON *decision_json(const struct agent_record *rec)
 
         cJSON_AddNumberToObject(d, "epoch", (double)rec->epoch);
         cJSON_AddNumberToObject(d, "time_s", ns_to_s(rec->time_ns));
+        cJSON_AddNumberToObject(d, "wall_time_s", rec->wall_time_s);
         cJSON_AddStringToObject(d, "arrangement_before", isched_arrangement_to_string(rec->before));
         cJSON_AddStringToObject(d, "policy_arm", arm_name(rec->decision.arm));
         cJSON_AddStringToObject(d, "policy_reason", policy_reason_name(&rec->decision));
@@ -260,7 +270,7 @@ static cJSON *doc_header(const char *source)
         cJSON_AddStringToObject(doc, "schema", EXPLAIN_SCHEMA);
         cJSON_AddStringToObject(doc, "source", source);
         cJSON_AddStringToObject(doc, "version", isched_version());
-        cJSON_AddNumberToObject(doc, "written_at", wall_time_s());
+        cJSON_AddNumberToObject(doc, "wall_time_s", agent__wall_time_s());
         return doc;
 }
 
@@ -383,8 +393,8 @@ void agent__log_record(struct isched_agent *a, const struct agent_record *rec, c
         if (!a->log_path || isched_policy_get_params(a->policy, &pp) < 0)
                 return;
         o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "log_version", 2);
-        cJSON_AddNumberToObject(o, "time", wall_time_s());
+        cJSON_AddStringToObject(o, "schema", DECISION_SCHEMA);
+        cJSON_AddNumberToObject(o, "wall_time_s", agent__wall_time_s());
         cJSON_AddNumberToObject(o, "time_s", ns_to_s(rec->time_ns));
         cJSON_AddStringToObject(o, "pool", a->pool);
         cJSON_AddNumberToObject(o, "epoch", (double)rec->epoch);
@@ -396,9 +406,8 @@ void agent__log_record(struct isched_agent *a, const struct agent_record *rec, c
         cJSON_AddItemToObject(o, "raw", double_array(rec->raw, ISCHED_F_COUNT));
         cJSON_AddItemToObject(o, "x", double_array(rec->x, ISCHED_F_COUNT));
         cJSON_AddStringToObject(o, "arm", isched_arrangement_to_string(rec->arm));
-        cJSON_AddNumberToObject(o, "arm_index", rec->arm);
         cJSON_AddNumberToObject(o, "propensity", rec->propensity);
-        cJSON_AddNumberToObject(o, "arm_mask", pp.arm_mask);
+        cJSON_AddItemToObject(o, "arms_enabled", arms_enabled_json(pp.arm_mask));
         cJSON_AddItemToObject(o, "reward", reward ? num_or_null(*reward) : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "score", num_or_null(rec->score));
         /* What off-policy evaluation of the score needs: the reward
@@ -477,6 +486,7 @@ ISCHED_EXPORT int isched_agent_explain_model(const char *model_path, char **ret_
         d = cJSON_AddObjectToObject(doc, "decision");
         cJSON_AddNullToObject(d, "epoch");
         cJSON_AddNullToObject(d, "time_s");
+        cJSON_AddNullToObject(d, "wall_time_s");
         cJSON_AddNullToObject(d, "arrangement_before");
         cJSON_AddStringToObject(d, "policy_arm", arm_name(dec.arm));
         cJSON_AddStringToObject(d, "policy_reason", policy_reason_name(&dec));

@@ -21,6 +21,7 @@ struct agent_record {
         bool valid;
         uint64_t epoch;
         uint64_t time_ns;              /* backend time of the decision */
+        double wall_time_s;            /* wall-clock time of the decision */
         double x[ISCHED_F_COUNT];      /* normalised context the policy saw */
         double raw[ISCHED_F_COUNT];    /* raw features */
         double score;                  /* score of the window the context came from */
@@ -129,6 +130,7 @@ void agent__write_state(struct isched_agent *a);
 void agent__log_record(struct isched_agent *a, const struct agent_record *rec, const double *reward,
                        const char *note);
 void agent__inherit_takeover(struct isched_agent *a);
+double agent__wall_time_s(void);
 cJSON *agent__arms_json(const struct isched_decision *d);
 const char *agent__reason_class(enum isched_agent_reason r);
 

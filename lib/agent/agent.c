@@ -812,6 +812,7 @@ static int decide(struct isched_agent *a, const struct isched_counters *c, const
         a->decisions++;
         rec.epoch = a->epochs;
         rec.time_ns = a->now_ns;
+        rec.wall_time_s = agent__wall_time_s();
         rec.score = score;
         rec.before = a->current;
         rec.mode = a->mode;

@@ -44,6 +44,7 @@ struct guest_pool {
         uint64_t work_units;
         double frac;           /* the fraction of a work unit not yet in work_units */
         uint32_t generation;
+        struct isched__guest_pool_result last; /* of the last read */
 };
 
 struct isched__guest_tracker {
@@ -380,7 +381,8 @@ static int cmp_desc(const void *a, const void *b)
         return (x < y) - (x > y);
 }
 
-/* Water-filling: with c = max(cap, 1/n), find the level L with
+/* Water-filling: with c = max(cap, 1/n), n the domains that did work in
+ * this read (one that did none cannot be dominated), find the level L with
  * x_i' = min(x_i, L) and L = c sum(x'), so that no domain has more than the
  * share c of the pool's increment.  With the k largest capped, L = c R /
  * (1 - k c), R the sum of the others.  x is overwritten with x'; sorted is
@@ -388,10 +390,13 @@ static int cmp_desc(const void *a, const void *b)
 static double cap_shares(double *x, double *sorted, size_t n, double cap)
 {
         double c, rest = 0.0, level = 0.0, total = 0.0;
+        size_t active = 0;
 
-        if (n == 0)
+        for (size_t i = 0; i < n; i++)
+                active += x[i] > 0.0;
+        if (active == 0)
                 return 0.0;
-        c = fmax(cap, 1.0 / (double)n);
+        c = fmax(cap, 1.0 / (double)active);
         memcpy(sorted, x, n * sizeof(*x));
         qsort(sorted, n, sizeof(*sorted), cmp_desc);
         for (size_t k = 0; k < n; k++) {
@@ -502,10 +507,16 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
         r = prepare(t, pool, n, &p);
         if (r < 0)
                 return r;
-        if (p->last_now_ns && now_ns <= p->last_now_ns)
+        if (p->last_now_ns && now_ns < p->last_now_ns)
                 return isched__error(-EINVAL, "guest work of pool %" PRIu32 ": read at %" PRIu64
-                                     " ns, not after the previous read at %" PRIu64 " ns",
+                                     " ns, before the previous read at %" PRIu64 " ns",
                                      pool, now_ns, p->last_now_ns);
+        /* Another reader of the pool at (almost) the same moment sees what
+         * the first one saw: no interval has passed to validate. */
+        if (p->last_now_ns && now_ns - p->last_now_ns < ISCHED_GUEST_MIN_READ_NS) {
+                *ret = p->last;
+                return 0;
+        }
         dt_ns = p->last_now_ns ? now_ns - p->last_now_ns : 0;
 
         for (size_t i = 0; i < t->nr_entries; i++)
@@ -561,7 +572,7 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
         if (broke)
                 p->generation++;
         p->last_now_ns = now_ns;
-        *ret = (struct isched__guest_pool_result){
+        *ret = p->last = (struct isched__guest_pool_result){
                 .work_units = p->work_units,
                 .generation = p->generation,
                 .nr_live = (uint32_t)nr_live,
@@ -619,33 +630,26 @@ void isched__guest_result_to_counters(const struct isched__guest_pool_result *re
                 c->valid &= ~(uint32_t)ISCHED_CNT_WORK;
 }
 
-static const char *const observation_names[] = {
-        [ISCHED__OBS_GROUND_TRUTH] = "ground-truth",
-        [ISCHED__OBS_XEN] = "xen",
-        [ISCHED__OBS_XEN_GUESTS] = "xen+guests",
-};
-
 int isched__guest_observation(const struct isched_backend_config *cfg, const char *backend,
-                              enum isched__observation dflt, unsigned allowed, enum isched__observation *ret)
+                              enum isched_observation dflt, unsigned allowed, enum isched_observation *ret)
 {
         const char *name = cfg ? cfg->observation : NULL;
+        enum isched_observation mode;
 
         if (!name) {
                 *ret = dflt;
                 return 0;
         }
-        for (unsigned i = 0; i < ARRAY_SIZE(observation_names); i++) {
-                if (strcmp(name, observation_names[i]) != 0)
-                        continue;
-                if (!(allowed & (1u << i)))
-                        return isched__error(-EINVAL, "the %s backend cannot observe in mode %s%s", backend, name,
-                                             i == ISCHED__OBS_GROUND_TRUTH
-                                                     ? ": no real host shows the work its vCPUs really did (use xen or xen+guests)"
-                                                     : "");
-                *ret = (enum isched__observation)i;
-                return 0;
-        }
-        return isched__error(-EINVAL, "unknown observation mode \"%.40s\": use ground-truth, xen or xen+guests", name);
+        if (isched_observation_from_string(name, &mode) < 0 || mode == ISCHED_OBS_UNKNOWN)
+                return isched__error(-EINVAL, "unknown observation mode \"%.40s\": use ground-truth, xen or xen+guests",
+                                     name);
+        if (!(allowed & (1u << mode)))
+                return isched__error(-EINVAL, "the %s backend cannot observe in mode %s%s", backend, name,
+                                     mode == ISCHED_OBS_GROUND_TRUTH
+                                             ? ": no real host shows the work its vCPUs really did (use xen or xen+guests)"
+                                             : "");
+        *ret = mode;
+        return 0;
 }
 
 int isched__guest_params_from_config(const struct isched_backend_config *cfg, struct isched__guest_params *ret,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "intellisched/backend.h"
+#include "intellisched/context.h"
 #include "intellisched/counters.h"
 
 /* Defaults of struct isched__guest_params (docs/guest-work.md). */
@@ -20,6 +21,9 @@
 #define ISCHED_GUEST_JUMP_FACTOR_DEFAULT 100.0
 #define ISCHED_GUEST_JUMP_HISTORY 3u
 #define ISCHED_GUEST_CLOCK_RATIO_MAX 3.0
+/* Reads of a pool closer than this to its previous one return that one's
+ * result: several readers of one backend at the same moment agree. */
+#define ISCHED_GUEST_MIN_READ_NS 10000000ull
 /* Longest value accepted for a published counter (20 digits: UINT64_MAX). */
 #define ISCHED_GUEST_VALUE_MAX 20u
 /* Longest configured domain name (Xen's own limit is 64 with the NUL). */
@@ -35,7 +39,8 @@ struct isched__guest_weight {
 
 struct isched__guest_params {
         /* Largest share of one domain in a pool's work increment, (0, 1];
-         * with n domains publishing, the cap used is max(share_cap, 1/n). */
+         * with n domains doing work in a read, the cap used is
+         * max(share_cap, 1/n). */
         double share_cap;
         /* A domain whose rate exceeds jump_factor x its highest accepted
          * rate (after ISCHED_GUEST_JUMP_HISTORY accepted intervals) jumped
@@ -113,8 +118,9 @@ int isched__guest_parse_weights(const char *text, struct isched__guest_weight **
 int isched__guest_tracker_new(const struct isched__guest_params *params, struct isched__guest_tracker **ret);
 struct isched__guest_tracker *isched__guest_tracker_free(struct isched__guest_tracker *t);
 
-/* Update pool @pool from one read at dom0 time @now_ns (strictly later
- * than the pool's previous read) of its domains' publications.  Domains the
+/* Update pool @pool from one read at dom0 time @now_ns (not before the
+ * pool's previous read; within ISCHED_GUEST_MIN_READ_NS of it, the previous
+ * result is returned unchanged) of its domains' publications.  Domains the
  * tracker knew in this pool but that are not among @samples left it.
  * Every change of a domain's state is logged.  0, -EINVAL or -ENOMEM (the
  * tracker is then unchanged). */
@@ -127,18 +133,11 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
 int isched__guest_pool_status(const struct isched__guest_tracker *t, uint32_t pool,
                               struct isched__guest_domain_status **ret, size_t *ret_n);
 
-/* The observation modes a backend can be opened in (isched_backend_config). */
-enum isched__observation {
-        ISCHED__OBS_GROUND_TRUTH = 0,
-        ISCHED__OBS_XEN,
-        ISCHED__OBS_XEN_GUESTS,
-};
-
 /* The mode cfg->observation asks @backend for, @dflt when NULL.  0 or
  * -EINVAL (an unknown name, or one the backend cannot give, with
  * @allowed its bit mask of modes). */
 int isched__guest_observation(const struct isched_backend_config *cfg, const char *backend,
-                              enum isched__observation dflt, unsigned allowed, enum isched__observation *ret);
+                              enum isched_observation dflt, unsigned allowed, enum isched_observation *ret);
 
 /* The tracker parameters of cfg (weights and share cap).  *ret_weights is
  * what the caller frees once the tracker is made.  0, -EINVAL, -ENOMEM. */

@@ -855,15 +855,15 @@ static const struct isched_backend_ops xen_ops = {
  * (xenstore is connected at the first read).  *ret stays NULL in mode xen. */
 static int open_guests(const struct isched_backend_config *cfg, struct isched__xen_guests **ret)
 {
-        const unsigned allowed = 1u << ISCHED__OBS_XEN | 1u << ISCHED__OBS_XEN_GUESTS;
+        const unsigned allowed = 1u << ISCHED_OBS_XEN | 1u << ISCHED_OBS_XEN_GUESTS;
         struct isched__guest_weight *weights = NULL;
         struct isched__guest_params params;
-        enum isched__observation mode;
+        enum isched_observation mode;
         int r;
 
         *ret = NULL;
-        r = isched__guest_observation(cfg, "xen", ISCHED__OBS_XEN, allowed, &mode);
-        if (r < 0 || mode != ISCHED__OBS_XEN_GUESTS)
+        r = isched__guest_observation(cfg, "xen", ISCHED_OBS_XEN, allowed, &mode);
+        if (r < 0 || mode != ISCHED_OBS_XEN_GUESTS)
                 return r;
         r = isched__guest_params_from_config(cfg, &params, &weights);
         if (r == 0)

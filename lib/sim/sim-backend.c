@@ -16,7 +16,7 @@
 
 struct sim_backend {
         struct isched_sim *sim;
-        enum isched__observation observation;
+        enum isched_observation observation;
         struct isched__guest_tracker *guests; /* xen+guests only */
         struct isched__guest_sample *samples;
         char (*names)[ISCHED_NAME_MAX];
@@ -93,7 +93,7 @@ static int sim_read_counters(struct isched_backend *b, uint32_t pool, struct isc
         int r;
 
         r = isched_sim_read_counters(sb->sim, pool, &c);
-        if (r < 0 || sb->observation == ISCHED__OBS_GROUND_TRUTH) {
+        if (r < 0 || sb->observation == ISCHED_OBS_GROUND_TRUTH) {
                 if (r == 0)
                         *ret = c;
                 return r;
@@ -101,7 +101,7 @@ static int sim_read_counters(struct isched_backend *b, uint32_t pool, struct isc
         /* What a patched Xen host shows: everything but the work done. */
         c.valid &= ~(uint32_t)ISCHED_CNT_WORK;
         c.work_units = 0;
-        if (sb->observation == ISCHED__OBS_XEN_GUESTS) {
+        if (sb->observation == ISCHED_OBS_XEN_GUESTS) {
                 r = read_guest_work(sb, pool, &c);
                 if (r < 0)
                         return r;
@@ -142,6 +142,18 @@ static void sim_destroy(struct isched_backend *b)
         b->priv = sim_backend_free(b->priv);
 }
 
+static const struct isched_backend_ops sim_ops;
+
+ISCHED_EXPORT int isched_sim_from_backend(struct isched_backend *backend, struct isched_sim **ret_sim)
+{
+        if (!backend || !ret_sim)
+                return isched__error(-EINVAL, "isched_sim_from_backend: NULL argument");
+        if (backend->ops != &sim_ops)
+                return isched__error(-EOPNOTSUPP, "the %s backend has no simulation", backend->ops->name);
+        *ret_sim = sim_of(backend);
+        return 0;
+}
+
 static const struct isched_backend_ops sim_ops = {
         .name = "sim",
         .list_pools = sim_list_pools,
@@ -156,7 +168,7 @@ static const struct isched_backend_ops sim_ops = {
  * (isched_sim_new()'s default), at Xen's default arrangement, socket. */
 int isched__backend_sim_init(struct isched_backend *b, const struct isched_backend_config *cfg)
 {
-        const unsigned all = 1u << ISCHED__OBS_GROUND_TRUTH | 1u << ISCHED__OBS_XEN | 1u << ISCHED__OBS_XEN_GUESTS;
+        const unsigned all = 1u << ISCHED_OBS_GROUND_TRUTH | 1u << ISCHED_OBS_XEN | 1u << ISCHED_OBS_XEN_GUESTS;
         struct isched__guest_weight *weights = NULL;
         struct isched__guest_params params;
         struct isched_sim_config sc;
@@ -166,8 +178,8 @@ int isched__backend_sim_init(struct isched_backend *b, const struct isched_backe
         sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return isched__error(-ENOMEM, "out of memory opening the sim backend");
-        r = isched__guest_observation(cfg, "sim", ISCHED__OBS_GROUND_TRUTH, all, &sb->observation);
-        if (r == 0 && sb->observation == ISCHED__OBS_XEN_GUESTS) {
+        r = isched__guest_observation(cfg, "sim", ISCHED_OBS_GROUND_TRUTH, all, &sb->observation);
+        if (r == 0 && sb->observation == ISCHED_OBS_XEN_GUESTS) {
                 r = isched__guest_params_from_config(cfg, &params, &weights);
                 if (r == 0)
                         r = isched__guest_tracker_new(&params, &sb->guests);

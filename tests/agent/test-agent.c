@@ -654,7 +654,7 @@ static void test_lock_and_state(void)
         CU_ASSERT_EQUAL(run_ticks(b, a, 30, NULL), 0);
         doc = read_json(state);
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "schema")->valuestring, "isched-explain-v1");
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "schema")->valuestring, "isched-explain-v2");
         CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "pool")->valuestring, "Pool-F");
         d = cJSON_GetObjectItem(doc, "decision");
         CU_ASSERT(cJSON_IsObject(d));
@@ -907,7 +907,7 @@ static void test_log_scores(void)
 
                 CU_ASSERT_PTR_NOT_NULL_FATAL(o);
                 lines++;
-                CU_ASSERT_EQUAL(cJSON_GetObjectItem(o, "log_version")->valuedouble, 2);
+                CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "schema")->valuestring, "isched-decision-v3");
                 CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "baseline_arm")->valuestring, "core");
                 CU_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(o, "switch_cost")));
                 reward = cJSON_GetObjectItem(o, "reward");

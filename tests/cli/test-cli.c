@@ -361,7 +361,13 @@ static size_t read_log(const char *path, struct log_event *ev, size_t max)
                 if (!o)
                         continue;
                 ev[n].time_s = num(o, "time_s");
-                ev[n].arm = (unsigned)num(o, "arm_index");
+                {
+                        const cJSON *arm = cJSON_GetObjectItem(o, "arm");
+                        enum isched_arrangement a = ISCHED_ARR_CPU;
+
+                        CU_ASSERT(cJSON_IsString(arm) && isched_arrangement_from_string(arm->valuestring, &a) == 0);
+                        ev[n].arm = (unsigned)a;
+                }
                 ev[n].switched = cJSON_IsTrue(cJSON_GetObjectItem(o, "switched"));
                 r = cJSON_GetObjectItem(o, "reward");
                 ev[n].has_reward = cJSON_IsNumber(r);
@@ -372,7 +378,7 @@ static size_t read_log(const char *path, struct log_event *ev, size_t max)
                 cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "x")) if (ev[n].d < ISCHED_MAX_FEATURES)
                         ev[n].x[ev[n].d++] = r->valuedouble;
                 /* Wall-clock time differs between runs; everything else must not. */
-                cJSON_DeleteItemFromObject(o, "time");
+                cJSON_DeleteItemFromObject(o, "wall_time_s");
                 ev[n].line_without_time = cJSON_PrintUnformatted(o);
                 cJSON_Delete(o);
                 n++;
@@ -1005,8 +1011,9 @@ static void test_pools(void)
         doc = out ? cJSON_Parse(out) : NULL;
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
         p = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "pools"), 0);
-        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "name")->valuestring, "Pool-0");
-        CU_ASSERT(num(p, "pcpus") > 0);
+        CU_ASSERT(cJSON_IsString(cJSON_GetObjectItem(p, "pool")) &&
+                  strcmp(cJSON_GetObjectItem(p, "pool")->valuestring, "Pool-0") == 0);
+        CU_ASSERT(num(p, "nr_pcpus") > 0);
         CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(p, "can_switch")));
         CU_ASSERT_PTR_NOT_NULL(isched_arrangement_to_string(0)); /* library linked */
         cJSON_Delete(doc);
@@ -1014,6 +1021,97 @@ static void test_pools(void)
         CU_ASSERT_EQUAL(isched(&out, NULL, "pools", NULL), 0);
         CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "Pool-0") && strstr(out, "credit2"));
         free(out);
+}
+
+/* ---- the prior and the shadow run ---------------------------------------- */
+
+static cJSON *run_json(const char *const *extra, int *ret_rc, char **ret_err)
+{
+        const char *args[40] = { "run", "--pool", "Pool-0", "--scenario", "xenbuild", "--json" };
+        char *out = NULL;
+        size_t n = 6;
+        cJSON *doc;
+
+        for (; *extra && n < 38; extra++)
+                args[n++] = *extra;
+        args[n] = NULL;
+        *ret_rc = isched(&out, ret_err, args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+                         args[8], args[9], args[10], args[11], args[12], args[13], args[14], args[15], NULL);
+        doc = out ? cJSON_Parse(out) : NULL;
+        free(out);
+        return doc;
+}
+
+static const cJSON *pool0(const cJSON *doc)
+{
+        return cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "pools"), 0);
+}
+
+static void test_prior_and_shadow(void)
+{
+        char *sd = tmp_path("prior-state"), *prior = tmp_path("prior.model"), *err = NULL, *sim = NULL;
+        const cJSON *p, *sh;
+        cJSON *doc, *simdoc;
+        int rc;
+
+        /* A model learned on the simulator stands in for the shipped prior. */
+        CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--scenario", "xenbuild", "--steps", "12",
+                                     "--model", prior, "--state-dir", sd, "--no-shadow", NULL),
+                              0);
+        /* The default prior ($ISCHED_PRIOR here) starts a pool without a model. */
+        setenv("ISCHED_PRIOR", prior, 1);
+        doc = run_json((const char *const[]){ "--steps", "20", "--state-dir", sd, NULL }, &rc, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        p = pool0(doc);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT(cJSON_IsString(cJSON_GetObjectItem(p, "prior")) &&
+                  strcmp(cJSON_GetObjectItem(p, "prior")->valuestring, prior) == 0);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "baseline")->valuestring, "socket");
+        CU_ASSERT(isfinite(num(cJSON_GetObjectItem(p, "gain"), "mean")));
+        /* The shadow run: the baseline simulated with the same workload and
+         * seed is exactly what isched sim measures for socket. */
+        sh = cJSON_GetObjectItem(p, "shadow");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
+        CU_ASSERT_EQUAL_FATAL(isched(&sim, NULL, "sim", "--scenario", "xenbuild", "--arrangement", "socket",
+                                     "--duration", "100", "--json", NULL),
+                              0);
+        simdoc = sim ? cJSON_Parse(sim) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(simdoc);
+        CU_ASSERT_EQUAL(num(sh, "duration_s"), 100);
+        CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(sh, "baseline"), "score"),
+                        num(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(simdoc, "pools"), 0), "metrics"),
+                            "score"));
+        CU_ASSERT_EQUAL(num(sh, "score_difference"),
+                        num(cJSON_GetObjectItem(sh, "agent"), "score") - num(cJSON_GetObjectItem(sh, "baseline"), "score"));
+        cJSON_Delete(simdoc);
+        free(sim);
+        cJSON_Delete(doc);
+
+        /* A prior learned from the simulator's ground truth is not used on a
+         * pool observed as Xen would be: the shipped one is skipped... */
+        doc = run_json((const char *const[]){ "--steps", "3", "--state-dir", sd, "--observation", "xen", NULL }, &rc,
+                       NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(pool0(doc), "prior")));
+        cJSON_Delete(doc);
+        /* ...and one asked for by name is refused, naming both modes. */
+        doc = run_json((const char *const[]){ "--steps", "3", "--state-dir", sd, "--observation", "xen", "--prior",
+                                              prior, NULL },
+                       &rc, &err);
+        CU_ASSERT_EQUAL(rc, 2);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "ground-truth") && strstr(err, "mode xen"));
+        free(err);
+        cJSON_Delete(doc);
+        /* --no-prior and --no-shadow */
+        doc = run_json((const char *const[]){ "--steps", "3", "--state-dir", sd, "--no-prior", "--no-shadow", NULL },
+                       &rc, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(pool0(doc), "prior")));
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(pool0(doc), "shadow")));
+        cJSON_Delete(doc);
+        setenv("ISCHED_PRIOR", "none", 1);
+        free(sd);
+        free(prior);
 }
 
 int isched_test_register(void);
@@ -1033,6 +1131,7 @@ int isched_test_register(void)
             !CU_add_test(s, "eval: IPS of the logging policy is its mean reward", test_eval) ||
             !CU_add_test(s, "eval: old logs, the free intercept, uniform, guard rounds, thin support",
                          test_eval_targets) ||
+            !CU_add_test(s, "run: the prior, its observation mode, the shadow run of the baseline", test_prior_and_shadow) ||
             !CU_add_test(s, "record a run, replay it in advisory mode", test_record_replay) ||
             !CU_add_test(s, "two pools in one run", test_two_pools) ||
             !CU_add_test(s, "running agent: explain, lock, SIGTERM", test_running_agent))

@@ -118,7 +118,7 @@ expect "--alpha that differs from the loaded model's: refused, model untouched" 
 run --pool Pool-0 "${fast[@]}" --steps 3 --state-dir "$d/s1" --model "$d/m.json"
 expect "the start banner says the model was loaded and its rounds" 'grep -q "model .*m.json loaded ([0-9]* rounds)" "$d/out"'
 run --pool Pool-0 --min-dwell 0.0001
-expect "--min-dwell range message says 0 is allowed" '[ $rc -eq 2 ] && grep -q "give 0 (no minimum)" "$d/err"'
+expect "--min-dwell range message says 0 is allowed" '[ $rc -eq 2 ] && grep -q "give 0 or a value from 0.001" "$d/err"'
 
 # ---- the pool is restored at exit (default), or kept ----
 # (--no-safety: a policy that always explores switches at once)
@@ -184,7 +184,7 @@ wait_for "$d/s5/Pool-0.state.json" '"switches":[[:space:]]*[1-9]'
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 "$I" status --state-dir "$d/s5" >"$d/status.txt"
-expect "status: a killed agent shows as died, not running" 'grep -q "^Pool-0 *died " "$d/status.txt"'
+expect "status: a killed agent shows as died, not running" 'grep -q "^Pool-0 *sim *died " "$d/status.txt"'
 
 # A broken pipe ends the run cleanly: exit 1, the model saved.
 "$I" run --no-config --pool Pool-0 "${fast[@]}" --steps 200 --state-dir "$d/s6" --model "$d/pipe.json" 2>"$d/err" | head -1 >/dev/null
@@ -226,6 +226,22 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
                 >"$d/out" 2>"$d/err"
         expect "--model in a read-only directory: refused at start, before any epoch" \
                 '[ $? -ne 0 ] && grep -q "not writable" "$d/err" && ! grep -q "epoch" "$d/out"'
+        # A state directory that becomes read-only while the agent runs:
+        # said once (not every epoch), and the run ends in failure.
+        mkdir -m 755 "$d/rw2"
+        chown nobody "$d/rw2"
+        "${as_nobody[@]}" "$I" run --no-config --pool Pool-0 "${fast[@]}" --state-dir "$d/rw2" >"$d/out" 2>"$d/err" &
+        pid=$!
+        pids+=("$pid")
+        wait_for "$d/rw2/Pool-0.state.json" '"epoch"'
+        chmod 555 "$d/rw2"
+        sleep 1
+        kill -TERM "$pid"
+        wait "$pid"
+        rc=$?
+        chmod 755 "$d/rw2"
+        expect "a state directory made read-only while running: one warning, exit 1 with the count" \
+                '[ $rc -eq 1 ] && [ "$(grep -c "cannot write the state file" "$d/err")" = 1 ] && grep -q "writes of the state file or the decision log failed" "$d/err"'
         chmod 700 "$d"
 else
         bad "needs root and setpriv to run isched as an unprivileged user (read-only directories)"
@@ -244,6 +260,10 @@ expect "metrics: epochs, switches, skipped windows, mode, takeover" \
          grep -q "^intellisched_mode{pool=\"Pool-0\",mode=\"stopped\"} 1$" "$d/isched.prom" &&
          grep -q "^intellisched_up{pool=\"Pool-0\"} 0$" "$d/isched.prom" &&
          grep -q "^intellisched_takeover_arrangement{pool=\"Pool-0\",arrangement=\"[a-z]*\"} 1$" "$d/isched.prom"'
+expect "metrics: the baseline, the estimated gain against it and the budget" \
+        'grep -q "^intellisched_baseline_arrangement{pool=\"Pool-0\",arrangement=\"[a-z]*\"} 1$" "$d/isched.prom" &&
+         grep -q "^intellisched_estimated_gain{pool=\"Pool-0\"} [-0-9.eNa]*$" "$d/isched.prom" &&
+         grep -q "^intellisched_budget_spent{pool=\"Pool-0\"} [-0-9.e]*$" "$d/isched.prom"'
 expect "metrics: every sample line is name{labels} value" \
         '! grep -v "^#" "$d/isched.prom" | grep -qv "^intellisched_[a-z_]*{[^}]*} [-+0-9.eNa]*$"'
 
@@ -256,6 +276,50 @@ expect "the trace stops at --record-max-size, said once" \
         '[ "$(stat -c %s "$d/small.trace")" -le 16384 ] && [ "$(grep -c "recording the trace stopped" "$d/err")" = 1 ]'
 run --pool Pool-0 --backend replay --trace "$d/small.trace" --state-dir "$d/s11"
 expect "a trace cut at its limit still replays" '[ $rc -eq 0 ] && grep -q "replay trace has ended" "$d/out"'
+
+# ---- names from elsewhere are never echoed raw to a terminal ----
+esc=$(printf '\033')
+cat >"$d/escape.json" <<EOF
+{"topology": "1n1s2c2t", "pools": [ { "name": "Pool-0", "cpus": 2 }, { "name": "evil${esc}[31mpool" } ],
+ "domains": [ {"name": "a", "vcpus": 2, "behaviour": {"kind": "cpu"}},
+              {"name": "b", "pool": "evil${esc}[31mpool", "vcpus": 2, "behaviour": {"kind": "cpu"}} ]}
+EOF
+"$I" pools --workload "$d/escape.json" >"$d/out" 2>"$d/err"
+expect "pools: a control character in a pool name is shown as \\x1b" \
+        'grep -qF "evil\x1b[31mpool" "$d/out" && ! grep -q "$esc" "$d/out"'
+run --workload "$d/escape.json" --pool "evil${esc}[31mpool" "${fast[@]}" --steps 3 --state-dir "$d/s12"
+expect "run: the same in its report lines" '[ $rc -eq 0 ] && grep -qF "evil\x1b" "$d/out" && ! grep -q "$esc" "$d/out"'
+"$I" explain --pool Pool-0 --model "$d/m.json" >"$d/out" 2>"$d/err"
+expect "explain --pool with --model: refused, not one silently preferred" \
+        '[ $? -eq 2 ] && grep -q "exclude each other" "$d/err"'
+
+# ---- eval: degenerate propensities, models validated as run does ----
+run --pool Pool-0 "${fast[@]}" --steps 30 --policy egreedy --epsilon 0.3 --state-dir "$d/s13" --log "$d/eval.jsonl"
+python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+lines[3]["propensity"] = 1e-300
+for l in lines:
+    print(json.dumps(l))' "$d/eval.jsonl" >"$d/tiny.jsonl"
+"$I" eval --log "$d/tiny.jsonl" --policy egreedy >"$d/out" 2>"$d/err"
+expect "eval: a propensity of 1e-300 is refused, naming the line and why" \
+        '[ $? -eq 2 ] && grep -q "tiny.jsonl:4: propensity 1e-300 is below" "$d/err"'
+"$I" eval --log "$d/eval.jsonl" --policy egreedy --json >"$d/out" 2>"$d/err"
+finite='import json, sys, math
+d = json.load(open(sys.argv[1]))
+sys.exit(not all(isinstance(d[k][m], (int, float)) and math.isfinite(d[k][m])
+                 for k in ("logged", "ips", "dr") for m in ("value", "ci_low", "ci_high")))'
+expect "eval: every estimate of a sound log is finite" '[ $? -eq 0 ] && python3 -c "$finite" "$d/out"'
+python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["context"]["normaliser"]["count"] = -5
+print(json.dumps(m))' "$d/m.json" >"$d/badctx.json"
+"$I" run --no-config --pool Pool-0 --steps 2 --state-dir "$d/s14" --model "$d/badctx.json" >/dev/null 2>"$d/err.run"
+rc_run=$?
+"$I" eval --log "$d/eval.jsonl" --model "$d/badctx.json" >/dev/null 2>"$d/err"
+expect "eval --model refuses a model with a corrupt context section, as run does" \
+        '[ $? -eq 2 ] && [ $rc_run -eq 2 ] && grep -q "context" "$d/err"'
 
 # ---- every key documented, and in the example configuration ----
 src=${SRCDIR:-$(dirname "$0")/../..}

@@ -17,7 +17,7 @@ static void evaluate_log(struct events *ev, bool label_score)
         cli_policy_opts_init(&po);
         ope_options_init(&oo);
         oo.resamples = 20;
-        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, &t[0].policy);
+        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, ev->agent_features, &t[0].policy);
         FUZZ_ASSERT(rc == EXIT_OK || rc == EXIT_USAGE);
         if (rc != EXIT_OK)
                 return;

@@ -423,6 +423,20 @@ static void test_share_cap(void)
         CU_ASSERT_DOUBLE_EQUAL(total, (g[2].rate_per_s + g[3].rate_per_s) / (1.0 - 2 * cap), 1.0);
         t = isched__guest_tracker_free(t);
 
+        /* Publishers that did no work cannot be dominated: the one that did
+         * keeps all of it. */
+        t = tracker(cap, NULL);
+        g[1].rate_per_s = g[2].rate_per_s = g[3].rate_per_s = 0.0;
+        for (int i = 1; i <= 2; i++) {
+                for (int k = 0; k < 4; k++)
+                        publish(&g[k], (uint64_t)i * S_NS);
+                r0 = r;
+                r = read_pool(t, 0, g, 4, (uint64_t)i * S_NS);
+        }
+        CU_ASSERT_EQUAL(r.nr_live, 4u);
+        CU_ASSERT_DOUBLE_EQUAL((double)(r.work_units - r0.work_units), g[0].rate_per_s, 1.0);
+        t = isched__guest_tracker_free(t);
+
         /* A single publisher is the whole signal: the cap cannot apply. */
         t = tracker(cap, NULL);
         for (int i = 1; i <= 2; i++) {
@@ -534,13 +548,20 @@ static void test_bad_calls(void)
 {
         struct isched__guest_tracker *t = tracker(0.5, NULL);
         struct fake_guest g = { .domid = 1, .name = "a", .rate_per_s = 10.0 };
-        struct isched__guest_pool_result r = { .work_units = 99 };
+        struct isched__guest_pool_result r = { .work_units = 99 }, r2;
 
         publish(&g, S_NS);
         CU_ASSERT_EQUAL(isched__guest_update(t, 0, S_NS, &g.s, 1, &r), 0);
+        /* A second reader at (almost) the same moment gets the same result,
+         * even if the guest published meanwhile: no interval to validate. */
+        publish(&g, S_NS + 5);
+        g.s.work += 1000000;
+        CU_ASSERT_EQUAL(isched__guest_update(t, 0, S_NS + 5, &g.s, 1, &r2), 0);
+        CU_ASSERT_EQUAL(memcmp(&r, &r2, sizeof(r)), 0);
+        CU_ASSERT_EQUAL(status_of(t, 0, 1).state, ISCHED_GUEST_JOINING);
+        /* Time going backwards: refused, nothing written. */
         r.work_units = 99;
-        /* The same dom0 time again: refused, nothing written. */
-        CU_ASSERT_EQUAL(isched__guest_update(t, 0, S_NS, &g.s, 1, &r), -EINVAL);
+        CU_ASSERT_EQUAL(isched__guest_update(t, 0, S_NS / 2, &g.s, 1, &r), -EINVAL);
         CU_ASSERT_EQUAL(r.work_units, 99u);
         g.s.present = false;
         g.s.malformed = "x";

@@ -107,7 +107,7 @@ static void check_state(struct campaign *c)
         CU_ASSERT_EQUAL_FATAL(isched__read_file(c->state, 1 << 22, &text, NULL), 0);
         doc = cJSON_Parse(text);
         schema = cJSON_GetObjectItem(doc, "schema");
-        CU_ASSERT(cJSON_IsString(schema) && strcmp(schema->valuestring, "isched-explain-v1") == 0);
+        CU_ASSERT(cJSON_IsString(schema) && strcmp(schema->valuestring, "isched-explain-v2") == 0);
         if (!doc)
                 fprintf(stderr, "kill %u: state file %s is not JSON\n", c->kills, c->state);
         cJSON_Delete(doc);
@@ -161,7 +161,7 @@ static void test_kill_campaign(void)
         const unsigned kills = env_kills ? (unsigned)atoi(env_kills) : 50;
         unsigned seed = env_seed ? (unsigned)atoi(env_seed) : 8;
         uint64_t before;
-        char cmd[128];
+        char cmd[4200];
         int st;
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(c.isched);
