@@ -274,6 +274,35 @@ static cJSON *doc_header(const char *source)
         return doc;
 }
 
+/* Observation mode xen+guests: what the backend knows of each domain's
+ * published work (docs/guest-work.md); NULL in the other modes. */
+static cJSON *guests_json(const struct isched_agent *a)
+{
+        struct isched_guest_info *g = NULL;
+        cJSON *arr;
+        size_t n = 0;
+
+        if (isched_backend_list_guests(a->backend, a->pool_id, &g, &n) < 0)
+                return NULL;
+        arr = cJSON_CreateArray();
+        for (size_t i = 0; arr && i < n; i++) {
+                cJSON *o = cJSON_CreateObject();
+
+                cJSON_AddNumberToObject(o, "domid", g[i].domid);
+                cJSON_AddStringToObject(o, "name", g[i].name);
+                cJSON_AddStringToObject(o, "state", g[i].state);
+                cJSON_AddStringToObject(o, "fault", g[i].fault);
+                cJSON_AddNumberToObject(o, "faults", (double)g[i].faults);
+                cJSON_AddNumberToObject(o, "weight", g[i].weight);
+                cJSON_AddItemToObject(o, "rate_per_s", num_or_null(g[i].rate_per_s));
+                cJSON_AddItemToObject(o, "share", num_or_null(g[i].share));
+                cJSON_AddStringToObject(o, "reason", g[i].reason);
+                cJSON_AddItemToArray(arr, o);
+        }
+        free(g);
+        return arr;
+}
+
 cJSON *agent__state_doc(const struct isched_agent *a)
 {
         cJSON *doc = doc_header("agent");
@@ -289,6 +318,12 @@ cJSON *agent__state_doc(const struct isched_agent *a)
         cJSON_AddItemToObject(doc, "lock_file", str_or_null(a->lock_path));
         cJSON_AddNumberToObject(doc, "time_s", ns_to_s(a->now_ns));
         cJSON_AddItemToObject(doc, "model", model_json(a->policy, a->context));
+        {
+                cJSON *guests = guests_json(a);
+
+                if (guests)
+                        cJSON_AddItemToObject(doc, "guests", guests);
+        }
         if (a->last.valid && isched_policy_get_params(a->policy, &pp) == 0) {
                 cJSON *ctx = context_json(&pp, a->last.x, a->last.raw, a->last.score);
 

@@ -678,3 +678,40 @@ int isched__guest_params_from_config(const struct isched_backend_config *cfg, st
         *ret = p;
         return 0;
 }
+
+int isched__guest_list(const struct isched__guest_tracker *t, uint32_t pool, struct isched_guest_info **ret,
+                       size_t *ret_n)
+{
+        struct isched__guest_domain_status *st;
+        struct isched_guest_info *g = NULL;
+        size_t n;
+        int r;
+
+        r = isched__guest_pool_status(t, pool, &st, &n);
+        if (r < 0)
+                return r;
+        if (n) {
+                g = calloc(n, sizeof(*g));
+                if (!g) {
+                        free(st);
+                        return isched__error(-ENOMEM, "out of memory listing guests");
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                g[i] = (struct isched_guest_info){
+                        .domid = st[i].domid,
+                        .state = state_names[st[i].state],
+                        .fault = fault_names[st[i].fault],
+                        .weight = st[i].weight,
+                        .rate_per_s = st[i].rate_per_s,
+                        .share = st[i].share,
+                        .faults = st[i].faults,
+                };
+                snprintf(g[i].name, sizeof(g[i].name), "%s", st[i].name);
+                snprintf(g[i].reason, sizeof(g[i].reason), "%s", st[i].reason);
+        }
+        free(st);
+        *ret = g;
+        *ret_n = n;
+        return 0;
+}

@@ -150,6 +150,10 @@ int isched__guest_params_from_config(const struct isched_backend_config *cfg, st
  * window from the first read on is valid). */
 void isched__guest_result_to_counters(const struct isched__guest_pool_result *res, struct isched_counters *c);
 
+/* isched_backend_list_guests() for a tracker: 0, -ENOMEM. */
+int isched__guest_list(const struct isched__guest_tracker *t, uint32_t pool, struct isched_guest_info **ret,
+                       size_t *ret_n);
+
 /* "stale", "went backwards", ...; NULL for an invalid fault. */
 const char *isched__guest_fault_name(enum isched__guest_fault f);
 /* "absent", "excluded", "joining", "live", "fault". */

@@ -58,6 +58,11 @@ struct isched__xen_guests *isched__xen_guests_free(struct isched__xen_guests *g)
         return NULL;
 }
 
+struct isched__guest_tracker *isched__xen_guests_tracker(struct isched__xen_guests *g)
+{
+        return g ? g->tracker : NULL;
+}
+
 static bool connect_xenstore(struct isched__xen_guests *g)
 {
         if (g->xsh)

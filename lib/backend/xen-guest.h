@@ -28,6 +28,7 @@ struct isched__xen_domain_ref {
  * publishing (logged once). */
 int isched__xen_guests_new(const struct isched__guest_params *params, struct isched__xen_guests **ret);
 struct isched__xen_guests *isched__xen_guests_free(struct isched__xen_guests *g);
+struct isched__guest_tracker *isched__xen_guests_tracker(struct isched__xen_guests *g);
 
 /* Read the publications of the pool's domains at dom0 time now_ns and fill
  * c's work_units, work_generation, work_domains and the ISCHED_CNT_WORK and

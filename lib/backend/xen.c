@@ -841,6 +841,11 @@ static void xen_destroy(struct isched_backend *b)
         b->priv = NULL;
 }
 
+static struct isched__guest_tracker *xen_guest_tracker(struct isched_backend *b)
+{
+        return isched__xen_guests_tracker(((struct xen_backend *)b->priv)->guests);
+}
+
 static const struct isched_backend_ops xen_ops = {
         .name = "xen",
         .list_pools = xen_list_pools,
@@ -849,6 +854,7 @@ static const struct isched_backend_ops xen_ops = {
         .set_arrangement = xen_set_arrangement,
         .wait = xen_wait,
         .destroy = xen_destroy,
+        .guest_tracker = xen_guest_tracker,
 };
 
 /* Observation xen+guests: set up the reading of guest-published work

@@ -144,6 +144,11 @@ static void sim_destroy(struct isched_backend *b)
 
 static const struct isched_backend_ops sim_ops;
 
+static struct isched__guest_tracker *sim_guest_tracker(struct isched_backend *b)
+{
+        return ((struct sim_backend *)b->priv)->guests;
+}
+
 ISCHED_EXPORT int isched_sim_from_backend(struct isched_backend *backend, struct isched_sim **ret_sim)
 {
         if (!backend || !ret_sim)
@@ -162,6 +167,7 @@ static const struct isched_backend_ops sim_ops = {
         .set_arrangement = sim_set_arrangement,
         .wait = sim_wait,
         .destroy = sim_destroy,
+        .guest_tracker = sim_guest_tracker,
 };
 
 /* With neither a scenario nor a workload file, the "phased" scenario runs

@@ -85,14 +85,14 @@ static void wheel_unlink(struct sim_evq *q, uint32_t slot)
         const uint32_t n = q->ts[slot].next, p = q->ts[slot].prev;
 
         if (p == SIM_EV_NONE)
-                q->head[b] = n;
+                q->bucket[b].head = n;
         else
                 q->ts[p].next = n;
         if (n == SIM_EV_NONE)
-                q->tail[b] = p;
+                q->bucket[b].tail = p;
         else
                 q->ts[n].prev = p;
-        if (q->head[b] == SIM_EV_NONE)
+        if (q->bucket[b].head == SIM_EV_NONE)
                 q->bits[b >> 6] &= ~(1ull << (b & 63));
 }
 
@@ -115,17 +115,17 @@ void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
                 evq_remove(q, slot);
         q->ts[slot].time = when;
         if (bucket - q->cur < SIM_WHEEL_SIZE) {
-                const uint32_t b = (uint32_t)bucket & (SIM_WHEEL_SIZE - 1), t = q->tail[b];
+                const uint32_t b = (uint32_t)bucket & (SIM_WHEEL_SIZE - 1), t = q->bucket[b].tail;
 
                 q->ts[slot].next = SIM_EV_NONE;
                 q->ts[slot].prev = t;
                 if (t == SIM_EV_NONE) {
-                        q->head[b] = slot;
+                        q->bucket[b].head = slot;
                         q->bits[b >> 6] |= 1ull << (b & 63);
                 } else {
                         q->ts[t].next = slot;
                 }
-                q->tail[b] = slot;
+                q->bucket[b].tail = slot;
                 q->ts[slot].where = SIM_EV_WHEEL;
         } else {
                 const uint32_t i = q->len++;
@@ -162,7 +162,7 @@ static bool evq_first(const struct sim_evq *q, uint32_t *ret_slot)
                 if (word) {
                         const uint32_t b = (w << 6) | (uint32_t)__builtin_ctzll(word);
 
-                        best = q->head[b];
+                        best = q->bucket[b].head;
                         for (uint32_t k = q->ts[best].next; k != SIM_EV_NONE; k = q->ts[k].next)
                                 if (q->ts[k].time < q->ts[best].time)
                                         best = k;
@@ -188,7 +188,7 @@ static int evq_init(struct sim_evq *q, uint32_t nr_slots)
         if (!q->heap || !q->pos || !q->ts)
                 return -ENOMEM;
         for (uint32_t b = 0; b < SIM_WHEEL_SIZE; b++)
-                q->head[b] = q->tail[b] = SIM_EV_NONE;
+                q->bucket[b].head = q->bucket[b].tail = SIM_EV_NONE;
         q->cur = 0;
         return 0;
 }

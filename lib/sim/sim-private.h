@@ -347,7 +347,7 @@ struct sim_evq {
         uint32_t nr_slots;
         struct sim_tslot *ts;
         uint64_t cur;        /* bucket of now (absolute) */
-        uint32_t head[SIM_WHEEL_SIZE], tail[SIM_WHEEL_SIZE];
+        struct { uint32_t head, tail; } bucket[SIM_WHEEL_SIZE]; /* each bucket's list */
         uint64_t bits[SIM_WHEEL_SIZE / 64]; /* non-empty buckets */
         struct sim_ev *heap; /* far timers; children of i are 4i+1 .. 4i+4 */
         uint32_t len;

@@ -600,6 +600,27 @@ static void test_explain_schema(void)
         expect_valid_explain(out, "explain --model");
         free(out);
 
+        /* Observed through the guests: the window says so, and the guests
+         * are listed (docs/guest-work.md). */
+        {
+                char *sg = tmp_path("explain-state-guests");
+                cJSON *g, *wt;
+
+                CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "6", "--observation",
+                                             "xen+guests", "--state-dir", sg, NULL),
+                                      0);
+                CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "Pool-0", "--state-dir", sg, NULL), 0);
+                expect_valid_explain(out, "explain --pool, observation xen+guests");
+                doc = out ? cJSON_Parse(out) : NULL;
+                g = cJSON_GetObjectItem(doc, "guests");
+                CU_ASSERT(cJSON_GetArraySize(g) >= 1);
+                wt = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "context"), "window_throughput");
+                CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(wt, "source")) ?: "", "guest-work");
+                cJSON_Delete(doc);
+                free(out);
+                free(sg);
+        }
+
         /* The validator does catch what the schema forbids. */
         schema = schema_doc();
         bad = cJSON_Parse("{\"schema\": \"isched-explain-v1\"}");

@@ -141,6 +141,35 @@ static void test_xen_guests(void)
         isched_backend_unref(b);
 }
 
+/* What the backend knows of each domain, as explain shows it. */
+static void test_list_guests(void)
+{
+        struct isched_backend *b = open_sim("xen+guests", 0.0, "other=0"), *gt = open_sim(NULL, 0.0, NULL);
+        struct isched_guest_info *g = NULL;
+        struct isched_counters c0, c1;
+        size_t n = 0;
+
+        window(b, &c0, &c1);
+        CU_ASSERT_EQUAL_FATAL(isched_backend_list_guests(b, 0, &g, &n), 0);
+        CU_ASSERT_EQUAL_FATAL(n, 3u);
+        for (size_t i = 0; i < n; i++) {
+                if (!strcmp(g[i].name, "app")) {
+                        CU_ASSERT_STRING_EQUAL(g[i].state, "live");
+                        CU_ASSERT(g[i].rate_per_s > 0.0);
+                        CU_ASSERT_DOUBLE_EQUAL(g[i].share, 1.0, 1e-9); /* "other" is excluded */
+                } else if (!strcmp(g[i].name, "other")) {
+                        CU_ASSERT_STRING_EQUAL(g[i].state, "excluded");
+                } else {
+                        CU_ASSERT_STRING_EQUAL(g[i].state, "absent"); /* "publishes": false */
+                }
+                CU_ASSERT_STRING_EQUAL(g[i].fault, "ok");
+        }
+        free(g);
+        CU_ASSERT_EQUAL(isched_backend_list_guests(gt, 0, &g, &n), -EOPNOTSUPP);
+        isched_backend_unref(b);
+        isched_backend_unref(gt);
+}
+
 static void test_bad_modes(void)
 {
         struct isched_backend_config cfg = { .size = sizeof(cfg), .workload_path = path };
@@ -174,6 +203,7 @@ int isched_test_register(void)
                 return -1;
         if (!CU_add_test(s, "ground-truth and xen", test_ground_truth_and_xen) ||
             !CU_add_test(s, "xen+guests: publishing domains only", test_xen_guests) ||
+            !CU_add_test(s, "the guests as the backend knows them", test_list_guests) ||
             !CU_add_test(s, "modes refused", test_bad_modes))
                 return -1;
         return 0;
