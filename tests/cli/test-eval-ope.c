@@ -322,6 +322,108 @@ static void test_interval_dependence(void)
         CU_ASSERT(hac.dr.se > 2.4 * iid.dr.se);
 }
 
+/* ---- a case worked by hand ------------------------------------------------ */
+
+/* Six rounds, two arms, the context only the constant (so that each arm's
+ * reward model is its mean label on the training folds), two folds of
+ * three consecutive rounds, blocks of 2 rounds (one Bartlett lag).  The
+ * expected figures were worked out on paper from the definitions in
+ * docs/agent.md (and checked with exact fractions), not by this code:
+ *
+ *   round    0    1    2     3     4    5
+ *   arm      0    1    0     1     0    1
+ *   p       1/2  1/2  1/4   3/4   1/2  1/2
+ *   label   10    4   12     6    16    8
+ *
+ * Reward model: fold 0 (rounds 0-2) is fit on rounds 3-5: q(0) = 16,
+ * q(1) = (6 + 8) / 2 = 7; fold 1 (rounds 3-5) on rounds 0-2: q(0) =
+ * (10 + 12) / 2 = 11, q(1) = 4. */
+static const double hand_p[6] = { 0.5, 0.5, 0.25, 0.75, 0.5, 0.5 };
+static const double hand_y[6] = { 10, 4, 12, 6, 16, 8 };
+static const double hand_x[1] = { 1 };
+
+static void hand_rounds(double t0, double t1, int guard_round)
+{
+        for (size_t i = 0; i < 6; i++) {
+                rounds[i] = (struct ope_round){ .x = hand_x, .arm = (uint32_t)(i % 2), .propensity = hand_p[i],
+                                                .label = hand_y[i], .deterministic = (int)i == guard_round };
+                rounds[i].target[0] = t0;
+                rounds[i].target[1] = t1;
+        }
+}
+
+static void hand_options(struct ope_options *o, enum ope_guard_rounds g)
+{
+        ope_options_init(o);
+        o->folds = 2;
+        o->block = 2;
+        o->guard_rounds = g;
+}
+
+static void test_by_hand(void)
+{
+        struct ope_options o;
+        struct ope_result r;
+
+        /* static:0.  w = 2, 0, 4, 0, 2, 0.  IPS = (20 + 48 + 32) / 6 =
+         * 50/3; SNIPS = 100 / 8 = 12.5; support 8/6; ESS 8^2 / 24 = 8/3; the
+         * logged mean 56 / 6.
+         * DR terms q(0) + w (y - q(arm)): 16 + 2 (10 - 16) = 4, 16,
+         * 16 + 4 (12 - 16) = 0, 11, 11 + 2 (16 - 11) = 21, 11: DR = 63 / 6
+         * = 10.5.  Their deviations -6.5 5.5 -10.5 0.5 10.5 0.5 give
+         * gamma0 = 293.5 / 6 and gamma1 = -88.25 / 6; with one lag of
+         * weight 1/2 the variance is (293.5 - 88.25) / 6 / 5 = 821/120.
+         * SNIPS's terms w (y - 12.5) / (4/3) = -3.75, 0, -1.5, 0, 5.25, 0
+         * have no neighbours both non-zero: variance 43.875 / 6 / 5. */
+        hand_rounds(1, 0, -1);
+        hand_options(&o, OPE_GUARD_EXCLUDE);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, 6, 1, &o, &r), 0);
+        CU_ASSERT_DOUBLE_EQUAL(r.logged.value, 56.0 / 6, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.ips.value, 50.0 / 3, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.snips.value, 12.5, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.value, 10.5, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.support.value, 4.0 / 3, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.ess, 8.0 / 3, 1e-12);
+        CU_ASSERT_EQUAL(r.dr.block, 2);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.se, sqrt(821.0 / 120), 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.low, 10.5 - 1.959963984540054 * sqrt(821.0 / 120), 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.high, 10.5 + 1.959963984540054 * sqrt(821.0 / 120), 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(r.snips.se, sqrt(43.875 / 30), 1e-12);
+        CU_ASSERT_EQUAL(r.folds, 2);
+
+        /* uniform (1/2 each).  w = 1, 1, 2, 2/3, 1, 1: IPS = 66 / 6 = 11,
+         * SNIPS = 66 / (20/3) = 9.9.  DR's direct part (q(0) + q(1)) / 2
+         * is 11.5 in fold 0 and 7.5 in fold 1; its terms 11.5 - 6,
+         * 11.5 - 3, 11.5 - 8, 7.5 + 4/3, 7.5 + 5, 7.5 + 4 sum to 151/3:
+         * DR = 151/18. */
+        hand_rounds(0.5, 0.5, -1);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, 6, 1, &o, &r), 0);
+        CU_ASSERT_DOUBLE_EQUAL(r.ips.value, 11.0, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.snips.value, 9.9, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.value, 151.0 / 18, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.support.value, 10.0 / 9, 1e-12);
+
+        /* Round 3 decided by a guard.  Excluded: its weight is 0 (IPS =
+         * SNIPS = 62 / 6, support 1) and its DR term the direct part 7.5
+         * alone: DR = (151/3 - 53/6 + 7.5) / 6 = 49/6.  Replayed: weight 1
+         * on its logged arm, the target assumed overruled alike: IPS =
+         * (62 + 6) / 6, SNIPS = 68 / 7, and its DR term q(1) + (6 - q(1))
+         * is its label 6: DR = (151/3 - 53/6 + 6) / 6 = 95/12. */
+        hand_rounds(0.5, 0.5, 3);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, 6, 1, &o, &r), 0);
+        CU_ASSERT_EQUAL(r.deterministic, 1);
+        CU_ASSERT_DOUBLE_EQUAL(r.ips.value, 31.0 / 3, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.snips.value, 31.0 / 3, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.value, 49.0 / 6, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.support.value, 1.0, 1e-12);
+        hand_options(&o, OPE_GUARD_REPLAY);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, 6, 1, &o, &r), 0);
+        CU_ASSERT_DOUBLE_EQUAL(r.ips.value, 34.0 / 3, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.snips.value, 68.0 / 7, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.dr.value, 95.0 / 12, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(r.support.value, 7.0 / 6, 1e-12);
+}
+
 int isched_test_register(void);
 
 int isched_test_register(void)
@@ -336,7 +438,8 @@ int isched_test_register(void)
             !CU_add_test(s, "static target: IPS, SNIPS, DR, support", test_static_target) ||
             !CU_add_test(s, "guard rounds: excluded or replayed", test_guard_rounds) ||
             !CU_add_test(s, "intervals: hac, bootstrap, iid", test_interval_methods) ||
-            !CU_add_test(s, "intervals: dependent rounds", test_interval_dependence))
+            !CU_add_test(s, "intervals: dependent rounds", test_interval_dependence) ||
+            !CU_add_test(s, "a case worked by hand: IPS, SNIPS, DR, HAC, guard rounds", test_by_hand))
                 return -1;
         return 0;
 }
