@@ -281,10 +281,11 @@ int cli_finish_output(int rc)
         return rc;
 }
 
-/* An agent runs while it holds its lock: take a shared lock to find out. */
+/* An agent runs while it holds its lock: take a shared lock to find out
+ * (O_NONBLOCK: a state file naming a FIFO cannot hang explain or status). */
 static bool lock_held(const char *lock_file)
 {
-        int fd = open(lock_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int fd = open(lock_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         bool held;
 
         if (fd < 0)
