@@ -305,8 +305,14 @@ static int run(const struct sim_opts *o)
         int r, rc = EXIT_OK;
 
         r = isched_sim_new(&o->cfg, &sim);
-        if (r < 0)
-                return cli_fail(r, o->cfg.workload_path ? o->cfg.workload_path : "sim");
+        if (r < 0) {
+                const char *path = o->cfg.workload_path;
+
+                /* The file's name once: a few of the library's messages start with it. */
+                if (path && strncmp(isched_last_error(), path, strlen(path)) == 0)
+                        path = NULL;
+                return cli_fail(r, path ? path : "sim");
+        }
         if ((r = isched_sim_run(sim, o->warmup_ns)) < 0 || (r = isched_sim_pool_count(sim, &n)) < 0) {
                 rc = cli_fail(r, "sim");
                 goto out;

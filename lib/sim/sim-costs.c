@@ -118,15 +118,11 @@ int sim_costs_apply_json(struct sim_costs *c, const cJSON *obj, const char *wher
 
 int sim_costs_parse(struct sim_costs *c, const char *json, const char *origin)
 {
-        cJSON *root = cJSON_Parse(json);
-        int r;
+        cJSON *root;
+        int r = sim_json_parse(json, origin, origin, &root);
 
-        if (!root) {
-                const char *at = cJSON_GetErrorPtr();
-                size_t off = at && at >= json ? (size_t)(at - json) : 0;
-
-                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", origin, off);
-        }
+        if (r < 0)
+                return r;
         r = sim_costs_apply_json(c, root, origin);
         cJSON_Delete(root);
         return r;

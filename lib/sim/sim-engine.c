@@ -964,21 +964,38 @@ ISCHED_EXPORT int isched_sim_run(struct isched_sim *sim, uint64_t duration_ns)
 
 /* ---- construction ---- */
 
-static int load_workload(const struct isched_sim_config *cfg, struct sim_workload *wl)
+/* Reads a JSON file of at most @p max_len bytes.  A NUL byte would end the
+ * text the parser sees early, and what follows it would be ignored: refused. */
+static int read_json_file(const char *path, size_t max_len, const char *what, char **ret_text)
 {
         char *text = NULL;
         size_t len = 0;
+        int r = isched__read_file(path, max_len, &text, &len);
+
+        if (r < 0)
+                return r == -EFBIG ? isched__error(r, "%s file %s is larger than %zu MiB", what, path, max_len >> 20)
+                                   : r;
+        if (strlen(text) != len) {
+                r = isched__error(-EINVAL, "%s: not valid JSON: a NUL byte at byte %zu", path, strlen(text));
+                free(text);
+                return r;
+        }
+        *ret_text = text;
+        return 0;
+}
+
+static int load_workload(const struct isched_sim_config *cfg, struct sim_workload *wl)
+{
+        char *text = NULL;
         int given = !!cfg->scenario + !!cfg->workload_path + !!cfg->workload_json;
         int r;
 
         if (given > 1)
                 return isched__error(-EINVAL, "give at most one of a scenario, a workload file and workload JSON");
         if (cfg->workload_path) {
-                r = isched__read_file(cfg->workload_path, 4u << 20, &text, &len);
+                r = read_json_file(cfg->workload_path, 4u << 20, "workload", &text);
                 if (r < 0)
-                        return r == -EFBIG ? isched__error(r, "workload file %s is larger than 4 MiB",
-                                                           cfg->workload_path)
-                                           : r;
+                        return r;
                 r = sim_workload_parse(text, cfg->workload_path, wl);
                 free(text);
                 return r;
@@ -1006,11 +1023,10 @@ static int load_costs(const struct isched_sim_config *cfg, const struct sim_work
                 return isched__error(-EINVAL, "give at most one of a costs file and costs JSON");
         if (cfg->costs_path) {
                 char *text = NULL;
-                size_t len = 0;
 
-                r = isched__read_file(cfg->costs_path, 1u << 20, &text, &len);
+                r = read_json_file(cfg->costs_path, 1u << 20, "costs", &text);
                 if (r < 0)
-                        return r == -EFBIG ? isched__error(r, "costs file %s is larger than 1 MiB", cfg->costs_path) : r;
+                        return r;
                 r = sim_costs_parse(&c, text, cfg->costs_path);
                 free(text);
         } else if (cfg->costs_json) {

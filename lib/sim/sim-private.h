@@ -160,6 +160,10 @@ struct sim_workload {
         struct sim_costs costs;    /* defaults, with the workload's "costs" applied */
 };
 
+/* Parses @p json as one JSON value with nothing after it and no key given
+ * twice in any object (errors name @p origin, or the object's path from
+ * @p root). */
+int sim_json_parse(const char *json, const char *origin, const char *root, struct cJSON **ret);
 int sim_workload_parse(const char *json, const char *origin, struct sim_workload *ret);
 void sim_workload_clear(struct sim_workload *wl);
 const char *sim_builtin_json(const char *name);

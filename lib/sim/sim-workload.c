@@ -54,6 +54,88 @@ static int check_keys(const cJSON *obj, const char *where, const char *const *al
         return 0;
 }
 
+static int cmp_member_key(const void *a, const void *b)
+{
+        const cJSON *const *x = a, *const *y = b;
+
+        return strcmp((*x)->string ? (*x)->string : "", (*y)->string ? (*y)->string : "");
+}
+
+/* Refuses a key given twice in any object under @p node.  cJSON keeps
+ * both members and every lookup finds the first, so the second would be
+ * ignored without a word.  @p path (of @p size bytes) names @p node, empty
+ * for the document (@p root names it then), and is extended in place for
+ * its members. */
+static int check_unique_keys(const cJSON *node, const char *root, char *path, size_t size)
+{
+        const size_t len = strlen(path);
+        const cJSON *it;
+        int i = 0, r;
+
+        if (cJSON_IsObject(node) && node->child && node->child->next) {
+                const int n = cJSON_GetArraySize(node);
+                const cJSON **members = malloc((size_t)n * sizeof(*members));
+
+                if (!members)
+                        return -ENOMEM;
+                cJSON_ArrayForEach(it, node)
+                        members[i++] = it;
+                qsort(members, (size_t)n, sizeof(*members), cmp_member_key);
+                for (i = 1; i < n; i++)
+                        if (cmp_member_key(&members[i - 1], &members[i]) == 0) {
+                                r = isched__error(-EINVAL, "%s: '%.60s' is given twice; give each field once",
+                                                  path[0] ? path : root,
+                                                  members[i]->string ? members[i]->string : "");
+                                free(members);
+                                return r;
+                        }
+                free(members);
+        }
+        i = 0;
+        cJSON_ArrayForEach(it, node) {
+                if (cJSON_IsObject(node))
+                        snprintf(path + len, size - len, "%s%.60s", len ? "." : "", it->string ? it->string : "?");
+                else
+                        snprintf(path + len, size - len, "[%d]", i);
+                i++;
+                r = check_unique_keys(it, root, path, size);
+                if (r < 0)
+                        return r;
+                path[len] = '\0';
+        }
+        return 0;
+}
+
+int sim_json_parse(const char *json, const char *origin, const char *root, cJSON **ret)
+{
+        const char *end = NULL;
+        char path[256];
+        cJSON *doc = cJSON_ParseWithOpts(json, &end, false);
+        int r;
+
+        if (!doc) {
+                const char *at = cJSON_GetErrorPtr();
+                size_t off = at && at >= json ? (size_t)(at - json) : 0;
+
+                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", origin, off);
+        }
+        while (end && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+                end++;
+        if (end && *end) {
+                cJSON_Delete(doc);
+                return isched__error(-EINVAL, "%s: not valid JSON: text after the end of the JSON value at byte %zu",
+                                     origin, (size_t)(end - json));
+        }
+        path[0] = '\0';
+        r = check_unique_keys(doc, root, path, sizeof(path));
+        if (r < 0) {
+                cJSON_Delete(doc);
+                return r == -ENOMEM ? isched__error(r, "%s: out of memory checking the JSON", origin) : r;
+        }
+        *ret = doc;
+        return 0;
+}
+
 /* A number field in [min, max], integral if @p integer; *ret untouched if absent. */
 static int get_number(const cJSON *obj, const char *where, const char *key, double min, double max,
                       bool integer, double *ret)
@@ -361,6 +443,11 @@ static int parse_domains(const cJSON *root, struct sim_workload *wl)
                         return r;
                 if (vcpus == 0)
                         return isched__error(-EINVAL, "%s.vcpus: missing", where);
+                /* csched2_dom_cntl() refuses a cap above 100 per unit with -EINVAL. */
+                if (cap > 100 * vcpus)
+                        return isched__error(-EINVAL, "%s.cap: %g is more than 100 per vCPU (%g vCPUs), which Xen "
+                                             "refuses; give at most %g, or 0 for no cap", where, cap, vcpus,
+                                             100 * vcpus);
                 if ((r = get_publishes(d, where, &wd->publishes)) < 0)
                         return r;
                 for (uint32_t j = 0; j < wl->nr_pools; j++)
@@ -467,6 +554,37 @@ static int parse_phases(const cJSON *root, struct sim_workload *wl)
         return 0;
 }
 
+/* A chain hands its items to the domain "next" names.  A domain that is
+ * not a chain at that time would keep them without serving or passing them
+ * on, and the chain would stall for good: refused, in the domains'
+ * behaviours when there are no phases, else in every phase. */
+static int check_chain_targets(const struct sim_workload *wl)
+{
+        for (uint32_t i = 0; i < (wl->nr_phases ? wl->nr_phases : 1); i++) {
+                for (uint32_t d = 0; d < wl->nr_domains; d++) {
+                        const struct sim_behaviour *from = wl->nr_phases ? &wl->phases[i].beh[d] : &wl->domains[d].beh;
+                        const struct sim_behaviour *to;
+
+                        if (from->kind != SIM_KIND_CHAIN || from->next_dom < 0)
+                                continue;
+                        to = wl->nr_phases ? &wl->phases[i].beh[from->next_dom] : &wl->domains[from->next_dom].beh;
+                        if (to->kind == SIM_KIND_CHAIN)
+                                continue;
+                        if (wl->nr_phases)
+                                return isched__error(-EINVAL, "phases[%u].domains.%s.next: '%s' is not a chain in this "
+                                                     "phase (its kind is '%s'), so it would keep the items and never "
+                                                     "pass them on; make it a chain too, or drop \"next\"", i,
+                                                     wl->domains[d].name, wl->domains[from->next_dom].name,
+                                                     kind_names[to->kind]);
+                        return isched__error(-EINVAL, "domains[%u].behaviour.next: '%s' is not a chain (its kind is "
+                                             "'%s'), so it would keep the items and never pass them on; make it a "
+                                             "chain too, or drop \"next\"", d, wl->domains[from->next_dom].name,
+                                             kind_names[to->kind]);
+                }
+        }
+        return 0;
+}
+
 void sim_workload_clear(struct sim_workload *wl)
 {
         for (uint32_t i = 0; i < wl->nr_phases; i++)
@@ -484,13 +602,9 @@ int sim_workload_parse(const char *json, const char *origin, struct sim_workload
         cJSON *root;
         int r;
 
-        root = cJSON_Parse(json);
-        if (!root) {
-                const char *at = cJSON_GetErrorPtr();
-                size_t off = at && at >= json ? (size_t)(at - json) : 0;
-
-                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", origin, off);
-        }
+        r = sim_json_parse(json, origin, "workload", &root);
+        if (r < 0)
+                return r;
         if (!cJSON_IsObject(root)) {
                 r = isched__error(-EINVAL, "%s: the workload must be a JSON object", origin);
                 goto out;
@@ -498,6 +612,11 @@ int sim_workload_parse(const char *json, const char *origin, struct sim_workload
         if ((r = check_keys(root, "workload", keys)) < 0 ||
             (r = get_name(root, "workload", "topology", true, wl.topology, sizeof(wl.topology))) < 0)
                 goto out;
+        if (cJSON_GetObjectItemCaseSensitive(root, "description") &&
+            !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "description"))) {
+                r = isched__error(-EINVAL, "workload.description: must be a string");
+                goto out;
+        }
         {
                 struct sim_topology t;
 
@@ -511,7 +630,7 @@ int sim_workload_parse(const char *json, const char *origin, struct sim_workload
                 }
         }
         if ((r = parse_pools(root, &wl)) < 0 || (r = parse_domains(root, &wl)) < 0 ||
-            (r = parse_phases(root, &wl)) < 0)
+            (r = parse_phases(root, &wl)) < 0 || (r = check_chain_targets(&wl)) < 0)
                 goto out;
         sim_costs_default(&wl.costs);
         if (cJSON_GetObjectItemCaseSensitive(root, "costs") &&

@@ -70,4 +70,10 @@ expect_usage "unknown cost" "unknown cost 'xfer_sokcet_ns'" --costs "$tmp/badcos
 expect_usage "missing costs file" "nothere.json" --costs "$tmp/nothere.json" --duration 0.1
 printf '{"topology": "1n1s2c2t", "domains": [' >"$tmp/trunc.json"
 expect_usage "truncated workload" "not valid JSON" --workload "$tmp/trunc.json"
+printf '{"topology": "1n1s2c2t", "domains": [{"name": "a", "vcpus": 2, "vcpus": 4, "behaviour": {"kind": "io"}}]}' >"$tmp/dup.json"
+expect_usage "field given twice" "domains\[0\]: 'vcpus' is given twice" --workload "$tmp/dup.json"
+printf '{"topology": "1n1s2c2t", "domains": [{"name": "a", "vcpus": 2, "behaviour": {"kind": "io"}}]}\0{"x": 1}' >"$tmp/nul.json"
+expect_usage "NUL byte in workload" "not valid JSON: a NUL byte" --workload "$tmp/nul.json"
+printf '{"ipi_ns": 1000}\n{"ipi_ns": 2000}\n' >"$tmp/two-costs.json"
+expect_usage "two JSON values in a costs file" "text after the end" --costs "$tmp/two-costs.json" --duration 0.1
 exit $fail

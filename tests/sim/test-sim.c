@@ -663,6 +663,70 @@ static void test_bad_workloads(void)
                    "domains[0].weight");
 }
 
+/* What a JSON parser would take without a word but a user did not mean:
+ * a field given twice (the first would win), text after the document, a
+ * cap Xen refuses, a chain whose items go where nobody serves them. */
+static void test_refused_quietly_wrong(void)
+{
+        static const char ok_cap[] = "{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"cap\": 200,"
+                                     " \"behaviour\": {\"kind\": \"cpu\"}}]}";
+        static const char ok_chain[] = "{\"topology\": \"1n1s2c2t\", \"domains\": ["
+                                       "{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"next\": \"b\"}},"
+                                       " {\"name\": \"b\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"next\": \"a\"}}]}";
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
+
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"vcpus\": 3,"
+                   " \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[0]: 'vcpus' is given twice");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"topology\": \"1n1s4c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2,"
+                   " \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "workload: 'topology' is given twice");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\"}}],"
+                   " \"phases\": [{\"duration_s\": 1, \"domains\": {\"a\": \"inherit\", \"a\": {\"kind\": \"cpu\"}}}]}",
+                   "phases[0].domains: 'a' is given twice");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2,"
+                   " \"behaviour\": {\"kind\": \"io\", \"sleep_us\": 5, \"sleep_us\": 50}}]}",
+                   "domains[0].behaviour: 'sleep_us' is given twice");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\"}}]} {}",
+                   "text after the end of the JSON value");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"description\": 5, \"domains\": [{\"name\": \"a\", \"vcpus\": 2,"
+                   " \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "workload.description: must be a string");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"cap\": 201,"
+                   " \"behaviour\": {\"kind\": \"cpu\"}}]}",
+                   "domains[0].cap: 201 is more than 100 per vCPU");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": ["
+                   "{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"next\": \"b\"}},"
+                   " {\"name\": \"b\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[0].behaviour.next: 'b' is not a chain");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": ["
+                   "{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"next\": \"b\"}},"
+                   " {\"name\": \"b\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\"}}],"
+                   " \"phases\": [{\"duration_s\": 1, \"domains\": {\"a\": \"inherit\", \"b\": \"inherit\"}},"
+                   " {\"duration_s\": 1, \"domains\": {\"a\": \"inherit\", \"b\": {\"kind\": \"idle\"}}}]}",
+                   "phases[1].domains.a.next: 'b' is not a chain in this phase");
+
+        /* The limits themselves are accepted, and the chain runs. */
+        sim = sim_json(ok_cap, ISCHED_ARR_CORE, 1);
+        CU_ASSERT_PTR_NOT_NULL(sim);
+        isched_sim_free(sim);
+        sim = sim_json(ok_chain, ISCHED_ARR_CORE, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 50 * MS), 0);
+        CU_ASSERT(counters(sim).work_units > 0);
+        isched_sim_free(sim);
+
+        /* The costs file's parser is the same. */
+        isched_sim_config_init(&cfg);
+        cfg.scenario = "nfv";
+        cfg.costs_json = "{\"ipi_ns\": 1200, \"ipi_ns\": 1500}";
+        sim = NULL;
+        CU_ASSERT_EQUAL(isched_sim_new(&cfg, &sim), -EINVAL);
+        CU_ASSERT_PTR_NULL(sim);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "'ipi_ns' is given twice"));
+}
+
 /* Mutated workloads: every one is accepted or refused with -EINVAL, and
  * an accepted one runs. */
 static void test_mutated_workloads(void)
@@ -1219,6 +1283,7 @@ int isched_test_register(void)
             !CU_add_test(s, "runqueue load matches runnable units", test_load_invariant) ||
             !CU_add_test(s, "determinism", test_determinism) ||
             !CU_add_test(s, "bad workloads name the field", test_bad_workloads) ||
+            !CU_add_test(s, "quietly wrong workloads are refused", test_refused_quietly_wrong) ||
             !CU_add_test(s, "mutated workloads", test_mutated_workloads) ||
             !CU_add_test(s, "sim backend", test_backend) ||
             !CU_add_test(s, "several pools", test_pools) ||
