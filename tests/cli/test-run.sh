@@ -358,7 +358,19 @@ expect "replay without --trace points to run --record, which exists" \
         '[ $? -eq 2 ] && grep -q "isched run --record" "$d/err" && ! grep -q "sim --trace" "$d/err"'
 "$I" eval --log "$d/log.jsonl" --policy linucb --policy lints >"$d/out" 2>"$d/err"
 expect "eval --policy twice: refused, not the last one silently used" '[ $? -eq 2 ] && grep -q "given twice" "$d/err"'
-"$I" eval --log "$d/log.jsonl" --policy linucb >/dev/full 2>"$d/err"
+# A log eval can estimate on (the signal test's log above is a few rounds of
+# the safety layer's, which eval refuses: too small an effective sample).
+arms=(cpu core socket node)
+for i in $(seq 1 40); do
+        printf '{"schema":"isched-decision-v3","pool":"Pool-0","epoch":%d,"x":[1,0.%d],"arm":"%s","propensity":0.25,' \
+                "$i" $((i % 7)) "${arms[$((i % 4))]}"
+        printf '"arms_enabled":["cpu","core","socket","node"],"reward":0.%d,"window_score":10.%d,"reason":"explore",' \
+                $((i % 5)) $((i % 9))
+        printf '"learned_epoch":%d}\n' $((i + 1))
+done >"$d/uniform.jsonl"
+"$I" eval --log "$d/uniform.jsonl" --policy uniform >/dev/null 2>"$d/err"
+expect "eval of a uniform logger's log (for the next check)" '[ $? -eq 0 ]'
+"$I" eval --log "$d/uniform.jsonl" --policy uniform >/dev/full 2>"$d/err"
 expect "eval > /dev/full: exit 1" '[ $? -eq 1 ] && grep -q "cannot write" "$d/err"'
 cp "$d/sig.json" "$d/other.json"
 "$I" run --no-config --pool Pool-0 "${fast[@]}" --steps 2 --state-dir "$d/s15" --model "$d/other.json" >/dev/null 2>&1
