@@ -193,6 +193,19 @@ expect "status: a killed agent shows as died, not running" 'grep -q "^Pool-0 *si
 "$I" explain --pool Pool-0 --state-dir "$d/s5" >"$d/explain.json"
 expect "explain: a killed agent is died, though its file does not say stopped" \
         '[ "$(json_get "$d/explain.json" "d[\"agent\"] == \"died\" and d[\"mode\"] != \"stopped\"")" = True ]'
+# A state file whose lock_file names a FIFO: read without blocking.
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["lock_file"] = sys.argv[2]
+json.dump(d, open(sys.argv[1], "w"))' "$d/s5/Pool-0.state.json" "$d/fifo"
+mkfifo "$d/fifo"
+timeout 60 "$I" explain --pool Pool-0 --state-dir "$d/s5" >"$d/explain.json" 2>"$d/err"
+rc=$?
+timeout 60 "$I" status --state-dir "$d/s5" >/dev/null 2>>"$d/err"
+rc_status=$?
+expect "explain and status: a lock_file that is a FIFO does not block them" \
+        '[ $rc -eq 0 ] && [ $rc_status -eq 0 ] && [ "$(json_get "$d/explain.json" "d[\"agent\"]")" = died ]'
 
 # A broken pipe ends the run cleanly: exit 1, the model saved.
 "$I" run --no-config --pool Pool-0 "${fast[@]}" --steps 200 --state-dir "$d/s6" --model "$d/pipe.json" 2>"$d/err" | head -1 >/dev/null
