@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <intellisched/intellisched.h>
 
@@ -276,4 +279,30 @@ int cli_finish_output(int rc)
                 return rc == EXIT_OK ? EXIT_RUNTIME : rc;
         }
         return rc;
+}
+
+/* An agent runs while it holds its lock: take a shared lock to find out
+ * (O_NONBLOCK: a state file naming a FIFO cannot hang explain or status). */
+static bool lock_held(const char *lock_file)
+{
+        int fd = open(lock_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        bool held;
+
+        if (fd < 0)
+                return false;
+        held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        close(fd);
+        return held;
+}
+
+const char *cli_agent_state(const cJSON *state)
+{
+        const cJSON *lock = cJSON_GetObjectItemCaseSensitive(state, "lock_file");
+        const cJSON *mode = cJSON_GetObjectItemCaseSensitive(state, "mode");
+
+        if (cJSON_IsString(lock) && lock_held(lock->valuestring))
+                return "running";
+        /* A clean stop writes mode "stopped"; anything else was written by
+         * an agent that is gone without stopping. */
+        return cJSON_IsString(mode) && strcmp(mode->valuestring, "stopped") == 0 ? "stopped" : "died";
 }

@@ -81,6 +81,13 @@ int cli_print_json(struct cJSON *doc);
  * a closed pipe), say so and return EXIT_RUNTIME, else rc. */
 int cli_finish_output(int rc);
 
+/* Whether the agent that wrote a state file (an isched-explain document)
+ * still runs: "running" while it holds the pool's lock (lock_file),
+ * "stopped" if it ended cleanly (mode "stopped"), else "died" (killed or
+ * crashed: the file still says what it was doing).  For isched status and
+ * explain. */
+const char *cli_agent_state(const struct cJSON *state);
+
 /* Print "Try 'isched CMD --help'." after a usage error; returns EXIT_USAGE. */
 int cli_usage_hint(const char *cmd);
 

@@ -13,16 +13,39 @@
 
 #include "cli-opts.h"
 #include "cli.h"
+#include "eval-ope.h"
 
-#define Z95 1.959963984540054
+/* Below this effective sample size an estimate is refused, below the
+ * second it is flagged (docs/agent.md, "Off-policy evaluation"). */
+#define MIN_ESS 10.0
+#define LOW_ESS 30.0
+/* A support whose interval lies below this is flagged. */
+#define LOW_SUPPORT 0.95
 
-enum { OPT_LOG = CLI_OPT_OWN, OPT_JSON, OPT_MODEL, OPT_POOL };
+enum {
+        OPT_LOG = CLI_OPT_OWN,
+        OPT_JSON,
+        OPT_MODEL,
+        OPT_POOL,
+        OPT_LABEL,
+        OPT_GUARD_ROUNDS,
+        OPT_INTERVAL,
+        OPT_BLOCK,
+        OPT_FOLDS,
+        OPT_FROZEN,
+};
 
 static const struct option longopts[] = {
         { "log", required_argument, NULL, OPT_LOG },
         { "json", no_argument, NULL, OPT_JSON },
         { "model", required_argument, NULL, OPT_MODEL },
         { "pool", required_argument, NULL, OPT_POOL },
+        { "label", required_argument, NULL, OPT_LABEL },
+        { "guard-rounds", required_argument, NULL, OPT_GUARD_ROUNDS },
+        { "interval", required_argument, NULL, OPT_INTERVAL },
+        { "block", required_argument, NULL, OPT_BLOCK },
+        { "folds", required_argument, NULL, OPT_FOLDS },
+        { "frozen", no_argument, NULL, OPT_FROZEN },
         { "seed", required_argument, NULL, CLI_OPT_SEED },
         CLI_COMMON_LONGOPTS,
         CLI_POLICY_LONGOPTS,
@@ -31,27 +54,46 @@ static const struct option longopts[] = {
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: isched eval --log FILE [--policy KIND ...|--model FILE] [--pool NAME] [--json]\n"
+        fprintf(f, "Usage: isched eval --log FILE [--policy KIND ...|--policy static:ARR|--policy uniform|\n"
+                   "                   --model FILE] [--label score|reward] [--guard-rounds exclude|replay]\n"
+                   "                   [--interval hac|bootstrap|iid] [--pool NAME] [--json]\n"
                    "\n"
-                   "Estimate, from a decision log written by 'isched run --log', the mean reward\n"
-                   "a candidate policy would have earned: inverse propensity scoring (IPS),\n"
-                   "self-normalised IPS and doubly robust (reward model: per-arm ridge\n"
-                   "regression fit on the whole log), each with a 95%% normal-approximation\n"
-                   "confidence interval, and the logged policy's own mean reward.  The candidate\n"
-                   "replays the log in order: it decides on each logged context, then learns the\n"
-                   "logged arm's reward, as it would have online.\n"
+                   "Estimate, from a decision log written by 'isched run --log', what a target\n"
+                   "policy would have got on the logged windows: their mean window score (the\n"
+                   "default label) or the agent's reward.  Estimators: inverse propensity\n"
+                   "scoring (IPS), self-normalised IPS (SNIPS) and doubly robust (DR, the\n"
+                   "recommended one; its reward model is a per-arm ridge regression with an\n"
+                   "unpenalised intercept, cross-fitted over folds of consecutive rounds), each\n"
+                   "with a 95%% interval that allows for dependence between consecutive windows,\n"
+                   "and the logging agent's own mean.  A learning target replays the log in\n"
+                   "order: it decides on each logged context and learns the logged rewards when\n"
+                   "the agent did.  Rounds decided by the safety layer or a guard carry no\n"
+                   "importance weight (--guard-rounds exclude) or stand for the target under the\n"
+                   "same guards (replay).  The support (the share of the target's probability on\n"
+                   "arms the log could show) and the effective sample size are reported; an\n"
+                   "estimate on an effective sample size below %g is refused.\n"
                    "\n"
                    "Options:\n"
                    "  --log FILE         the decision log (JSON lines)\n" CLI_POLICY_HELP
-                   "  --policy static:ARR  a fixed arrangement instead (cpu, core, socket, node, all)\n"
-                   "  --seed S           the candidate's random seed (default 1)\n"
-                   "  --model FILE       start the candidate from a model file\n"
+                   "  --policy static:ARR  always the arrangement ARR (cpu, core, socket, node, all)\n"
+                   "  --policy uniform   every arrangement the log's agent could choose, equally likely\n"
+                   "  --seed S           the target's random seed (default 1)\n"
+                   "  --model FILE       the target is this model (it goes on learning from the log)\n"
+                   "  --frozen           the target does not learn from the log\n"
+                   "  --label L          score (default: the reward window's score) or reward\n"
+                   "                     (what the agent learned: the score minus the baseline's)\n"
+                   "  --guard-rounds G   exclude (default) or replay (see above)\n"
+                   "  --interval M       hac (default: Newey-West), bootstrap (circular block\n"
+                   "                     bootstrap) or iid (rounds independent, for comparison)\n"
+                   "  --block N          rounds per block of the interval (default: automatic)\n"
+                   "  --folds K          cross-fitting folds of the reward model (default 5)\n"
                    "  --pool NAME        only the events of this pool\n"
                    "  --json             one JSON document\n"
                    "  --help             this text\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
-                   "(unreadable or malformed log, no events).\n");
+                   "(unreadable or malformed log, no events, a target the log cannot support).\n",
+                MIN_ESS);
 }
 
 struct event {
@@ -62,11 +104,16 @@ struct event {
         double learned_epoch; /* the epoch at whose end the reward was learned (0: at once, as old logs) */
         double reward;
         bool has_reward;
+        double window_score;  /* the reward window's score (NaN: none) */
+        bool deterministic;   /* the safety layer or a guard decided the arm */
 };
 
 struct events {
         struct event *v;
-        size_t n, cap, rewarded;
+        size_t n, cap, rewarded, scored;
+        size_t unscored_lines;  /* lines without window_score at all: an older agent's (log_version 1) */
+        size_t first_unscored;  /* the first of them (line number) */
+        size_t unclassified;    /* lines without reason: which rounds the guards decided is unknown */
         uint32_t d;
         uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
         bool agent_features; /* the first line's features are this isched's (ISCHED_FEATURE_SCHEMA) */
@@ -124,8 +171,29 @@ static bool parse_arms(const cJSON *o, uint32_t *ret_arm, uint32_t *mask, char *
         return true;
 }
 
+/* What log_version 2 added for off-policy evaluation: the reward window's
+ * own score, and who decided the arm (docs/agent.md, "Reasons": only
+ * exploit and explore are the policy's own draw). */
+static bool parse_outcome(const cJSON *o, struct event *e, bool *has_score_member, bool *has_reason, char *err,
+                          size_t err_size)
+{
+        const cJSON *ws = cJSON_GetObjectItemCaseSensitive(o, "window_score");
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "reason");
+
+        *has_score_member = ws != NULL;
+        if (ws && !cJSON_IsNumber(ws) && !cJSON_IsNull(ws)) {
+                snprintf(err, err_size, "window_score must be a number or null");
+                return false;
+        }
+        e->window_score = cJSON_IsNumber(ws) && isfinite(ws->valuedouble) ? ws->valuedouble : NAN;
+        *has_reason = cJSON_IsString(why);
+        e->deterministic = *has_reason && strcmp(why->valuestring, "exploit") != 0 &&
+                           strcmp(why->valuestring, "explore") != 0;
+        return true;
+}
+
 static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint32_t *d, uint32_t *mask,
-                        bool *skip, char *err, size_t err_size)
+                        bool *skip, bool *has_score_member, bool *has_reason, char *err, size_t err_size)
 {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "propensity");
@@ -177,7 +245,7 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
         }
         e->has_reward = cJSON_IsNumber(r) && isfinite(r->valuedouble);
         e->reward = e->has_reward ? r->valuedouble : 0;
-        return true;
+        return parse_outcome(o, e, has_score_member, has_reason, err, err_size);
 }
 
 /* Are the line's features this isched's own (the agent wrote the log)? */
@@ -195,7 +263,9 @@ static bool has_agent_features(const cJSON *o)
         return true;
 }
 
-static int read_log(const char *path, const char *pool, struct events *ev)
+/* label_score: the window score is what will be estimated, so a log
+ * without it (an older agent's) is refused. */
+static int read_log(const char *path, const char *pool, bool label_score, struct events *ev)
 {
         FILE *f = fopen(path, "re");
         char *line = NULL, err[400];
@@ -210,7 +280,7 @@ static int read_log(const char *path, const char *pool, struct events *ev)
         while ((len = getline(&line, &cap, f)) >= 0) {
                 struct event e;
                 cJSON *o;
-                bool skip, ok;
+                bool skip, ok, has_score_member = false, has_reason = false;
 
                 lineno++;
                 if (len <= 1)
@@ -222,7 +292,8 @@ static int read_log(const char *path, const char *pool, struct events *ev)
                         rc = EXIT_USAGE;
                         break;
                 }
-                ok = parse_event(o, pool, &e, &ev->d, &ev->arm_mask, &skip, err, sizeof(err));
+                ok = parse_event(o, pool, &e, &ev->d, &ev->arm_mask, &skip, &has_score_member, &has_reason, err,
+                                 sizeof(err));
                 if (ok && !skip && ev->n == 0)
                         ev->agent_features = has_agent_features(o);
                 cJSON_Delete(o);
@@ -246,6 +317,10 @@ static int read_log(const char *path, const char *pool, struct events *ev)
                 }
                 ev->v[ev->n++] = e;
                 ev->rewarded += e.has_reward;
+                ev->scored += isfinite(e.window_score);
+                ev->unclassified += !has_reason;
+                if (!has_score_member && !ev->unscored_lines++)
+                        ev->first_unscored = lineno;
         }
         if (rc == 0 && ferror(f)) {
                 cli_error("cannot read decision log %s: %s", path, strerror(errno));
@@ -253,65 +328,41 @@ static int read_log(const char *path, const char *pool, struct events *ev)
         }
         free(line);
         fclose(f);
-        if (rc == 0 && ev->rewarded == 0) {
-                cli_error("decision log %s has no events with a reward%s%s", path, pool ? " for pool " : "",
-                          pool ? pool : "");
+        if (rc == 0 && label_score && ev->unscored_lines) {
+                cli_error("%s:%zu: no window_score: %zu line%s of this log come from an agent older than "
+                          "log_version 2, which logged only its reward; evaluate them with --label reward",
+                          path, ev->first_unscored, ev->unscored_lines, ev->unscored_lines > 1 ? "s" : "");
+                rc = EXIT_USAGE;
+        }
+        if (rc == 0 && (label_score ? ev->scored : ev->rewarded) == 0) {
+                cli_error("decision log %s has no events with a %s%s%s", path,
+                          label_score ? "window score" : "reward", pool ? " for pool " : "", pool ? pool : "");
                 rc = EXIT_USAGE;
         }
         return rc;
 }
 
-struct estimate {
-        double value, se;
+/* What the target is. */
+enum target_kind { TARGET_POLICY, TARGET_STATIC, TARGET_UNIFORM };
+
+struct target {
+        enum target_kind kind;
+        struct isched_policy *policy; /* TARGET_POLICY */
+        bool frozen;                  /* TARGET_POLICY: it does not learn from the log */
+        uint32_t arm;                 /* TARGET_STATIC */
+        uint32_t arm_mask;            /* TARGET_UNIFORM: the arms it spreads over */
+        char name[64];
 };
-
-static struct estimate mean_se(const double *v, size_t n)
-{
-        double sum = 0, ss = 0, m;
-
-        for (size_t i = 0; i < n; i++)
-                sum += v[i];
-        m = sum / (double)n;
-        for (size_t i = 0; i < n; i++)
-                ss += (v[i] - m) * (v[i] - m);
-        return (struct estimate){ m, n > 1 ? sqrt(ss / (double)(n - 1) / (double)n) : NAN };
-}
-
-/* The reward model of the doubly robust estimator: per-arm ridge
- * regression on the whole log, which is what lingreedy's estimates are. */
-static int fit_reward_model(const struct events *ev, struct isched_policy **ret)
-{
-        struct isched_policy_params pp;
-        struct isched_policy *m;
-        int r;
-
-        r = isched_policy_params_init(&pp, ISCHED_POLICY_LINGREEDY, ev->d);
-        if (r < 0)
-                return r;
-        pp.epsilon = 0;
-        r = isched_policy_new(&pp, &m);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ev->n && r == 0; i++)
-                if (ev->v[i].has_reward)
-                        r = isched_policy_update(m, ev->v[i].arm, ev->v[i].x, ev->d, ev->v[i].reward);
-        if (r < 0) {
-                isched_policy_free(m);
-                return r;
-        }
-        *ret = m;
-        return 0;
-}
 
 struct results {
-        size_t n;
-        struct estimate logged, ips, dr;
-        double snips, snips_se, ess, match_rate;
+        struct ope_result ope;
+        double match_rate;  /* the target's choice was the logged arm */
+        bool label_score;
 };
 
-/* The candidate learns what the logging agent learned, when it learned
- * it: a line with learned_epoch is learned just before the first decision
- * of that epoch or later (the agent learns a window once the safety layer
+/* The target learns what the logging agent learned, when it learned it:
+ * a line with learned_epoch is learned just before the first decision of
+ * that epoch or later (the agent learns a window once the safety layer
  * has confirmed it, docs/agent.md); lines without one (older logs) right
  * after their own decision. */
 static int learn_due(const struct events *ev, struct isched_policy *cand, size_t *next, size_t upto, double epoch)
@@ -329,117 +380,197 @@ static int learn_due(const struct events *ev, struct isched_policy *cand, size_t
         return r;
 }
 
-/* cand is NULL for a static candidate, which always chooses static_arm. */
-static int evaluate(const struct events *ev, struct isched_policy *cand, uint32_t static_arm,
-                    struct isched_policy *model, struct results *res)
+/* The target's probability of each arm at event i, and its choice. */
+static int target_decide(const struct events *ev, struct target *t, size_t i, size_t *next, double *ret_p,
+                         uint32_t *ret_choice)
 {
-        double *ips = calloc(ev->rewarded, sizeof(double)), *dr = calloc(ev->rewarded, sizeof(double));
-        double *logged = calloc(ev->rewarded, sizeof(double)), *w = calloc(ev->rewarded, sizeof(double));
-        double sw = 0, sw2 = 0, swr = 0, sdev = 0;
+        const struct event *e = &ev->v[i];
+        struct isched_decision cd;
+        int r;
+
+        memset(ret_p, 0, sizeof(double) * OPE_ARMS);
+        switch (t->kind) {
+        case TARGET_STATIC:
+                ret_p[t->arm] = 1.0;
+                *ret_choice = t->arm;
+                return 0;
+        case TARGET_UNIFORM: {
+                const unsigned k = (unsigned)__builtin_popcount(t->arm_mask);
+
+                for (uint32_t a = 0; a < OPE_ARMS; a++)
+                        if (t->arm_mask & (1u << a))
+                                ret_p[a] = 1.0 / k;
+                *ret_choice = OPE_ARMS; /* no one choice */
+                return 0;
+        }
+        case TARGET_POLICY:
+                break;
+        }
+        r = t->frozen ? 0 : learn_due(ev, t->policy, next, i, e->epoch);
+        if (r == 0)
+                r = isched_policy_choose(t->policy, e->x, ev->d, &cd, NULL);
+        if (r < 0)
+                return r;
+        for (uint32_t a = 0; a < OPE_ARMS; a++)
+                ret_p[a] = cd.arms[a].propensity;
+        *ret_choice = cd.arm;
+        return 0;
+}
+
+/* Replay the log through the target (every event, labelled or not, so
+ * that a random target stays in step with the logging agent), then
+ * estimate on the labelled rounds. */
+static int evaluate(const struct events *ev, struct target *t, bool label_score, const struct ope_options *o,
+                    struct results *res)
+{
+        struct ope_round *rounds = calloc(ev->n, sizeof(*rounds));
         size_t k = 0, match = 0, next = 0;
         int r = 0;
 
-        if (!ips || !dr || !logged || !w) {
-                r = -ENOMEM;
-                goto out;
-        }
+        if (!rounds)
+                return -ENOMEM;
         for (size_t i = 0; i < ev->n; i++) {
                 const struct event *e = &ev->v[i];
-                struct isched_decision cd = { 0 }, md;
-                double direct = 0;
+                const double label = label_score ? e->window_score : e->has_reward ? e->reward : NAN;
+                struct ope_round *rd = &rounds[k];
+                uint32_t choice;
 
-                if (cand) {
-                        r = learn_due(ev, cand, &next, i, e->epoch);
-                        if (r == 0)
-                                r = isched_policy_choose(cand, e->x, ev->d, &cd, NULL);
-                        if (r < 0)
-                                goto out;
-                } else {
-                        cd.arm = static_arm;
-                        cd.arms[static_arm].propensity = 1.0;
-                }
-                if (!e->has_reward)
-                        continue;
-                r = isched_policy_choose(model, e->x, ev->d, &md, NULL);
+                r = target_decide(ev, t, i, &next, rd->target, &choice);
                 if (r < 0)
                         goto out;
-                for (unsigned a = 0; a < ISCHED_MAX_ARMS; a++)
-                        direct += cd.arms[a].propensity * md.arms[a].estimate;
-                w[k] = cd.arms[e->arm].propensity / e->propensity;
-                logged[k] = e->reward;
-                ips[k] = w[k] * e->reward;
-                dr[k] = direct + w[k] * (e->reward - md.arms[e->arm].estimate);
-                match += cd.arm == e->arm;
+                if (!isfinite(label))
+                        continue;
+                rd->x = e->x;
+                rd->arm = e->arm;
+                rd->propensity = e->propensity;
+                rd->label = label;
+                rd->deterministic = e->deterministic;
+                match += choice == e->arm;
                 k++;
         }
-        res->n = k;
-        res->logged = mean_se(logged, k);
-        res->ips = mean_se(ips, k);
-        res->dr = mean_se(dr, k);
-        for (size_t i = 0; i < k; i++) {
-                sw += w[i];
-                sw2 += w[i] * w[i];
-                swr += w[i] * logged[i];
-        }
-        res->snips = sw > 0 ? swr / sw : NAN;
-        /* Delta method: the sum of squared weighted residuals over sum(w)^2. */
-        for (size_t i = 0; i < k && sw > 0; i++)
-                sdev += w[i] * w[i] * (logged[i] - res->snips) * (logged[i] - res->snips);
-        res->snips_se = sw > 0 ? sqrt(sdev) / sw : NAN;
-        res->ess = sw2 > 0 ? sw * sw / sw2 : 0;
-        res->match_rate = k ? (double)match / (double)k : NAN;
+        r = ope_estimate(rounds, k, ev->d, o, &res->ope);
+        res->match_rate = k && t->kind != TARGET_UNIFORM ? (double)match / (double)k : NAN;
+        res->label_score = label_score;
 out:
-        free(ips);
-        free(dr);
-        free(logged);
-        free(w);
+        free(rounds);
         return r;
 }
 
-static cJSON *estimate_json(double value, double se)
+static cJSON *num_json(double v)
+{
+        return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *estimate_json(const struct ope_interval *e)
 {
         cJSON *o = cJSON_CreateObject();
 
-        cJSON_AddItemToObject(o, "value", isfinite(value) ? cJSON_CreateNumber(value) : cJSON_CreateNull());
-        cJSON_AddItemToObject(o, "se", isfinite(se) ? cJSON_CreateNumber(se) : cJSON_CreateNull());
-        cJSON_AddItemToObject(o, "ci_low", isfinite(se) ? cJSON_CreateNumber(value - Z95 * se) : cJSON_CreateNull());
-        cJSON_AddItemToObject(o, "ci_high", isfinite(se) ? cJSON_CreateNumber(value + Z95 * se) : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "value", num_json(e->value));
+        cJSON_AddItemToObject(o, "se", num_json(e->se));
+        cJSON_AddItemToObject(o, "ci_low", num_json(e->low));
+        cJSON_AddItemToObject(o, "ci_high", num_json(e->high));
+        cJSON_AddNumberToObject(o, "block_rounds", e->block);
         return o;
 }
 
-static void print_results(const char *log, const char *policy, const struct events *ev, const struct results *res,
-                          bool json)
-{
-        if (json) {
-                cJSON *doc = cJSON_CreateObject();
+static const char *const interval_names[] = { "hac", "bootstrap", "iid" };
+static const char *const guard_round_names[] = { "exclude", "replay" };
 
-                cJSON_AddStringToObject(doc, "schema", "isched-eval-v1");
+/* What deserves a warning; NULL-terminated, at most 4. */
+static void warnings(const struct events *ev, const struct results *res, const struct ope_options *o,
+                     char w[4][200])
+{
+        const struct ope_result *p = &res->ope;
+        unsigned n = 0;
+
+        memset(w, 0, 4 * 200);
+        if (isfinite(p->support.high) && p->support.high < LOW_SUPPORT)
+                snprintf(w[n++], 200,
+                         "thin support: only %.0f%% of the target's probability is on arms the log could show "
+                         "(IPS and DR miss the rest, SNIPS leaves it out)",
+                         100 * p->support.value);
+        if (p->ess < LOW_ESS)
+                snprintf(w[n++], 200, "effective sample size %.1f: the intervals are rough", p->ess);
+        if (p->deterministic && o->guard_rounds == OPE_GUARD_EXCLUDE)
+                snprintf(w[n++], 200,
+                         "%zu of %zu rounds were decided by the safety layer or a guard and carry no weight; "
+                         "a log for evaluation is best made with --no-safety and no guards",
+                         p->deterministic, p->rounds);
+        if (ev->unclassified)
+                snprintf(w[n++], 200,
+                         "%zu lines do not say who decided (no reason member): they count as the policy's own",
+                         ev->unclassified);
+}
+
+static void print_results(const char *log, const struct target *t, const struct events *ev,
+                          const struct results *res, const struct ope_options *o, bool json)
+{
+        const struct ope_result *p = &res->ope;
+        const char *label = res->label_score ? "score" : "reward";
+        char w[4][200];
+
+        warnings(ev, res, o, w);
+        if (json) {
+                cJSON *doc = cJSON_CreateObject(), *m, *arr;
+
+                cJSON_AddStringToObject(doc, "schema", "isched-eval-v2");
                 cJSON_AddStringToObject(doc, "log", log);
                 cJSON_AddNumberToObject(doc, "events", (double)ev->n);
-                cJSON_AddNumberToObject(doc, "rewarded_events", (double)res->n);
-                cJSON_AddStringToObject(doc, "policy", policy);
+                cJSON_AddNumberToObject(doc, "rewarded_events", (double)ev->rewarded);
+                cJSON_AddStringToObject(doc, "policy", t->name);
+                cJSON_AddStringToObject(doc, "label", label);
+                cJSON_AddNumberToObject(doc, "rounds", (double)p->rounds);
+                cJSON_AddNumberToObject(doc, "deterministic_rounds", (double)p->deterministic);
+                cJSON_AddStringToObject(doc, "guard_rounds", guard_round_names[o->guard_rounds]);
                 cJSON_AddNumberToObject(doc, "confidence", 0.95);
-                cJSON_AddItemToObject(doc, "logged", estimate_json(res->logged.value, res->logged.se));
-                cJSON_AddItemToObject(doc, "ips", estimate_json(res->ips.value, res->ips.se));
-                cJSON_AddItemToObject(doc, "snips", estimate_json(res->snips, res->snips_se));
-                cJSON_AddItemToObject(doc, "dr", estimate_json(res->dr.value, res->dr.se));
-                cJSON_AddNumberToObject(doc, "effective_sample_size", res->ess);
-                cJSON_AddNumberToObject(doc, "match_rate", res->match_rate);
+                cJSON_AddStringToObject(doc, "interval", interval_names[o->interval]);
+                cJSON_AddItemToObject(doc, "logged", estimate_json(&p->logged));
+                cJSON_AddItemToObject(doc, "ips", estimate_json(&p->ips));
+                cJSON_AddItemToObject(doc, "snips", estimate_json(&p->snips));
+                cJSON_AddItemToObject(doc, "dr", estimate_json(&p->dr));
+                cJSON_AddStringToObject(doc, "recommended", "dr");
+                cJSON_AddItemToObject(doc, "support", estimate_json(&p->support));
+                cJSON_AddNumberToObject(doc, "effective_sample_size", p->ess);
+                cJSON_AddItemToObject(doc, "match_rate", num_json(res->match_rate));
+                m = cJSON_AddObjectToObject(doc, "reward_model");
+                cJSON_AddStringToObject(m, "kind", "ridge-per-arm");
+                cJSON_AddStringToObject(m, "intercept", "unpenalised");
+                cJSON_AddNumberToObject(m, "lambda", o->lambda);
+                cJSON_AddNumberToObject(m, "folds", p->folds);
+                arr = cJSON_AddArrayToObject(m, "arms_fitted");
+                for (uint32_t a = 0; a < OPE_ARMS; a++)
+                        if (p->model_arms & (1u << a))
+                                cJSON_AddItemToArray(arr, cJSON_CreateString(isched_arrangement_to_string(a)));
+                arr = cJSON_AddArrayToObject(doc, "warnings");
+                for (unsigned i = 0; i < 4 && w[i][0]; i++)
+                        cJSON_AddItemToArray(arr, cJSON_CreateString(w[i]));
                 cli_print_json(doc);
                 return;
         }
-        printf("decision log %s: %zu events, %zu with a reward\n", log, ev->n, res->n);
-        printf("%-28s %10s   %s\n", "estimate (95% CI)", "value", "interval");
-        printf("%-28s %+10.4f   [%+.4f, %+.4f]\n", "logged policy (mean reward)", res->logged.value,
-               res->logged.value - Z95 * res->logged.se, res->logged.value + Z95 * res->logged.se);
-        printf("%-28s %+10.4f   [%+.4f, %+.4f]\n", "candidate IPS", res->ips.value, res->ips.value - Z95 * res->ips.se,
-               res->ips.value + Z95 * res->ips.se);
-        printf("%-28s %+10.4f   [%+.4f, %+.4f]\n", "candidate SNIPS", res->snips, res->snips - Z95 * res->snips_se,
-               res->snips + Z95 * res->snips_se);
-        printf("%-28s %+10.4f   [%+.4f, %+.4f]\n", "candidate doubly robust", res->dr.value,
-               res->dr.value - Z95 * res->dr.se, res->dr.value + Z95 * res->dr.se);
-        printf("candidate %s agreed with the logged arm in %.0f%% of events; effective sample size %.1f of %zu\n",
-               policy, 100 * res->match_rate, res->ess, res->n);
+        printf("decision log %s: %zu events, %zu with a reward, %zu with a window score\n", log, ev->n, ev->rewarded,
+               ev->scored);
+        printf("target %s, label: the %s; %zu rounds, %zu of them decided by the safety layer or a guard (%s)\n",
+               t->name, res->label_score ? "reward window's score" : "agent's reward (score minus baseline)",
+               p->rounds, p->deterministic,
+               o->guard_rounds == OPE_GUARD_EXCLUDE ? "no weight" : "replayed: the target under the same guards");
+        printf("%-30s %10s   95%% interval (%s, blocks of %u rounds)\n", "estimate of the mean label", "value",
+               interval_names[o->interval], p->dr.block);
+        printf("%-30s %+10.4f   [%+.4f, %+.4f]\n", "logged agent's own", p->logged.value, p->logged.low,
+               p->logged.high);
+        printf("%-30s %+10.4f   [%+.4f, %+.4f]\n", "target, IPS", p->ips.value, p->ips.low, p->ips.high);
+        printf("%-30s %+10.4f   [%+.4f, %+.4f]\n", "target, SNIPS", p->snips.value, p->snips.low, p->snips.high);
+        printf("%-30s %+10.4f   [%+.4f, %+.4f]\n", "target, doubly robust (best)", p->dr.value, p->dr.low,
+               p->dr.high);
+        printf("reward model: per-arm ridge regression, unpenalised intercept, lambda %g, cross-fitted over %u "
+               "folds of consecutive rounds\n",
+               o->lambda, p->folds);
+        printf("support %.3f [%.3f, %.3f] of the target's probability; effective sample size %.1f of %zu",
+               p->support.value, p->support.low, p->support.high, p->ess, p->rounds);
+        if (isfinite(res->match_rate))
+                printf("; the target chose the logged arm in %.0f%%", 100 * res->match_rate);
+        printf("\n");
+        for (unsigned i = 0; i < 4 && w[i][0]; i++)
+                printf("warning: %s\n", w[i]);
 }
 
 static int make_candidate(const struct cli_policy_opts *po, uint64_t seed, const char *model, uint32_t d,
@@ -489,35 +620,79 @@ static int make_candidate(const struct cli_policy_opts *po, uint64_t seed, const
         return 0;
 }
 
+static bool parse_choice(const char *option, const char *arg, const char *const *names, unsigned n, int *ret)
+{
+        for (unsigned i = 0; i < n; i++)
+                if (strcmp(arg, names[i]) == 0) {
+                        *ret = (int)i;
+                        return true;
+                }
+        cli_error("eval: %s %s: not one of %s%s%s%s%s", option, arg, names[0], n > 1 ? ", " : "",
+                  n > 1 ? names[1] : "", n > 2 ? ", " : "", n > 2 ? names[2] : "");
+        return false;
+}
+
+/* A fixed target the log cannot say anything about is refused before
+ * anything is estimated. */
+static bool check_target(const struct target *t, const struct events *ev)
+{
+        if (t->kind == TARGET_STATIC && ev->arm_mask && !(ev->arm_mask & (1u << t->arm))) {
+                cli_error("eval: the log's agent could never choose %s (arm mask 0x%x): nothing in the log "
+                          "says what it would have earned",
+                          isched_arrangement_to_string(t->arm), ev->arm_mask);
+                return false;
+        }
+        return true;
+}
+
+/* An estimate the log cannot support is refused (exit 2). */
+static bool check_support(const struct results *res)
+{
+        const struct ope_result *p = &res->ope;
+
+        if (!(p->ess >= MIN_ESS)) {
+                cli_error("eval: refused: the effective sample size is %.1f (below %g): the log's %zu rounds "
+                          "support too little of the target (support %.2f of its probability); log with more "
+                          "exploration (e.g. --policy egreedy --epsilon 0.5 --no-safety, no guards)",
+                          p->ess, MIN_ESS, p->rounds, p->support.value);
+                return false;
+        }
+        return true;
+}
+
 int cmd_eval(int argc, char **argv)
 {
         struct cli_policy_opts po;
         struct events ev = { 0 };
-        struct isched_policy *cand = NULL, *model_fit = NULL;
-        struct isched_policy_params pp;
+        struct target t = { .kind = TARGET_POLICY };
+        struct ope_options oo;
         struct results res = { 0 };
         const char *log = NULL, *model = NULL, *pool = NULL;
-        uint64_t seed = 1;
-        bool json = false, is_static = false;
-        enum isched_arrangement static_arm = ISCHED_ARR_SOCKET;
-        char static_name[32];
-        int c, h, r, rc;
-
+        uint64_t seed = 1, u;
+        bool json = false, label_score = true;
+        enum isched_arrangement static_arm;
         struct cli_getopt g;
+        int c, h, r, rc, choice;
 
         cli_policy_opts_init(&po);
+        ope_options_init(&oo);
         cli_getopt_init(&g, "eval", longopts, NULL);
         while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
                 if (c == CLI_GETOPT_BAD)
                         return EXIT_USAGE;
-                /* --policy static:ARM: a fixed arrangement, not a bandit. */
+                /* --policy static:ARR and uniform: fixed targets, not bandits. */
                 if (c == CLI_OPT_POLICY && optarg && strncmp(optarg, "static:", 7) == 0) {
                         if (isched_arrangement_from_string(optarg + 7, &static_arm) < 0) {
                                 cli_error("eval: --policy %s: %s is not an arrangement (cpu, core, socket, node, all)",
                                           optarg, optarg + 7);
                                 return cli_usage_hint("eval ");
                         }
-                        is_static = true;
+                        t.kind = TARGET_STATIC;
+                        t.arm = (uint32_t)static_arm;
+                        continue;
+                }
+                if (c == CLI_OPT_POLICY && optarg && strcmp(optarg, "uniform") == 0) {
+                        t.kind = TARGET_UNIFORM;
                         continue;
                 }
                 if ((h = cli_policy_opt(&po, c, optarg, NULL)) != 0) {
@@ -538,6 +713,34 @@ int cmd_eval(int argc, char **argv)
                 case OPT_POOL:
                         pool = optarg;
                         break;
+                case OPT_FROZEN:
+                        t.frozen = true;
+                        break;
+                case OPT_LABEL:
+                        if (!parse_choice("--label", optarg, (const char *const[]){ "reward", "score" }, 2, &choice))
+                                return cli_usage_hint("eval ");
+                        label_score = choice == 1;
+                        break;
+                case OPT_GUARD_ROUNDS:
+                        if (!parse_choice("--guard-rounds", optarg, guard_round_names, 2, &choice))
+                                return cli_usage_hint("eval ");
+                        oo.guard_rounds = (enum ope_guard_rounds)choice;
+                        break;
+                case OPT_INTERVAL:
+                        if (!parse_choice("--interval", optarg, interval_names, 3, &choice))
+                                return cli_usage_hint("eval ");
+                        oo.interval = (enum ope_interval_method)choice;
+                        break;
+                case OPT_BLOCK:
+                        if (!cli_parse_u64("--block", optarg, 1, 100000, &u))
+                                return cli_usage_hint("eval ");
+                        oo.block = (uint32_t)u;
+                        break;
+                case OPT_FOLDS:
+                        if (!cli_parse_u64("--folds", optarg, 2, 100, &u))
+                                return cli_usage_hint("eval ");
+                        oo.folds = (uint32_t)u;
+                        break;
                 case CLI_OPT_SEED:
                         if (!cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed))
                                 return cli_usage_hint("eval ");
@@ -557,43 +760,57 @@ int cmd_eval(int argc, char **argv)
                 cli_error("eval: give the decision log with --log FILE");
                 return cli_usage_hint("eval ");
         }
-        if (model && (po.kind_from[0] || is_static)) {
+        if (model && (po.kind_from[0] || t.kind != TARGET_POLICY)) {
                 cli_error("eval: --model and --policy exclude each other (the model names its policy)");
                 return cli_usage_hint("eval ");
         }
-        rc = read_log(log, pool, &ev);
+        if (t.kind != TARGET_POLICY && (t.frozen || po.alpha.from[0] || po.lambda.from[0] || po.gamma.from[0] ||
+                                        po.epsilon.from[0] || po.ts_v.from[0])) {
+                cli_error("eval: --policy static:ARR and uniform take no policy parameters nor --frozen");
+                return cli_usage_hint("eval ");
+        }
+        rc = read_log(log, pool, label_score, &ev);
         if (rc)
                 goto out;
-        if (is_static) {
-                if (ev.arm_mask && !(ev.arm_mask & (1u << static_arm))) {
-                        cli_error("eval: the log's agent could never choose %s (arm mask 0x%x): nothing in the log "
-                                  "says what it would have earned",
-                                  isched_arrangement_to_string(static_arm), ev.arm_mask);
-                        rc = EXIT_USAGE;
-                        goto out;
-                }
-        } else {
-                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, ev.agent_features, &cand);
+        if (!check_target(&t, &ev)) {
+                rc = EXIT_USAGE;
+                goto out;
+        }
+        switch (t.kind) {
+        case TARGET_STATIC:
+                snprintf(t.name, sizeof(t.name), "static:%s", isched_arrangement_to_string(t.arm));
+                break;
+        case TARGET_UNIFORM:
+                /* Without a logged arm mask (older logs), the arms the log shows. */
+                t.arm_mask = ev.arm_mask;
+                for (size_t i = 0; i < ev.n && !ev.arm_mask; i++)
+                        t.arm_mask |= 1u << ev.v[i].arm;
+                snprintf(t.name, sizeof(t.name), "uniform");
+                break;
+        case TARGET_POLICY: {
+                struct isched_policy_params pp;
+
+                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, ev.agent_features, &t.policy);
                 if (rc)
                         goto out;
+                isched_policy_get_params(t.policy, &pp);
+                snprintf(t.name, sizeof(t.name), "%s%s", isched_policy_kind_to_string(pp.kind),
+                         t.frozen ? " (frozen)" : "");
+                break;
         }
-        r = fit_reward_model(&ev, &model_fit);
-        if (r == 0)
-                r = evaluate(&ev, cand, (uint32_t)static_arm, model_fit, &res);
+        }
+        r = evaluate(&ev, &t, label_score, &oo, &res);
         if (r < 0) {
                 rc = cli_fail(r, "evaluation failed");
                 goto out;
         }
-        if (is_static) {
-                snprintf(static_name, sizeof(static_name), "static:%s", isched_arrangement_to_string(static_arm));
-        } else {
-                isched_policy_get_params(cand, &pp);
-                snprintf(static_name, sizeof(static_name), "%s", isched_policy_kind_to_string(pp.kind));
+        if (!check_support(&res)) {
+                rc = EXIT_USAGE;
+                goto out;
         }
-        print_results(log, static_name, &ev, &res, json);
+        print_results(log, &t, &ev, &res, &oo, json);
 out:
-        isched_policy_free(cand);
-        isched_policy_free(model_fit);
+        isched_policy_free(t.policy);
         free(ev.v);
         return rc;
 }

@@ -35,8 +35,9 @@ static void usage(FILE *f)
                    "values), every arm's estimate, confidence width, score, pulls and\n"
                    "propensity, the chosen arm and why, the guards and the model's version.\n"
                    "It reads the state file the agent rewrites every epoch, so it works while\n"
-                   "'isched run' runs.  With --model it evaluates a model file at the mean\n"
-                   "context instead.\n"
+                   "'isched run' runs; its member \"agent\" says whether that agent still\n"
+                   "runs (running), ended cleanly (stopped) or was killed (died).  With\n"
+                   "--model it evaluates a model file at the mean context instead.\n"
                    "\n"
                    "Options:\n"
                    "  --pool NAME        the pool whose agent to explain\n"
@@ -92,6 +93,13 @@ static int read_state(const char *path, const char *pool, char **ret_json)
                           path);
                 cJSON_Delete(doc);
                 return EXIT_USAGE;
+        }
+        /* The file says what its agent last did; whether that agent still
+         * runs only its lock can tell (a killed agent's file says "active"). */
+        if (strcmp(schema->valuestring, "isched-explain-v2") == 0 &&
+            !cJSON_AddStringToObject(doc, "agent", cli_agent_state(doc))) {
+                cJSON_Delete(doc);
+                return EXIT_RUNTIME;
         }
         out = cJSON_Print(doc);
         cJSON_Delete(doc);

@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* isched status: per pool, whether its agent runs, and what it last did,
  * from the state files.  An agent runs exactly while it holds its pool's
- * lock, so a dead pid (a killed or crashed agent) shows as stopped. */
+ * lock, so a dead pid (a killed or crashed agent) shows as died, not
+ * running (cli_agent_state()). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <intellisched/intellisched.h>
 
@@ -65,19 +62,6 @@ struct pool_status {
         double pid;       /* NaN unless running */
 };
 
-/* An agent runs while it holds its lock: take a shared lock to find out. */
-static bool lock_held(const char *lock_file)
-{
-        int fd = open(lock_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        bool held;
-
-        if (fd < 0)
-                return false;
-        held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-        close(fd);
-        return held;
-}
-
 static const char *str_member(const cJSON *o, const char *name)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -96,7 +80,7 @@ static bool read_state(const char *path, struct pool_status *ret)
 {
         char *buf = NULL;
         FILE *f = fopen(path, "re");
-        const char *schema, *lock, *mode;
+        const char *schema;
         size_t n;
         cJSON *doc;
 
@@ -117,17 +101,8 @@ static bool read_state(const char *path, struct pool_status *ret)
         }
         ret->doc = doc;
         ret->pool = str_member(doc, "pool");
-        lock = str_member(doc, "lock_file");
-        mode = str_member(doc, "mode");
-        if (lock && lock_held(lock)) {
-                ret->agent = "running";
-                ret->pid = num_member(doc, "pid");
-        } else {
-                /* A clean stop writes mode "stopped"; anything else was
-                 * written by an agent that is gone without stopping. */
-                ret->agent = mode && strcmp(mode, "stopped") == 0 ? "stopped" : "died";
-                ret->pid = NAN;
-        }
+        ret->agent = cli_agent_state(doc);
+        ret->pid = strcmp(ret->agent, "running") == 0 ? num_member(doc, "pid") : NAN;
         ret->state_file = strdup(path);
         return ret->state_file != NULL;
 }

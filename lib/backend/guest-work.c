@@ -116,13 +116,16 @@ static int parse_weight_entry(const char *entry, size_t len, struct isched__gues
         size_t name_len;
 
         if (!eq)
-                return isched__error(-EINVAL, "guest weight \"%.*s\": expected NAME=WEIGHT", (int)len, entry);
+                return isched__error(-EINVAL, "guest-weights entry \"%.*s\": expected NAME=WEIGHT", (int)len,
+                                     entry);
         name_len = (size_t)(eq - entry);
         if (name_len == 0 || name_len >= sizeof(w->name))
-                return isched__error(-EINVAL, "guest weight \"%.*s\": the domain name must be 1 to %u characters",
+                return isched__error(-EINVAL,
+                                     "guest-weights entry \"%.*s\": the domain name must be 1 to %u characters",
                                      (int)len, entry, ISCHED_GUEST_NAME_MAX - 1);
         if (len - name_len - 1 == 0 || len - name_len - 1 >= sizeof(num))
-                return isched__error(-EINVAL, "guest weight \"%.*s\": missing or overlong weight", (int)len, entry);
+                return isched__error(-EINVAL, "guest-weights entry \"%.*s\": missing or overlong weight", (int)len,
+                                     entry);
         memcpy(w->name, entry, name_len);
         w->name[name_len] = '\0';
         memcpy(num, eq + 1, len - name_len - 1);
@@ -131,7 +134,7 @@ static int parse_weight_entry(const char *entry, size_t len, struct isched__gues
         w->weight = strtod(num, &end);
         if (errno != 0 || *end != '\0' || end == num || !isched__finite(w->weight) || w->weight < 0.0 ||
             w->weight > WEIGHT_MAX)
-                return isched__error(-EINVAL, "guest weight \"%.*s\": the weight must be a number from 0 to %g",
+                return isched__error(-EINVAL, "guest-weights entry \"%.*s\": the weight must be a number from 0 to %g",
                                      (int)len, entry, WEIGHT_MAX);
         return 0;
 }
@@ -164,7 +167,7 @@ int isched__guest_parse_weights(const char *text, struct isched__guest_weight **
                         goto fail;
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(w[j].name, w[i].name) == 0) {
-                                r = isched__error(-EINVAL, "guest weight for domain \"%s\" given twice",
+                                r = isched__error(-EINVAL, "guest-weights: domain \"%s\" given twice",
                                                   w[i].name);
                                 goto fail;
                         }
@@ -665,7 +668,7 @@ int isched__guest_params_from_config(const struct isched_backend_config *cfg, st
         if (cfg && cfg->guest_share_cap != 0.0) {
                 if (!isched__finite(cfg->guest_share_cap) || cfg->guest_share_cap <= 0.0 ||
                     cfg->guest_share_cap > 1.0)
-                        return isched__error(-EINVAL, "guest share cap %g: must be above 0 and at most 1",
+                        return isched__error(-EINVAL, "guest-share-cap %g: must be above 0 and at most 1",
                                              cfg->guest_share_cap);
                 p.share_cap = cfg->guest_share_cap;
         }

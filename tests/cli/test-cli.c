@@ -340,6 +340,9 @@ struct log_event {
         bool switched;
         bool has_reward;
         double reward, propensity;
+        double window_score; /* NaN: none */
+        double x[ISCHED_MAX_FEATURES];
+        unsigned d;
         char *line_without_time;
 };
 
@@ -370,6 +373,10 @@ static size_t read_log(const char *path, struct log_event *ev, size_t max)
                 ev[n].has_reward = cJSON_IsNumber(r);
                 ev[n].reward = ev[n].has_reward ? r->valuedouble : NAN;
                 ev[n].propensity = num(o, "propensity");
+                ev[n].window_score = num(o, "window_score");
+                ev[n].d = 0;
+                cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "x")) if (ev[n].d < ISCHED_MAX_FEATURES)
+                        ev[n].x[ev[n].d++] = r->valuedouble;
                 /* Wall-clock time differs between runs; everything else must not. */
                 cJSON_DeleteItemFromObject(o, "wall_time_s");
                 ev[n].line_without_time = cJSON_PrintUnformatted(o);
@@ -628,18 +635,18 @@ static void test_explain_schema(void)
 
 static void test_eval(void)
 {
-        char *sd = tmp_path("eval-state"), *log = tmp_path("eval.log"), *out = NULL;
+        char *sd = tmp_path("eval-state"), *log = tmp_path("eval.log"), *model = tmp_path("eval.model"), *out = NULL;
         static struct log_event ev[256];
         cJSON *doc;
-        double mean = 0;
-        size_t n, k = 0;
+        double mean = 0, mean_score = 0;
+        size_t n, k = 0, ks = 0;
 
         /* No guards and no safety layer, so every logged propensity is the
          * policy's own. */
         CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "200", "--interval", "0.25",
                                      "--epoch", "1", "--min-dwell", "0", "--max-switches-per-hour", "0",
                                      "--rollback-windows", "0", "--no-safety", "--policy", "egreedy", "--epsilon", "0.3", "--seed",
-                                     "5", "--log", log, "--state-dir", sd, NULL),
+                                     "5", "--log", log, "--state-dir", sd, "--model", model, NULL),
                               0);
         n = read_log(log, ev, 256);
         for (size_t i = 0; i < n; i++) {
@@ -647,14 +654,32 @@ static void test_eval(void)
                         mean += ev[i].reward;
                         k++;
                 }
+                if (isfinite(ev[i].window_score)) {
+                        mean_score += ev[i].window_score;
+                        ks++;
+                }
                 CU_ASSERT(ev[i].propensity > 0 && ev[i].propensity <= 1);
         }
-        CU_ASSERT_FATAL(k > 100);
+        CU_ASSERT_FATAL(k > 100 && ks >= k);
         mean /= (double)k;
+        mean_score /= (double)ks;
 
-        /* The logging policy itself, replayed: IPS is its mean reward. */
+        /* The logging policy itself, replayed: IPS is its mean reward,
+         * and with the default label its mean window score. */
         CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "egreedy", "--epsilon", "0.3", "--seed",
                                "5", "--json", NULL),
+                        0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "label")->valuestring, "score");
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "ips"), "value"), mean_score, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "snips"), "value"), mean_score, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "support"), "value"), 1.0, 1e-12);
+        CU_ASSERT_EQUAL(num(doc, "rounds"), (double)ks);
+        cJSON_Delete(doc);
+        free(out);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "egreedy", "--epsilon", "0.3", "--seed",
+                               "5", "--label", "reward", "--json", NULL),
                         0);
         doc = out ? cJSON_Parse(out) : NULL;
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
@@ -667,7 +692,8 @@ static void test_eval(void)
         free(out);
 
         /* Another candidate: estimates finite, intervals around them. */
-        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "linucb", "--json", NULL), 0);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "linucb", "--alpha", "0.5", "--json", NULL),
+                        0);
         doc = out ? cJSON_Parse(out) : NULL;
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
         for (const char *const *e = (const char *const[]){ "ips", "snips", "dr", NULL }; *e; e++) {
@@ -688,7 +714,8 @@ static void test_eval(void)
                 for (size_t i = 0; i < n; i++)
                         if (ev[i].has_reward && ev[i].arm == ISCHED_ARR_SOCKET)
                                 sum += ev[i].reward / ev[i].propensity;
-                CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "static:socket", "--json", NULL),
+                CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "static:socket", "--label",
+                                       "reward", "--json", NULL),
                                 0);
                 doc = out ? cJSON_Parse(out) : NULL;
                 CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
@@ -702,8 +729,149 @@ static void test_eval(void)
         CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "never choose all"));
         free(out);
         CU_ASSERT_EQUAL(isched(NULL, NULL, "eval", "--log", log, "--policy", "static:xyz", NULL), 2);
+
+        /* The run's model file as the target, frozen: its probability of
+         * each logged arm is what the model itself gives on that context
+         * (egreedy's does not depend on its random draws). */
+        {
+                struct isched_policy *m = NULL;
+                struct isched_decision dec;
+                double sum = 0;
+
+                CU_ASSERT_EQUAL_FATAL(isched_model_load(model, &m, NULL), 0);
+                for (size_t i = 0; i < n; i++) {
+                        if (!isfinite(ev[i].window_score))
+                                continue;
+                        CU_ASSERT_EQUAL_FATAL(isched_policy_choose(m, ev[i].x, ev[i].d, &dec, NULL), 0);
+                        sum += dec.arms[ev[i].arm].propensity / ev[i].propensity * ev[i].window_score;
+                }
+                isched_policy_free(m);
+                CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--model", model, "--frozen", "--json", NULL),
+                                0);
+                doc = out ? cJSON_Parse(out) : NULL;
+                CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+                CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "ips"), "value"), sum / (double)ks, 1e-9);
+                CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "policy")->valuestring, "egreedy (frozen)");
+                cJSON_Delete(doc);
+                free(out);
+        }
         free_log(ev, n);
         free(sd);
+        free(log);
+        free(model);
+}
+
+/* A decision log written here, whose answers are known: lines of a uniform
+ * logger over cpu..node (reason explore, propensity 1/4) scoring
+ * 10 + arm without noise (like window scores, far from 0), whatever the
+ * context (1, u); every guard_every-th line the dwell guard decided
+ * (propensity 1, core) and scores 20; lines of log_version 1 (no
+ * window_score) if `old`. */
+static void write_eval_log(const char *path, unsigned n, unsigned guard_every, bool old, unsigned cpu_every)
+{
+        FILE *f = fopen(path, "w");
+        uint64_t s = 3;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        for (unsigned i = 0; i < n; i++) {
+                const bool guard = guard_every && i % guard_every == guard_every - 1;
+                unsigned arm;
+                double u, score;
+                char ws[64];
+
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                u = (double)(s >> 11) / 9007199254740992.0;
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                arm = guard ? 1 : (unsigned)((s >> 33) % 4);
+                /* cpu_every: cpu only in every cpu_every-th line (the
+                 * propensity lies: a thin log for cpu). */
+                if (cpu_every)
+                        arm = i % cpu_every == 0 ? 0 : 1 + (unsigned)((s >> 33) % 3);
+                score = guard ? 20.0 : 10.0 + arm;
+                snprintf(ws, sizeof(ws), "\"window_score\":%.17g,", score);
+                fprintf(f,
+                        "{%s\"pool\":\"Pool-0\",\"epoch\":%u,\"x\":[1,%.17g],\"arm\":\"%s\",\"arm_index\":%u,"
+                        "\"propensity\":%g,\"arm_mask\":15,\"reward\":%.17g,%s\"reason\":\"%s\","
+                        "\"learned_epoch\":%u}\n",
+                        old ? "" : "\"log_version\":2,", i + 1, u, isched_arrangement_to_string(arm), arm,
+                        guard ? 1.0 : 0.25, score - 11, old ? "" : ws, guard ? "dwell" : "explore", i + 2);
+        }
+        fclose(f);
+}
+
+static void test_eval_targets(void)
+{
+        char *log = tmp_path("synthetic.log"), *out = NULL, *err = NULL;
+        cJSON *doc;
+
+        /* A log of an agent older than log_version 2 has no window
+         * score: refused with the score as label, read with the reward. */
+        write_eval_log(log, 200, 0, true, 0);
+        CU_ASSERT_EQUAL(isched(NULL, &err, "eval", "--log", log, "--policy", "static:core", NULL), 2);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "no window_score") && strstr(err, "--label reward"));
+        free(err);
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "eval", "--log", log, "--policy", "static:core", "--label", "reward", NULL),
+                        0);
+
+        /* The reward model's intercept is free: on uncentred labels
+         * without noise, DR is exact for a fixed arm (socket: 12),
+         * whatever the luck of the weights; a penalised intercept shrinks
+         * the scores toward 0 and misses by the shrinkage times that luck. */
+        write_eval_log(log, 300, 0, false, 0);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "static:socket", "--json", NULL), 0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "dr"), "value"), 12, 1e-9);
+        CU_ASSERT_STRING_EQUAL(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reward_model"), "intercept")->valuestring,
+                "unpenalised");
+        CU_ASSERT_EQUAL(num(doc, "deterministic_rounds"), 0);
+        cJSON_Delete(doc);
+        free(out);
+
+        /* uniform over the log's arms is the logging policy: weights 1. */
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "uniform", "--json", NULL), 0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "ips"), "value"),
+                               num(cJSON_GetObjectItem(doc, "logged"), "value"), 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(num(doc, "effective_sample_size"), 300, 1e-6);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "policy")->valuestring, "uniform");
+        cJSON_Delete(doc);
+        free(out);
+
+        /* Guard rounds (a third: dwell, propensity 1, core scoring 20):
+         * excluded by default, said so, and missing from the support (2/3
+         * of the target's probability); replayed, they pull core's
+         * estimate toward 20 (14 expected). */
+        write_eval_log(log, 300, 3, false, 0);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "static:core", "--json", NULL), 0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        CU_ASSERT_EQUAL(num(doc, "deterministic_rounds"), 100);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "guard_rounds")->valuestring, "exclude");
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "snips"), "value"), 11, 1e-9);
+        CU_ASSERT(num(cJSON_GetObjectItem(doc, "support"), "ci_high") < 0.95);
+        CU_ASSERT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "warnings")) >= 1);
+        cJSON_Delete(doc);
+        free(out);
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "static:core", "--guard-rounds", "replay",
+                               "--json", NULL),
+                        0);
+        doc = out ? cJSON_Parse(out) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "snips"), "value"), 14, 1.5);
+        cJSON_Delete(doc);
+        free(out);
+
+        /* Too thin a support: cpu in 4 of 300 rounds (ESS 4) is refused. */
+        write_eval_log(log, 300, 0, false, 75);
+        CU_ASSERT_EQUAL(isched(NULL, &err, "eval", "--log", log, "--policy", "static:cpu", NULL), 2);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "refused") && strstr(err, "effective sample size"));
+        free(err);
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "eval", "--log", log, "--policy", "static:cpu", "--guard-rounds", "bad",
+                               NULL),
+                        2);
         free(log);
 }
 
@@ -840,7 +1008,11 @@ static void test_two_pools(void)
         CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "web pool", "--state-dir", sd, NULL), 0);
         expect_valid_explain(out, "explain of the second pool");
         free(out);
-        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--pool", "web pool", "--json", NULL), 0);
+        /* 15 guarded epochs: the safety layer decided most, so only the
+         * target under the same guards has support enough. */
+        CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--pool", "web pool", "--guard-rounds", "replay",
+                               "--json", NULL),
+                        0);
         CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "\"rewarded_events\""));
         free(out);
         free(sd);
@@ -978,6 +1150,8 @@ int isched_test_register(void)
             !CU_add_test(s, "model reload continues identically", test_reload_continues) ||
             !CU_add_test(s, "explain output matches docs/explain-schema.json", test_explain_schema) ||
             !CU_add_test(s, "eval: IPS of the logging policy is its mean reward", test_eval) ||
+            !CU_add_test(s, "eval: old logs, the free intercept, uniform, guard rounds, thin support",
+                         test_eval_targets) ||
             !CU_add_test(s, "run: the prior, its observation mode, the shadow run of the baseline", test_prior_and_shadow) ||
             !CU_add_test(s, "record a run, replay it in advisory mode", test_record_replay) ||
             !CU_add_test(s, "two pools in one run", test_two_pools) ||

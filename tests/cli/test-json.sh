@@ -26,7 +26,7 @@ valid() { # schema-name file [--lines]
 }
 
 # ---- what every command writes ----
-"$I" run --no-config --pool Pool-0 --steps 8 --interval 0.25 --epoch 0.5 --min-dwell 0 --policy egreedy \
+"$I" run --no-config --pool Pool-0 --steps 30 --interval 0.25 --epoch 0.5 --min-dwell 0 --policy egreedy \
         --epsilon 0.5 --state-dir "$d/s" --model "$d/m.json" --log "$d/log.jsonl" --record "$d/t.jsonl" \
         --json >"$d/run.json" 2>"$d/err"
 expect "a run for the files below" '[ $? -eq 0 ]'
@@ -43,7 +43,8 @@ expect "pools --json matches docs/pools-schema.json" 'valid pools "$d/pools.json
 expect "pools --json of a replay matches too" 'valid pools "$d/pools-replay.json"'
 "$I" sim --duration 1 --json >"$d/sim.json"
 expect "sim --json matches docs/sim-schema.json" 'valid sim "$d/sim.json"'
-"$I" eval --log "$d/log.jsonl" --policy lingreedy --json >"$d/eval.json" 2>"$d/err"
+# The safety layer decided most rounds: the target under the same guards.
+"$I" eval --log "$d/log.jsonl" --policy lingreedy --guard-rounds replay --json >"$d/eval.json" 2>"$d/err"
 expect "eval --json matches docs/eval-schema.json" 'valid eval "$d/eval.json"'
 printf 'x0,x1,r0,r1\n1,0.2,0.5,0.25\n1,0.7,0.1,0.9\n1,0.4,0.3,0.3\n' >"$d/data.csv"
 "$I" learn --data "$d/data.csv" --policy linucb --json --model-out "$d/learned.json" >"$d/learn.json" 2>"$d/err"
@@ -91,7 +92,11 @@ printf 'x0,x1,r0,r1,r2\n1,0.3,0.2,0.4,0.1\n1,0.6,0.5,0.1,0.2\n' >"$d/d2.csv"
 expect "a v1 model merges with a current one; the result is in the current format" \
         '[ $? -eq 0 ] && valid model "$d/merged-old.json" &&
          [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"rounds\"])" "$d/merged-old.json")" = $((rounds_v1 + 2)) ]'
-"$I" eval --log "$old/decision-v1.jsonl" --policy egreedy --epsilon 0.5 --json >"$d/eval-old.json" 2>"$d/err"
+"$I" eval --log "$old/decision-v1.jsonl" --policy egreedy --epsilon 0.5 --json >"$d/out" 2>"$d/err"
+expect "eval of a v1 decision log with the score as label: exit 2, naming --label reward" \
+        '[ $? -eq 2 ] && grep -q "decision-v1.jsonl:1: no window_score.*--label reward" "$d/err"'
+"$I" eval --log "$old/decision-v1.jsonl" --policy egreedy --epsilon 0.5 --label reward --guard-rounds replay \
+        --json >"$d/eval-old.json" 2>"$d/err"
 expect "eval reads a v1 decision log" '[ $? -eq 0 ] && valid eval "$d/eval-old.json"'
 # Old and new lines in one log: read alike, but the agent's features changed
 # in between (isched-features-v1 to v2), which eval refuses, saying so.
@@ -113,7 +118,7 @@ for line in list(open(sys.argv[1]))[:3]:
     print(json.dumps(o))
 PY
 cat "$d/older.jsonl" "$d/log.jsonl" >"$d/mixed2.jsonl"
-"$I" eval --log "$d/mixed2.jsonl" --policy egreedy --json >"$d/out" 2>"$d/err"
+"$I" eval --log "$d/mixed2.jsonl" --policy egreedy --guard-rounds replay --json >"$d/out" 2>"$d/err"
 expect "eval reads a log appended to by agents before and after the renaming" '[ $? -eq 0 ] && valid eval "$d/out"'
 "$I" run --no-config --pool Pool-0 --backend replay --trace "$old/trace-v2.jsonl" --state-dir "$d/s4" >"$d/out" 2>"$d/err"
 expect "a v2 trace replays" '[ $? -eq 0 ] && grep -q "replay trace has ended" "$d/out"'

@@ -1,29 +1,41 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer harness: decision logs, as `isched eval` reads and evaluates
- * them (cli/cmd-eval.c compiled in here): the reader, then the candidate,
- * the reward model and the estimators on whatever numbers the log holds. */
+ * them (cli/cmd-eval.c compiled in here, cli/eval-ope.c linked): the
+ * reader with either label, then each kind of target, the reward model and
+ * the estimators with each interval on whatever numbers the log holds. */
 #include "../../cli/cmd-eval.c"
 
 #include "fuzz-common.h"
 
-static void evaluate_log(struct events *ev)
+static void evaluate_log(struct events *ev, bool label_score)
 {
         struct cli_policy_opts po;
-        struct isched_policy *cand = NULL, *fit = NULL;
-        struct results res = { 0 };
+        struct target t[3] = { { .kind = TARGET_POLICY }, { .kind = TARGET_STATIC }, { .kind = TARGET_UNIFORM } };
+        struct ope_options oo;
         int rc, r;
 
         cli_policy_opts_init(&po);
-        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, ev->agent_features, &cand);
+        ope_options_init(&oo);
+        oo.resamples = 20;
+        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, ev->agent_features, &t[0].policy);
         FUZZ_ASSERT(rc == EXIT_OK || rc == EXIT_USAGE);
         if (rc != EXIT_OK)
                 return;
-        r = fit_reward_model(ev, &fit);
-        if (r == 0)
-                r = evaluate(ev, cand, 0, fit, &res);
-        FUZZ_ASSERT(r == 0 || r == -EDOM || r == -EINVAL);
-        isched_policy_free(cand);
-        isched_policy_free(fit);
+        t[1].arm = ev->v[0].arm;
+        t[2].arm_mask = ev->arm_mask ? ev->arm_mask : ISCHED_ARM_MASK_ALL;
+        for (unsigned k = 0; k < 3; k++) {
+                struct results res = { 0 };
+
+                oo.interval = (enum ope_interval_method)k;
+                oo.guard_rounds = k == 1 ? OPE_GUARD_REPLAY : OPE_GUARD_EXCLUDE;
+                r = evaluate(ev, &t[k], label_score, &oo, &res);
+                FUZZ_ASSERT(r == 0 || r == -EDOM || r == -EINVAL);
+                if (r == 0) {
+                        FUZZ_ASSERT(res.ope.rounds > 0 && res.ope.rounds <= ev->n);
+                        FUZZ_ASSERT(!(res.ope.ess < 0));
+                }
+        }
+        isched_policy_free(t[0].policy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,14 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         path = fuzz_file(data, size);
         if (!path)
                 return 0;
-        for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
+        for (size_t i = 0; i < 2 * sizeof(pools) / sizeof(pools[0]); i++) {
+                const bool label_score = i & 1;
                 struct events ev = { 0 };
-                int rc = read_log(path, pools[i], &ev);
+                int rc = read_log(path, pools[i / 2], label_score, &ev);
 
                 FUZZ_ASSERT(rc == EXIT_OK || rc == EXIT_USAGE);
                 if (rc == EXIT_OK) {
-                        FUZZ_ASSERT(ev.n > 0 && ev.rewarded > 0 && ev.d >= 1);
-                        evaluate_log(&ev);
+                        FUZZ_ASSERT(ev.n > 0 && (label_score ? ev.scored : ev.rewarded) > 0 && ev.d >= 1);
+                        evaluate_log(&ev, label_score);
                 }
                 free(ev.v);
         }

@@ -17,7 +17,7 @@ if [ "$(id -u)" != 0 ] || ! unshare --mount --propagation private true 2>/dev/nu
         echo "SKIP: needs root and unshare(1) for a private /run (CI runs as root)"
         exit 77
 fi
-for tool in systemd-analyze logrotate pkg-config cc python3; do
+for tool in systemd-analyze systemctl man logrotate pkg-config cc python3 /bin/kill; do
         command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/deps installs it)"; exit 1; }
 done
 d=$(mktemp -d /tmp/isched-service-XXXXXX)
@@ -44,7 +44,8 @@ unit=$D$prefix/lib/systemd/system/intellisched.service
 for f in "$prefix/bin/isched" "$prefix/lib/systemd/system/intellisched.service" /etc/intellisched/intellisched.conf \
         "$prefix/share/doc/intellisched/intellisched.conf.example" "$prefix/share/man/man1/isched.1" \
         /etc/logrotate.d/intellisched "$libdir/pkgconfig/intellisched.pc" "$libdir/libintellisched.a" \
-        "$prefix/share/intellisched/decision-schema.json" "$prefix/share/doc/intellisched/service.md"; do
+        "$prefix/share/intellisched/decision-schema.json" "$prefix/share/doc/intellisched/service.md" \
+        "$prefix/share/intellisched/prior.model"; do
         expect "installed: $f" '[ -s "$D$f" ]'
 done
 expect "the configuration installed is the example" \
@@ -110,6 +111,14 @@ for k in Type=notify NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes "C
         DevicePolicy=closed "ExecReload=/bin/kill -HUP \$MAINPID"; do
         expect "the unit has $k" 'grep -q "^$k" "$unit"'
 done
+
+# systemctl enable, offline, on the DESTDIR as its root: what an administrator
+# runs after meson install (systemd searches $prefix/lib/systemd/system for
+# /usr and /usr/local).
+systemctl --root="$D" enable intellisched.service >"$d/enable.out" 2>"$d/err"
+expect "systemctl enable: multi-user.target wants the unit" \
+        '[ $? -eq 0 ] && [ "$(readlink "$D/etc/systemd/system/multi-user.target.wants/intellisched.service")" = "${unit#"$D"}" ]'
+expect "systemctl is-enabled: enabled" '[ "$(systemctl --root="$D" is-enabled intellisched.service 2>"$d/err")" = enabled ]'
 
 # ---- run it the way systemd does ----
 LD_LIBRARY_PATH=$D$libdir unshare --mount --propagation private \
