@@ -60,17 +60,6 @@
 #define CALM_AFTER_S 300.0
 #define CALM_PER_S 600.0
 
-/* The phase schedules of the built-in scenarios.  sim.h has no call that
- * returns them yet, so they are written here from lib/sim/sim-scenarios.c;
- * phases repeat cyclically.  A scenario not listed has one phase. */
-static const struct {
-        const char *scenario;
-        unsigned n;
-        double duration_s[MAX_PHASES];
-} phase_table[] = {
-        { "phased", 4, { 5, 5, 5, 5 } },
-};
-
 /* What the agent learns from (--observation; docs/guest-work.md): every
  * backend is opened in this mode, and every method is still measured on
  * the simulation's ground truth. */
@@ -213,7 +202,7 @@ static void probe(struct scen *sc)
         struct isched_backend *b = open_sim(sc->name, 1);
         struct isched_pool_info *pools = NULL;
         double cycle = 0;
-        size_t n = 0;
+        size_t n = 0, np = 0;
         int r;
 
         r = isched_backend_list_pools(b, &pools, &n);
@@ -232,13 +221,14 @@ static void probe(struct scen *sc)
         }
         free(pools);
         isched_backend_unref(b);
-        sc->n_phases = 1;
-        sc->phase_s[0] = INFINITY;
-        for (size_t i = 0; i < sizeof(phase_table) / sizeof(phase_table[0]); i++)
-                if (strcmp(phase_table[i].scenario, sc->name) == 0) {
-                        sc->n_phases = phase_table[i].n;
-                        memcpy(sc->phase_s, phase_table[i].duration_s, sizeof(double) * sc->n_phases);
-                }
+        /* The scenario's phase schedule, repeating from time 0; one
+         * endless phase for a workload that never changes. */
+        r = isched_sim_scenario_phases(sc->name, sc->phase_s, MAX_PHASES, &np);
+        if (r < 0)
+                die("cannot read the scenario's phases", r);
+        sc->n_phases = np ? (unsigned)np : 1;
+        if (!np)
+                sc->phase_s[0] = INFINITY;
         for (unsigned p = 0; p < sc->n_phases; p++)
                 cycle += sc->phase_s[p];
         sc->stress = sc->n_phases > 1 && cycle / sc->n_phases < STRESS_PHASE_S;
@@ -282,6 +272,7 @@ struct opts {
         unsigned seeds;
         double duration_s, window_s;
         unsigned jobs;
+        bool no_cold;                 /* the agent from its prior only */
 };
 
 struct job {
@@ -1031,7 +1022,9 @@ static void usage(FILE *f)
                 "  --summarise-only  run nothing: summarise the runs already in OUT/runs\n"
                 "  --observation M   what the agent (and its prior) learns from: ground-truth\n"
                 "                    (default), xen (no work counter) or xen+guests\n"
-                "                    (docs/guest-work.md); every method is measured on the ground truth\n");
+                "                    (docs/guest-work.md); every method is measured on the ground truth\n"
+                "  --no-cold         run the agent from its prior only, not from a cold start\n"
+                "                    (the cold-start columns and goals say \"not run\")\n");
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -1061,7 +1054,7 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                 { "seeds", required_argument, NULL, 'n' },     { "duration", required_argument, NULL, 'd' },
                 { "window", required_argument, NULL, 'w' },    { "jobs", required_argument, NULL, 'j' },
                 { "summarise-only", no_argument, NULL, 'U' },  { "runs", required_argument, NULL, 'r' },
-                { "observation", required_argument, NULL, 'O' },
+                { "observation", required_argument, NULL, 'O' }, { "no-cold", no_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
         };
         static char scen_buf[4096];
@@ -1095,6 +1088,9 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                         break;
                 case 'O':
                         observation_mode = optarg;
+                        break;
+                case 'C':
+                        o->no_cold = true;
                         break;
                 case 'U':
                         if (summarise_only)
@@ -1211,9 +1207,13 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                 fmt_stat(a, sizeof(a), &og, 3);
                 fmt_stat(b, sizeof(b), &sp, 3);
                 fmt_stat(c, sizeof(c), &scd, 3);
-                fprintf(f, "| %s | %s%s | %s | %+.3f | %s | %s | %+.3f | %s |\n", scens[s].name, a,
+                if (o->no_cold)
+                        snprintf(d, sizeof(d), "-");
+                else
+                        snprintf(d, sizeof(d), "%+.3f", scd.min);
+                fprintf(f, "| %s | %s%s | %s | %+.3f | %s | %s | %s | %s |\n", scens[s].name, a,
                         og.mean < NO_GAIN ? " (no gain)" : "", b, sp.min, sp.min >= -HARM_PRIOR ? "yes" : "**no**", c,
-                        scd.min, scd.min >= -HARM_COLD ? "yes" : "**no**");
+                        d, o->no_cold ? "not run" : scd.min >= -HARM_COLD ? "yes" : "**no**");
         }
         fprintf(f, "\n### Capture (where the oracle beats socket by >= %.2f: >= %.0f%% of that gain, mean over seeds, "
                    "with the prior; phased scenarios: better than every static)\n\n",
@@ -1281,7 +1281,7 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                         mc = fmax(mc, res[s].r[N_ARMS + 2][k].switches_late);
                 }
                 fprintf(f, "| %s | %.0f | %s | %.0f | %s |\n", scens[s].name, mp, mp <= allowed ? "yes" : "**no**", mc,
-                        mc <= allowed ? "yes" : "**no**");
+                        o->no_cold ? "not run" : mc <= allowed ? "yes" : "**no**");
         }
         fprintf(f, "\n### Every method (whole-run score, mean ± 95%% CI; mean of %.0f-s window scores; switches)\n\n",
                 o->window_s);
@@ -1373,7 +1373,7 @@ int main(int argc, char **argv)
                                 memcpy(j->plan, res[s].plan[k], sizeof(j->plan));
                                 snprintf(j->method, sizeof(j->method), "oracle");
                         }
-                        for (int p = 0; p < 2; p++) {
+                        for (int p = 0; p < (o.no_cold ? 1 : 2); p++) {
                                 j = &jobs[n++];
                                 *j = (struct job){ .kind = JOB_AGENT, .sc = &scens[s], .seed = k + 1, .prior = p == 0,
                                                    .cost = 1.5 * scenario_cost(&scens[s]) };
@@ -1411,6 +1411,10 @@ int main(int argc, char **argv)
                                 }
                                 if (m == N_ARMS && scens[s].n_phases == 1) {
                                         res[s].r[m][k] = res[s].r[res[s].plan[k][0]][k];
+                                        continue;
+                                }
+                                if (m == N_ARMS + 2 && o.no_cold) {
+                                        res[s].r[m][k] = (struct result){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
                                         continue;
                                 }
                                 jr = load_run(o.out, method_name(m, name, sizeof(name)), scens[s].name, k + 1);
@@ -1509,11 +1513,17 @@ int main(int argc, char **argv)
         fclose(csv);
         goals = cJSON_AddObjectToObject(root, "goals");
         cJSON_AddBoolToObject(goals, "do_no_harm_prior", harm_prior);
-        cJSON_AddBoolToObject(goals, "do_no_harm_cold", harm_cold);
+        if (o.no_cold)
+                cJSON_AddNullToObject(goals, "do_no_harm_cold");
+        else
+                cJSON_AddBoolToObject(goals, "do_no_harm_cold", harm_cold);
         cJSON_AddBoolToObject(goals, "capture_80pct_with_prior", capture);
         cJSON_AddBoolToObject(goals, "phased_beats_every_static", beat);
         cJSON_AddBoolToObject(goals, "calm_prior", calm_prior);
-        cJSON_AddBoolToObject(goals, "calm_cold", calm_cold);
+        if (o.no_cold)
+                cJSON_AddNullToObject(goals, "calm_cold");
+        else
+                cJSON_AddBoolToObject(goals, "calm_cold", calm_cold);
         cJSON_AddNumberToObject(root, "seeds", o.seeds);
         cJSON_AddNumberToObject(root, "duration_s", o.duration_s);
         cJSON_AddNumberToObject(root, "window_s", o.window_s);
@@ -1528,12 +1538,13 @@ int main(int argc, char **argv)
         if (!csv)
                 die(path, -errno);
         fprintf(csv, "scenario");
-        for (unsigned m = 0; m < N_METHODS; m++)
+        /* a method that was not run has no column (gnuplot cannot plot one) */
+        for (unsigned m = 0; m < N_METHODS - (o.no_cold ? 1u : 0u); m++)
                 fprintf(csv, ",%s", method_name(m, path, sizeof(path)));
         fprintf(csv, "\n");
         for (unsigned s = 0; s < o.n_scenarios; s++) {
                 fprintf(csv, "%s", scens[s].name);
-                for (unsigned m = 0; m < N_METHODS; m++) {
+                for (unsigned m = 0; m < N_METHODS - (o.no_cold ? 1u : 0u); m++) {
                         double v = 0;
 
                         for (unsigned k = 0; k < o.seeds; k++)
@@ -1544,8 +1555,9 @@ int main(int argc, char **argv)
         }
         fclose(csv);
         fprintf(stderr, "quality: goals: do no harm %s (prior) %s (cold); capture %s; phased %s; calm %s (prior) %s (cold)\n",
-                harm_prior ? "met" : "NOT met", harm_cold ? "met" : "NOT met", capture ? "met" : "NOT met",
-                beat ? "met" : "NOT met", calm_prior ? "met" : "NOT met", calm_cold ? "met" : "NOT met");
+                harm_prior ? "met" : "NOT met", o.no_cold ? "not run" : harm_cold ? "met" : "NOT met",
+                capture ? "met" : "NOT met", beat ? "met" : "NOT met", calm_prior ? "met" : "NOT met",
+                o.no_cold ? "not run" : calm_cold ? "met" : "NOT met");
         cJSON_Delete(root);
         for (unsigned s = 0; s < o.n_scenarios; s++)
                 free_statics(&sd[s]);
