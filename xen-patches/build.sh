@@ -1,9 +1,10 @@
 #!/bin/bash
 # xen-patches/build.sh - build Debian 12's Xen 4.17 with intellisched's patch series.
 #
-# Gets Debian's Xen source package (bookworm main version), extracts it with
-# dpkg-source (Debian's own patches applied), applies the series listed in
-# xen-patches/series (failing on any reject), and builds:
+# Gets Debian's Xen 4.17 source package, the newest version whose source files
+# can be downloaded (the security archive's first, then bookworm main), extracts
+# it with dpkg-source (Debian's own patches applied), applies the series listed
+# in xen-patches/series (failing on any reject), and builds:
 #   - the hypervisor twice: release and debug (CONFIG_DEBUG=y, so ASSERT()s are
 #     compiled in), both with CONFIG_HYPFS=y;
 #   - the tools libraries the series touches (and their dependencies) and xl.
@@ -14,9 +15,16 @@
 #   --no-tools   build only the two hypervisors
 #   --no-deps    do not apt-get install missing build dependencies
 #   --force      rebuild even if the stamp says the outputs are up to date
-# Environment: XEN_SRC_CACHE=DIR  directory that may already hold the source
-#   package files (xen_VERSION.dsc, .orig.tar.xz, .debian.tar.xz); used only
-#   as a speed-up, and only if it holds exactly the version below.
+# Environment:
+#   XEN_DEB_VERSION=V  build exactly Debian's source version V (default: the
+#                      newest 4.17 version apt knows whose source is reachable)
+#   XEN_SRC_CACHE=DIR  directory that may already hold the source package
+#                      files (xen_V.dsc, .orig.tar.xz, .debian.tar.xz) of a
+#                      candidate version; used instead of downloading them
+#
+# It prints the Debian version it built and, when that is older than Debian's
+# current hypervisor package (xen-hypervisor-4.17-amd64), a WARNING naming
+# both: the patched hypervisor then lacks the fixes in between.
 #
 # Outputs, in WORKDIR/out:
 #   xen-release, xen-debug            the ELF32 hypervisors to boot (QEMU -kernel, multiboot)
@@ -25,6 +33,9 @@
 #   xl, lib/                          the patched xl and the tools libraries it needs
 #                                     (run as LD_LIBRARY_PATH=WORKDIR/out/lib WORKDIR/out/xl)
 #   build-times.txt                   seconds taken by each step of the last full build
+#   xen-version                       the Debian version built, and Debian's current
+#                                     hypervisor package version ("deb_version V",
+#                                     "binary_version B"); WARNING.txt if B is newer
 # A second run with unchanged patches (and options) is a no-op (stamp file).
 #
 # Exit status: 0 success; 1 failure (e.g. a patch does not apply, a build
@@ -32,8 +43,8 @@
 # or build dependencies missing and not installable).
 set -euo pipefail
 
-XEN_DEB_VERSION=4.17.5+72-g01140da4e8-1
-XEN_UP_VERSION=${XEN_DEB_VERSION%-*}
+XEN_PIN=${XEN_DEB_VERSION:-}
+XEN_BINARY_PKG=xen-hypervisor-4.17-amd64
 
 # Build dependencies (Debian 12 package names). scripts/deps lists them too.
 HV_DEPS=(build-essential bison flex python3 dpkg-dev xz-utils)
@@ -53,7 +64,7 @@ while [ $# -gt 0 ]; do
         --no-tools) TOOLS=0; shift ;;
         --no-deps) DEPS=0; shift ;;
         --force) FORCE=1; shift ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
@@ -90,15 +101,37 @@ mapfile -t PATCHES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$HERE/series")
 for p in "${PATCHES[@]}"; do
         [ -f "$HERE/$p" ] || die "patch '$p' listed in series does not exist"
 done
-STAMP_SUM=$( (cd "$HERE" && cat series "${PATCHES[@]}" build.sh; echo "tools=$TOOLS $XEN_DEB_VERSION") |
+STAMP_SUM=$( (cd "$HERE" && cat series "${PATCHES[@]}" build.sh; echo "tools=$TOOLS pin=$XEN_PIN") |
             sha256sum | cut -d' ' -f1)
+# The version gap, said once per run: on stderr and in WARNING.txt.
+version_report() {
+        local v b
+        v=$(sed -n 's/^deb_version //p' "$OUT/xen-version" 2>/dev/null)
+        b=$(sed -n 's/^binary_version //p' "$OUT/xen-version" 2>/dev/null)
+        say "built Xen from Debian's source package xen=$v"
+        rm -f "$OUT/WARNING.txt"
+        if [ -n "$b" ] && dpkg --compare-versions "$v" lt "$b"; then
+                cat >"$OUT/WARNING.txt" <<EOW
+WARNING: the patched hypervisor is Xen $v, older than Debian's current
+hypervisor package $XEN_BINARY_PKG $b.
+The source of $b could not be downloaded on this machine, so this build lacks
+every fix Debian shipped between the two versions, security fixes included.
+Booting it instead of Debian's hypervisor downgrades the host: do not deploy it
+where those fixes matter. Build where the newer source is reachable, or build
+the series on upstream Xen 4.17.7 (see xen-patches/README.md).
+EOW
+                sed 's/^/[build.sh] /' "$OUT/WARNING.txt" >&2
+        fi
+}
 outputs_present() {
         local f
         for f in xen-release xen-debug; do [ -s "$OUT/$f" ] || return 1; done
         [ $TOOLS = 0 ] || [ -x "$OUT/xl" ] || return 1
 }
-if [ $FORCE = 0 ] && [ "$(cat "$WORK/.stamp" 2>/dev/null)" = "$STAMP_SUM" ] && outputs_present; then
+if [ $FORCE = 0 ] && [ "$(cat "$WORK/.stamp" 2>/dev/null)" = "$STAMP_SUM" ] && outputs_present &&
+   [ -s "$OUT/xen-version" ]; then
         say "up to date (series unchanged since the last build): outputs in $OUT"
+        version_report
         exit 0
 fi
 rm -f "$WORK/.stamp"
@@ -127,11 +160,7 @@ if [ ${#MISSING[@]} -gt 0 ]; then
                 skip "cannot install build dependencies ${MISSING[*]} (see $LOGS/deps.log)"
 fi
 
-# ---- Debian's source package ----
-DSC=xen_$XEN_DEB_VERSION.dsc
-SRC_FILES=("$DSC" "xen_$XEN_UP_VERSION.orig.tar.xz" "xen_$XEN_DEB_VERSION.debian.tar.xz")
-have_source() { local f; for f in "${SRC_FILES[@]}"; do [ -s "$1/$f" ] || return 1; done; }
-
+# ---- Debian's source package: the newest one whose source is reachable ----
 # Enable deb-src by deriving it from the existing entries (never a host name here).
 enable_deb_src() {
         if [ -f /etc/apt/sources.list.d/debian.sources ]; then
@@ -145,34 +174,82 @@ enable_deb_src() {
         fi
         $SUDO apt-get update -qq >>"$LOGS/source.log" 2>&1
 }
-
-if ! have_source "$WORK/dl"; then
-        CACHE=${XEN_SRC_CACHE:-}
-        if [ -n "$CACHE" ] && have_source "$CACHE"; then
-                say "using the cached source package in $CACHE"
-                for f in "${SRC_FILES[@]}"; do cp "$CACHE/$f" "$WORK/dl/"; done
-        else
-                say "downloading Debian's source package xen=$XEN_DEB_VERSION"
-                if ! (cd "$WORK/dl" && apt-get source --download-only "xen=$XEN_DEB_VERSION") \
-                        >>"$LOGS/source.log" 2>&1; then
-                        if [ -n "$SUDO" ] && ! sudo -n true 2>/dev/null; then
-                                skip "no deb-src entry for apt, and no root to add one (see $LOGS/source.log)"
+# Debian versions on stdin (one a line), 4.17 only, newest first.
+newest_first() {
+        local v w placed sorted=() next
+        while read -r v; do
+                case $v in 4.17.*) ;; *) continue ;; esac
+                placed=0 next=()
+                for w in "${sorted[@]}"; do
+                        [ "$v" = "$w" ] && placed=2
+                        if [ $placed = 0 ] && dpkg --compare-versions "$v" gt "$w"; then
+                                next+=("$v"); placed=1
                         fi
-                        enable_deb_src || skip "cannot enable deb-src (no apt sources found)"
-                        (cd "$WORK/dl" && apt-get source --download-only "xen=$XEN_DEB_VERSION") \
-                                >>"$LOGS/source.log" 2>&1 ||
-                                skip "cannot download Debian's source package xen=$XEN_DEB_VERSION (no network? see $LOGS/source.log)"
+                        next+=("$w")
+                done
+                [ $placed = 0 ] && next+=("$v")
+                sorted=("${next[@]}")
+        done
+        [ ${#sorted[@]} = 0 ] || printf '%s\n' "${sorted[@]}"
+}
+source_files() { # version: the three files of its source package
+        echo "xen_$1.dsc xen_${1%-*}.orig.tar.xz xen_$1.debian.tar.xz"
+}
+have_source() { # dir version
+        local f
+        for f in $(source_files "$2"); do [ -s "$1/$f" ] || return 1; done
+}
+: >"$LOGS/source.log"
+BINARY_VERSION=$(apt-cache policy "$XEN_BINARY_PKG" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v none || true)
+if [ -n "$XEN_PIN" ]; then
+        CANDIDATES=$XEN_PIN
+else
+        CANDIDATES=$(apt-cache showsrc xen 2>/dev/null | sed -n 's/^Version: //p' | newest_first)
+        if [ -z "$CANDIDATES" ]; then
+                if [ -n "$SUDO" ] && ! sudo -n true 2>/dev/null; then
+                        skip "apt knows no source package xen (no deb-src entry), and there is no root to add one"
                 fi
-                have_source "$WORK/dl" || skip "source package files missing after download (see $LOGS/source.log)"
+                enable_deb_src || skip "cannot enable deb-src (no apt sources found)"
+                CANDIDATES=$(apt-cache showsrc xen 2>/dev/null | sed -n 's/^Version: //p' | newest_first)
         fi
+        [ -n "$CANDIDATES" ] || skip "apt knows no Xen 4.17 source package (see $LOGS/source.log)"
 fi
+XEN_DEB_VERSION=
+TRIED=()
+for v in $CANDIDATES; do
+        d=$WORK/dl/$v
+        mkdir -p "$d"
+        if have_source "$d" "$v"; then
+                XEN_DEB_VERSION=$v; break
+        fi
+        if [ -n "${XEN_SRC_CACHE:-}" ] && have_source "$XEN_SRC_CACHE" "$v"; then
+                say "using the cached source package xen=$v in $XEN_SRC_CACHE"
+                for f in $(source_files "$v"); do cp "$XEN_SRC_CACHE/$f" "$d/"; done
+                XEN_DEB_VERSION=$v; break
+        fi
+        say "downloading Debian's source package xen=$v"
+        if (cd "$d" && apt-get source --download-only "xen=$v") >"$LOGS/source-try.log" 2>&1 &&
+           have_source "$d" "$v"; then
+                cat "$LOGS/source-try.log" >>"$LOGS/source.log"
+                XEN_DEB_VERSION=$v; break
+        fi
+        cat "$LOGS/source-try.log" >>"$LOGS/source.log"
+        why=$(grep -m1 -oE '[0-9]{3} +[A-Z][A-Za-z ]*[a-z]' "$LOGS/source-try.log" || true)
+        say "the source of xen=$v cannot be downloaded here (${why:-see $LOGS/source.log})"
+        TRIED+=("$v")
+        rm -rf "$d"
+done
+[ -n "$XEN_DEB_VERSION" ] ||
+        skip "no Xen source package could be downloaded (tried ${TRIED[*]}; no network? see $LOGS/source.log)"
+DSC=xen_$XEN_DEB_VERSION.dsc
+DL=$WORK/dl/$XEN_DEB_VERSION
 
 # ---- extract and patch ----
 T0=$(date +%s)
 say "extracting $DSC (with Debian's patches)"
 rm -rf "$SRC" "$WORK/build"
 : >"$LOGS/extract.log"
-run extract dpkg-source -x "$WORK/dl/$DSC" "$SRC"
+run extract dpkg-source -x "$DL/$DSC" "$SRC"
 say "applying ${#PATCHES[@]} patches"
 : >"$LOGS/patch.log"
 for p in "${PATCHES[@]}"; do
@@ -243,6 +320,7 @@ if [ $TOOLS = 1 ]; then
         T_TOOLS=$(( $(date +%s) - T0 ))
 fi
 
+printf 'deb_version %s\nbinary_version %s\n' "$XEN_DEB_VERSION" "$BINARY_VERSION" >"$OUT/xen-version"
 cat >"$OUT/build-times.txt" <<EOF
 xen_version $XEN_DEB_VERSION
 jobs $JOBS
@@ -254,3 +332,4 @@ total_s $(( $(date +%s) - T_START ))
 EOF
 echo "$STAMP_SUM" >"$WORK/.stamp"
 say "done: release ${T_RELEASE}s, debug ${T_DEBUG}s, tools ${T_TOOLS}s; outputs in $OUT"
+version_report

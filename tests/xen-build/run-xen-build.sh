@@ -7,7 +7,9 @@
 #   - both hypervisors are ELF32 (bootable by QEMU's multiboot loader);
 #   - both contain the hypfs node names the series adds;
 #   - the debug one was built with CONFIG_DEBUG=y, both with CONFIG_HYPFS=y;
-#   - xl contains the new sched-credit2 options.
+#   - xl contains the new sched-credit2 options;
+#   - build.sh said which Debian version it built and, if that is older
+#     than Debian's current hypervisor package, warned naming both.
 # Exits 77 (skipped) only if build.sh says this machine cannot build (no
 # access to Debian's source package, build dependencies not installable).
 set -uo pipefail
@@ -15,8 +17,9 @@ SRCDIR=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 WORK=${XEN_BUILD_WORK:-$SRCDIR/xen-patches/work}
 OUT=$WORK/out
 
-"$SRCDIR/xen-patches/build.sh" -w "$WORK"
+"$SRCDIR/xen-patches/build.sh" -w "$WORK" 2> >(tee "$WORK/build-sh.stderr" >&2)
 rc=$?
+sleep 0.2 # let tee finish
 if [ $rc = 77 ]; then
         echo "xen-build: skipped, this machine cannot build Xen (see the message above)"
         exit 77
@@ -33,7 +36,7 @@ has_string() { grep -aqF -- "$2" "$1"; }
 for f in xen-release xen-debug; do
         check "$f exists" test -s "$OUT/$f"
         check "$f is an ELF32 image (what QEMU -kernel boots)" is_elf32 "$OUT/$f"
-        for s in credit2-runqueue credit2-stats; do
+        for s in credit2-runqueue credit2-stats wake-latency freeze-max-ns; do
                 check "$f contains the hypfs node name $s" has_string "$OUT/$f" "$s"
         done
         check "$f contains the rearrangement report" has_string "$OUT/$f" "runqueues rearranged from"
@@ -48,6 +51,21 @@ check "xl has sched-credit2 --runqueue" has_string "$OUT/xl" "--runqueue=ARR"
 check "xl has sched-credit2 --stats" has_string "$OUT/xl" "--stats"
 check "libxenlight has libxl_sched_credit2_runqueue_set" \
         has_string "$(ls "$OUT"/lib/libxenlight.so.* 2>/dev/null | head -1)" libxl_sched_credit2_runqueue_set
+check "libxenlight has libxl_sched_credit2_stats_get" \
+        has_string "$(ls "$OUT"/lib/libxenlight.so.* 2>/dev/null | head -1)" libxl_sched_credit2_stats_get
+built=$(sed -n 's/^deb_version //p' "$OUT/xen-version" 2>/dev/null)
+binary=$(apt-cache policy xen-hypervisor-4.17-amd64 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v none)
+check "build.sh recorded the Debian version it built ($built)" test -n "$built"
+check "build.sh said which version it built" grep -qF "built Xen from Debian's source package xen=$built" \
+        "$WORK/build-sh.stderr"
+if [ -n "$binary" ] && dpkg --compare-versions "$built" lt "$binary"; then
+        check "the version gap ($built < $binary) is warned about, naming both" \
+                bash -c "grep -qF 'WARNING: the patched hypervisor is Xen $built' '$WORK/build-sh.stderr' &&
+                         grep -qF '$binary' '$WORK/build-sh.stderr' && grep -qF '$binary' '$OUT/WARNING.txt'"
+else
+        check "no version-gap warning when $built is Debian's current version ($binary)" \
+                bash -c "! grep -q WARNING '$WORK/build-sh.stderr' && [ ! -e '$OUT/WARNING.txt' ]"
+fi
 [ -f "$OUT/build-times.txt" ] && sed 's/^/build-times: /' "$OUT/build-times.txt"
 [ $fail = 0 ] && echo "xen-build: PASS" || echo "xen-build: FAIL"
 exit $fail
