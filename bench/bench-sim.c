@@ -4,8 +4,9 @@
  * Reports events per second and simulated seconds per wall-clock second
  * for the "mixed" scenario (32 pCPUs, 128 vCPUs) under every arrangement,
  * then how the speed scales with the host: the same mix at 4 vCPUs per
- * pCPU from 8 to 256 pCPUs.  The goal is at least 50x faster than real
- * time on one core.  Measure a release build:
+ * pCPU from 8 to 256 pCPUs.  The goal is at least 100x faster than real
+ * time on one core for every arrangement of "mixed".  Measure a release
+ * build:
  *   meson setup build-sim-rel --buildtype=release && ninja -C build-sim-rel
  *   build-sim-rel/bench/bench-sim [SIMULATED_SECONDS]
  */

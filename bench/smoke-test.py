@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Smoke test of the evaluation suite: bench/run --smoke on a tiny
-configuration (2 scenarios, 2 seeds, 6 simulated seconds, 2 policies),
-then every output file is parsed and checked for shape and sense.  No
-timing is asserted.
+configuration (2 scenarios, 2 seeds, 15 simulated seconds), then every
+output file is parsed and checked for shape and sense.  No timing is
+asserted.
 
   smoke-test.py BUILD_DIR
 """
@@ -19,8 +19,8 @@ import xml.dom.minidom
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = ['phased', 'xenbuild']
-AGENTS = ['egreedy-cold-fast', 'linucb-cold-fast', 'egreedy-warm-fast', 'linucb-warm-fast']
 STATICS = ['static-' + a for a in ('cpu', 'core', 'socket', 'node', 'all')]
+METHODS = STATICS + ['oracle', 'agent-prior', 'agent-cold']
 failures = []
 
 
@@ -41,7 +41,7 @@ def read_csv(path):
 
 
 def num(s):
-    return float(s) if s != '' else float('nan')
+    return float(s) if s not in ('', 'nan') else float('nan')
 
 
 def main():
@@ -58,51 +58,38 @@ def main():
         check(sorted(q['scenarios']) == sorted(SCENARIOS), 'quality.json has the two scenarios')
         for s in SCENARIOS:
             methods = q['scenarios'][s]['methods']
-            for m in STATICS + ['oracle'] + AGENTS:
+            for m in METHODS:
                 check(m in methods, 'quality.json %s has method %s' % (s, m))
                 if m not in methods:
                     continue
-                for k in ('score', 'throughput', 'lat_mean_us', 'lat_p99_us', 'switches'):
+                for k in ('score', 'window_score', 'throughput', 'lat_mean_us', 'lat_p99_us', 'switches'):
                     v = methods[m][k]['mean']
                     check(isinstance(v, (int, float)) and math.isfinite(v), '%s %s %s is a number' % (s, m, k))
                     check(methods[m][k]['n'] == 2, '%s %s %s is over 2 seeds' % (s, m, k))
                 check(methods[m]['throughput']['mean'] > 0, '%s %s throughput is positive' % (s, m))
-                check(methods[m]['lat_p99_us']['mean'] >= methods[m]['lat_mean_us']['mean'] * 0.5,
-                      '%s %s p99 latency is not far below the mean' % (s, m))
-            # The oracle is the reference: its gap to itself is 0, and a static arrangement held
-            # all run never switches.
-            check(abs(methods['oracle']['gap_oracle']['mean']) < 1e-12, '%s oracle gap is 0' % s)
+            # socket against itself is 0, a static never switches
+            check(methods['static-socket']['vs_socket']['mean'] == 0, '%s socket - socket is 0' % s)
             for m in STATICS:
                 check(methods[m]['switches']['mean'] == 0, '%s %s never switches' % (s, m))
-            # Without phases the oracle is the best static arrangement, seed by seed.
+            # without phases the oracle is the best static, seed by seed
             if q['scenarios'][s]['phases'] == 1:
                 best = max(methods[m]['score']['mean'] for m in STATICS)
                 check(methods['oracle']['score']['mean'] >= best - 1e-9, '%s oracle >= every static' % s)
-        goals = q['goals']
-        check(goals['best_method'] in AGENTS, 'goals name one agent method')
-        for k in ('reaches_95pct_oracle_everywhere', 'beats_every_static_on_phased', 'never_1pct_below_socket'):
-            check(isinstance(goals[k], bool), 'goal %s is judged' % k)
+        check(q['scenarios']['phased']['stress'] is True, 'the 5-s phased scenario is the stress case')
+        for k in ('do_no_harm_prior', 'do_no_harm_cold', 'capture_80pct_with_prior', 'phased_beats_every_static',
+                  'calm_prior', 'calm_cold'):
+            check(isinstance(q['goals'][k], bool), 'goal %s is judged' % k)
+        check(os.path.exists(os.path.join(out, 'priors', 'loo-xenbuild.model')), 'a leave-one-out prior per scenario')
 
-        header, rows = read_csv(os.path.join(out, 'quality.csv'))
-        check(header[:4] == ['scenario', 'method', 'seeds', 'score'], 'quality.csv header')
-        check(len(rows) == len(SCENARIOS) * (len(STATICS) + 1 + len(AGENTS)), 'quality.csv has one row per method')
-        for r in rows:
-            check(math.isfinite(num(r[3])), 'quality.csv score of %s/%s is a number' % (r[0], r[1]))
         header, rows = read_csv(os.path.join(out, 'quality-runs.csv'))
-        check(len(rows) == 2 * len(SCENARIOS) * (len(STATICS) + 1 + len(AGENTS)), 'quality-runs.csv: one row per run')
-
-        for name in ('series-phased.csv', 'regret-phased.csv'):
-            header, rows = read_csv(os.path.join(out, name))
-            check(header[0] == 'time_s' and 'oracle' in header, '%s header' % name)
-            check(len(rows) == 6, '%s has one row per simulated second' % name)
-            times = [num(r[0]) for r in rows]
-            check(times == sorted(times), '%s time increases' % name)
-            if name.startswith('regret'):
-                o = header.index('oracle')
-                check(all(num(r[o]) == 0 for r in rows), 'the oracle has no regret against itself')
+        check(header[:4] == ['scenario', 'method', 'seed', 'score'], 'quality-runs.csv header')
+        check(len(rows) == 2 * len(SCENARIOS) * len(METHODS), 'quality-runs.csv: one row per run and method')
         header, rows = read_csv(os.path.join(out, 'vs-socket.csv'))
         s = header.index('static-socket')
         check(all(num(r[s]) == 0 for r in rows), 'socket against itself is 0')
+        md = open(os.path.join(out, 'quality.md')).read()
+        for title in ('Do no harm', 'Capture', 'Calm'):
+            check(title in md, 'quality.md has the %s table' % title)
 
         header, rows = read_csv(os.path.join(out, 'overhead.csv'))
         check([r[0] for r in rows] == ['none', 'egreedy', 'linucb', 'dlinucb', 'lints'], 'overhead.csv policies')
@@ -114,7 +101,7 @@ def main():
         check(meta['mode'] == 'smoke', 'meta.json records the mode')
 
         if shutil.which('gnuplot'):
-            for name in ('reward-phased', 'regret-phased', 'vs-socket'):
+            for name in ('vs-socket',):
                 png = os.path.join(out, 'plots', name + '.png')
                 svg = os.path.join(out, 'plots', name + '.svg')
                 check(os.path.exists(png) and open(png, 'rb').read(8) == b'\x89PNG\r\n\x1a\n', '%s is a PNG' % png)

@@ -18,6 +18,9 @@ enum {
         CLI_OPT_TRACE,
         CLI_OPT_TOPOLOGY,
         CLI_OPT_SEED,
+        CLI_OPT_OBSERVATION,
+        CLI_OPT_GUEST_WEIGHTS,
+        CLI_OPT_GUEST_SHARE_CAP,
         CLI_OPT_POLICY,
         CLI_OPT_ALPHA,
         CLI_OPT_LAMBDA,
@@ -33,7 +36,10 @@ enum {
         { "workload", required_argument, NULL, CLI_OPT_WORKLOAD },           \
         { "trace", required_argument, NULL, CLI_OPT_TRACE },                 \
         { "topology", required_argument, NULL, CLI_OPT_TOPOLOGY },           \
-        { "seed", required_argument, NULL, CLI_OPT_SEED }
+        { "seed", required_argument, NULL, CLI_OPT_SEED },                   \
+        { "observation", required_argument, NULL, CLI_OPT_OBSERVATION },     \
+        { "guest-weights", required_argument, NULL, CLI_OPT_GUEST_WEIGHTS }, \
+        { "guest-share-cap", required_argument, NULL, CLI_OPT_GUEST_SHARE_CAP }
 
 #define CLI_POLICY_LONGOPTS                                                  \
         { "policy", required_argument, NULL, CLI_OPT_POLICY },               \
@@ -49,7 +55,13 @@ enum {
         "  --workload FILE    sim: JSON workload file instead of a scenario\n"                   \
         "  --topology T       sim: override the host topology, e.g. 2n2s8c2t\n"                  \
         "  --trace FILE       replay: the counter trace to replay\n"                             \
-        "  --seed S           random seed of the simulator and the policy (default 1)\n"
+        "  --seed S           random seed of the simulator and the policy (default 1)\n"             \
+        "  --observation M    what the counters show of the work done: ground-truth (sim's\n"      \
+        "                     default), xen (xen's default: no work counter) or xen+guests\n"     \
+        "                     (the work the guests publish, docs/guest-work.md)\n"                \
+        "  --guest-weights L  xen+guests: NAME=WEIGHT,... per domain (others 1, 0 excludes)\n"    \
+        "  --guest-share-cap C  xen+guests: largest share of one domain in a pool's work,\n"      \
+        "                     0 < C <= 1 (default 0.5)\n"
 
 #define CLI_POLICY_HELP                                                                          \
         "  --policy KIND      linucb (default), dlinucb, lints, egreedy, lingreedy\n"            \
@@ -66,22 +78,42 @@ struct cli_backend_opts {
         const char *trace;
         const char *topology;
         uint64_t seed;
+        const char *observation;
+        const char *guest_weights;
+        double guest_share_cap; /* 0: the default */
+};
+
+/* One policy parameter: its value and where it was set (the option or
+ * config line, for messages), "" if it was not. */
+struct cli_policy_param {
+        char from[96];
+        double value;
 };
 
 struct cli_policy_opts {
-        bool kind_set;
+        char kind_from[96]; /* "": the default kind */
         enum isched_policy_kind kind;
-        bool alpha_set, lambda_set, gamma_set, epsilon_set, ts_v_set;
-        double alpha, lambda, gamma, epsilon, ts_v;
+        struct cli_policy_param alpha, lambda, gamma, epsilon, ts_v;
 };
 
 void cli_backend_opts_init(struct cli_backend_opts *o);
 void cli_policy_opts_init(struct cli_policy_opts *o);
 
 /* Handle one getopt result if it is a backend or policy option: returns 1
- * if handled, 0 if not one of them, -1 after printing a bad value. */
-int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg);
-int cli_policy_opt(struct cli_policy_opts *o, int opt, const char *arg);
+ * if handled, 0 if not one of them, -1 after printing a bad value.  label
+ * names the option in messages: NULL for "--name", else e.g. "FILE:7: name". */
+int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg, const char *label);
+int cli_policy_opt(struct cli_policy_opts *o, int opt, const char *arg, const char *label);
+
+/* Refuse parameters the chosen kind would ignore (a silent no-op hides a
+ * mistake): prints which and returns false. */
+bool cli_policy_opts_check(const struct cli_policy_opts *o);
+
+/* Refuse policy options that differ from a loaded model's parameters: the
+ * model's are the ones that go on, so a different value would be ignored.
+ * Prints what differs and what to do, and returns false. */
+bool cli_policy_opts_match_model(const struct cli_policy_opts *o, const struct isched_policy_params *model,
+                                 const char *model_path);
 
 /* Open the backend the options name; prints the failure and returns the
  * exit code (0 on success). */

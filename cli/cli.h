@@ -4,7 +4,10 @@
 #define ISCHED_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <getopt.h>
 
 /* Exit codes, documented in docs/isched.1 and `isched --help`. */
 enum {
@@ -27,15 +30,56 @@ int cli_fail(int r, const char *what);
 bool cli_parse_double(const char *option, const char *arg, double min, double max, double *ret);
 bool cli_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t max, uint64_t *ret);
 bool cli_parse_seconds_ns(const char *option, const char *arg, uint64_t *ret_ns);
+/* The same, where 0 is allowed too ("0", "0.0"): the range message says so. */
+bool cli_parse_seconds_ns_or_zero(const char *option, const char *arg, uint64_t *ret_ns);
 
-/* getopt_long() returned an unknown option or one missing its value:
- * print "CMD: unknown or incomplete option 'X'" and the help hint; returns
- * EXIT_USAGE. */
-int cli_bad_option(const char *cmd, char **argv);
+/* Options every command has: --help (-h) and --version (-V). */
+#define CLI_COMMON_LONGOPTS                                                  \
+        { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }
+
+/* Walking a command's options with getopt_long(): the errors every command
+ * reports the same way (an unknown option, a missing value, an option given
+ * twice) are printed here. */
+struct cli_getopt {
+        const char *cmd;               /* "run", for messages */
+        const struct option *longopts; /* ending with { 0 } */
+        const int *repeatable;         /* option values that may be repeated, 0-terminated, or NULL */
+        const char *shortopts;         /* short options after ":hV", or NULL */
+        unsigned char seen[0x400 / 8];
+        const char *name;              /* "--name" of the option just returned */
+};
+
+enum { CLI_GETOPT_BAD = -2 };
+
+/* Start walking argv (resets getopt). */
+void cli_getopt_init(struct cli_getopt *g, const char *cmd, const struct option *longopts, const int *repeatable);
+
+/* The next option's value (optarg holds its argument), 'h' for --help, 'V'
+ * for --version, -1 after the last option, or CLI_GETOPT_BAD after printing
+ * what is wrong and the help hint. */
+int cli_getopt_next(struct cli_getopt *g, int argc, char **argv);
+
+/* Print "isched VERSION"; returns EXIT_OK. */
+int cli_version(void);
 
 /* Refuse operands after the options (commands that take none): prints
  * "CMD: unexpected argument 'X'" and the hint and returns true if there is one. */
 bool cli_extra_operand(const char *cmd, int argc, char **argv);
+
+/* A copy of s fit to print on a terminal: control and other non-printable
+ * bytes become \xHH, so that a file's or a pool's name cannot move the
+ * cursor or change colours.  Returns buf. */
+const char *cli_printable(const char *s, char *buf, size_t size);
+
+/* Print a JSON document (indented, newline-terminated) on standard output
+ * and delete it.  An out-of-memory is said and is an error; returns
+ * EXIT_OK or EXIT_RUNTIME. */
+struct cJSON;
+int cli_print_json(struct cJSON *doc);
+
+/* Flush standard output; if anything written to it was lost (a full disk,
+ * a closed pipe), say so and return EXIT_RUNTIME, else rc. */
+int cli_finish_output(int rc);
 
 /* Print "Try 'isched CMD --help'." after a usage error; returns EXIT_USAGE. */
 int cli_usage_hint(const char *cmd);
@@ -48,5 +92,6 @@ int cmd_run(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_pools(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

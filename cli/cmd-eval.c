@@ -16,7 +16,7 @@
 
 #define Z95 1.959963984540054
 
-enum { OPT_LOG = CLI_OPT_OWN, OPT_JSON, OPT_MODEL, OPT_POOL, OPT_HELP };
+enum { OPT_LOG = CLI_OPT_OWN, OPT_JSON, OPT_MODEL, OPT_POOL };
 
 static const struct option longopts[] = {
         { "log", required_argument, NULL, OPT_LOG },
@@ -24,7 +24,7 @@ static const struct option longopts[] = {
         { "model", required_argument, NULL, OPT_MODEL },
         { "pool", required_argument, NULL, OPT_POOL },
         { "seed", required_argument, NULL, CLI_OPT_SEED },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         CLI_POLICY_LONGOPTS,
         { 0 },
 };
@@ -43,6 +43,7 @@ static void usage(FILE *f)
                    "\n"
                    "Options:\n"
                    "  --log FILE         the decision log (JSON lines)\n" CLI_POLICY_HELP
+                   "  --policy static:ARR  a fixed arrangement instead (cpu, core, socket, node, all)\n"
                    "  --seed S           the candidate's random seed (default 1)\n"
                    "  --model FILE       start the candidate from a model file\n"
                    "  --pool NAME        only the events of this pool\n"
@@ -57,6 +58,8 @@ struct event {
         double x[ISCHED_MAX_FEATURES];
         uint32_t arm;
         double propensity;
+        double epoch;         /* the agent's epoch at the decision (0: not logged) */
+        double learned_epoch; /* the epoch at whose end the reward was learned (0: at once, as old logs) */
         double reward;
         bool has_reward;
 };
@@ -66,14 +69,65 @@ struct events {
         size_t n, cap, rewarded;
         uint32_t d;
         uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
+        bool agent_features; /* the first line's features are this isched's (ISCHED_FEATURE_SCHEMA) */
 };
+
+/* A logged propensity below this makes an importance weight of up to its
+ * inverse: one event would outweigh a million, and the estimates and their
+ * intervals would mean nothing.  No logging policy of intellisched logs one
+ * (egreedy's smallest is epsilon / K; a guard logs 1). */
+#define EVAL_MIN_PROPENSITY 1e-6
+
+/* The logged arm and the arms the policy could choose: names in an
+ * isched-decision-v3 line, a number and a bit mask in an older line (no
+ * schema member), docs/json.md. */
+static bool parse_arms(const cJSON *o, uint32_t *ret_arm, uint32_t *mask, char *err, size_t err_size)
+{
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(o, "schema"), *it;
+        enum isched_arrangement a;
+
+        if (!schema) {
+                const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
+
+                if (!cJSON_IsNumber(arm) || arm->valuedouble < 0 || arm->valuedouble >= ISCHED_MAX_ARMS ||
+                    arm->valuedouble != (int)arm->valuedouble) {
+                        snprintf(err, err_size, "a line without a schema (an older agent's) needs arm_index 0..%d",
+                                 ISCHED_MAX_ARMS - 1);
+                        return false;
+                }
+                if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
+                        *mask |= (uint32_t)m->valuedouble;
+                *ret_arm = (uint32_t)arm->valuedouble;
+                return true;
+        }
+        if (!cJSON_IsString(schema) || strcmp(schema->valuestring, "isched-decision-v3") != 0) {
+                snprintf(err, err_size, "schema %.40s%s%s is not isched-decision-v3 (or an older line, without schema): not a "
+                         "decision log this isched reads", cJSON_IsString(schema) ? "\"" : "",
+                         cJSON_IsString(schema) ? schema->valuestring : "(not a string)",
+                         cJSON_IsString(schema) ? "\"" : "");
+                return false;
+        }
+        it = cJSON_GetObjectItemCaseSensitive(o, "arm");
+        if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0) {
+                snprintf(err, err_size, "arm must be cpu, core, socket, node or all");
+                return false;
+        }
+        *ret_arm = (uint32_t)a;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "arms_enabled")) {
+                if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0) {
+                        snprintf(err, err_size, "arms_enabled must hold arrangement names");
+                        return false;
+                }
+                *mask |= 1u << a;
+        }
+        return true;
+}
 
 static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint32_t *d, uint32_t *mask,
                         bool *skip, char *err, size_t err_size)
 {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "arm_mask");
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x");
-        const cJSON *arm = cJSON_GetObjectItemCaseSensitive(o, "arm_index");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "propensity");
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reward");
         const cJSON *pl = cJSON_GetObjectItemCaseSensitive(o, "pool");
@@ -83,10 +137,12 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
         *skip = pool && !(cJSON_IsString(pl) && strcmp(pl->valuestring, pool) == 0);
         if (*skip)
                 return true;
-        if (!cJSON_IsArray(x) || !cJSON_IsNumber(arm) || !cJSON_IsNumber(p) || !(cJSON_IsNumber(r) || cJSON_IsNull(r))) {
-                snprintf(err, err_size, "needs x (array), arm_index, propensity and reward (number or null)");
+        if (!cJSON_IsArray(x) || !cJSON_IsNumber(p) || !(cJSON_IsNumber(r) || cJSON_IsNull(r))) {
+                snprintf(err, err_size, "needs x (array), arm, propensity and reward (number or null)");
                 return false;
         }
+        if (!parse_arms(o, &e->arm, mask, err, err_size))
+                return false;
         cJSON_ArrayForEach(it, x) {
                 if (!cJSON_IsNumber(it) || n >= ISCHED_MAX_FEATURES) {
                         snprintf(err, err_size, "x must be 1 to %d numbers", ISCHED_MAX_FEATURES);
@@ -95,31 +151,54 @@ static bool parse_event(const cJSON *o, const char *pool, struct event *e, uint3
                 e->x[n++] = it->valuedouble;
         }
         if (n == 0 || (*d && n != *d)) {
-                snprintf(err, err_size, "x has %u values, earlier events %u", n, *d);
+                snprintf(err, err_size, "x has %u values, earlier events %u: the agent's features changed (a new "
+                         "isched-features version?); evaluate the lines of each version separately", n, *d);
                 return false;
         }
         *d = n;
-        if (arm->valuedouble < 0 || arm->valuedouble >= ISCHED_MAX_ARMS || arm->valuedouble != (int)arm->valuedouble) {
-                snprintf(err, err_size, "arm_index %g is not an arm (0..%d)", arm->valuedouble, ISCHED_MAX_ARMS - 1);
-                return false;
-        }
         if (!(p->valuedouble > 0 && p->valuedouble <= 1)) {
                 snprintf(err, err_size, "propensity %g is not in (0, 1]", p->valuedouble);
                 return false;
         }
-        if (cJSON_IsNumber(m) && m->valuedouble >= 1 && m->valuedouble <= ISCHED_ARM_MASK_ALL)
-                *mask |= (uint32_t)m->valuedouble;
-        e->arm = (uint32_t)arm->valuedouble;
+        if (p->valuedouble < EVAL_MIN_PROPENSITY) {
+                snprintf(err, err_size,
+                         "propensity %g is below %g: its importance weight (up to %.3g) would swamp the estimates; "
+                         "such a propensity is a fault of the logging policy, not a rare event: remove the line",
+                         p->valuedouble, EVAL_MIN_PROPENSITY, 1.0 / p->valuedouble);
+                return false;
+        }
         e->propensity = p->valuedouble;
+        {
+                const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+                const cJSON *le = cJSON_GetObjectItemCaseSensitive(o, "learned_epoch");
+
+                e->epoch = cJSON_IsNumber(ep) ? ep->valuedouble : 0;
+                e->learned_epoch = cJSON_IsNumber(le) ? le->valuedouble : 0;
+        }
         e->has_reward = cJSON_IsNumber(r) && isfinite(r->valuedouble);
         e->reward = e->has_reward ? r->valuedouble : 0;
+        return true;
+}
+
+/* Are the line's features this isched's own (the agent wrote the log)? */
+static bool has_agent_features(const cJSON *o)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "features"), *it;
+        unsigned i = 0;
+
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != ISCHED_F_COUNT)
+                return false;
+        cJSON_ArrayForEach(it, f) {
+                if (!cJSON_IsString(it) || strcmp(it->valuestring, isched_feature_name(i++)) != 0)
+                        return false;
+        }
         return true;
 }
 
 static int read_log(const char *path, const char *pool, struct events *ev)
 {
         FILE *f = fopen(path, "re");
-        char *line = NULL, err[160];
+        char *line = NULL, err[400];
         size_t cap = 0, lineno = 0;
         ssize_t len;
         int rc = 0;
@@ -144,6 +223,8 @@ static int read_log(const char *path, const char *pool, struct events *ev)
                         break;
                 }
                 ok = parse_event(o, pool, &e, &ev->d, &ev->arm_mask, &skip, err, sizeof(err));
+                if (ok && !skip && ev->n == 0)
+                        ev->agent_features = has_agent_features(o);
                 cJSON_Delete(o);
                 if (!ok) {
                         cli_error("%s:%zu: %s", path, lineno, err);
@@ -228,13 +309,34 @@ struct results {
         double snips, snips_se, ess, match_rate;
 };
 
-static int evaluate(const struct events *ev, struct isched_policy *cand, struct isched_policy *model,
-                    struct results *res)
+/* The candidate learns what the logging agent learned, when it learned
+ * it: a line with learned_epoch is learned just before the first decision
+ * of that epoch or later (the agent learns a window once the safety layer
+ * has confirmed it, docs/agent.md); lines without one (older logs) right
+ * after their own decision. */
+static int learn_due(const struct events *ev, struct isched_policy *cand, size_t *next, size_t upto, double epoch)
+{
+        int r = 0;
+
+        for (; *next < upto && r == 0; (*next)++) {
+                const struct event *e = &ev->v[*next];
+
+                if (e->learned_epoch > 0 && epoch > 0 && e->learned_epoch > epoch)
+                        break;
+                if (e->has_reward)
+                        r = isched_policy_update(cand, e->arm, e->x, ev->d, e->reward);
+        }
+        return r;
+}
+
+/* cand is NULL for a static candidate, which always chooses static_arm. */
+static int evaluate(const struct events *ev, struct isched_policy *cand, uint32_t static_arm,
+                    struct isched_policy *model, struct results *res)
 {
         double *ips = calloc(ev->rewarded, sizeof(double)), *dr = calloc(ev->rewarded, sizeof(double));
         double *logged = calloc(ev->rewarded, sizeof(double)), *w = calloc(ev->rewarded, sizeof(double));
         double sw = 0, sw2 = 0, swr = 0, sdev = 0;
-        size_t k = 0, match = 0;
+        size_t k = 0, match = 0, next = 0;
         int r = 0;
 
         if (!ips || !dr || !logged || !w) {
@@ -243,12 +345,19 @@ static int evaluate(const struct events *ev, struct isched_policy *cand, struct 
         }
         for (size_t i = 0; i < ev->n; i++) {
                 const struct event *e = &ev->v[i];
-                struct isched_decision cd, md;
+                struct isched_decision cd = { 0 }, md;
                 double direct = 0;
 
-                r = isched_policy_choose(cand, e->x, ev->d, &cd, NULL);
-                if (r < 0)
-                        goto out;
+                if (cand) {
+                        r = learn_due(ev, cand, &next, i, e->epoch);
+                        if (r == 0)
+                                r = isched_policy_choose(cand, e->x, ev->d, &cd, NULL);
+                        if (r < 0)
+                                goto out;
+                } else {
+                        cd.arm = static_arm;
+                        cd.arms[static_arm].propensity = 1.0;
+                }
                 if (!e->has_reward)
                         continue;
                 r = isched_policy_choose(model, e->x, ev->d, &md, NULL);
@@ -262,9 +371,6 @@ static int evaluate(const struct events *ev, struct isched_policy *cand, struct 
                 dr[k] = direct + w[k] * (e->reward - md.arms[e->arm].estimate);
                 match += cd.arm == e->arm;
                 k++;
-                r = isched_policy_update(cand, e->arm, e->x, ev->d, e->reward);
-                if (r < 0)
-                        goto out;
         }
         res->n = k;
         res->logged = mean_se(logged, k);
@@ -306,8 +412,8 @@ static void print_results(const char *log, const char *policy, const struct even
 {
         if (json) {
                 cJSON *doc = cJSON_CreateObject();
-                char *s;
 
+                cJSON_AddStringToObject(doc, "schema", "isched-eval-v1");
                 cJSON_AddStringToObject(doc, "log", log);
                 cJSON_AddNumberToObject(doc, "events", (double)ev->n);
                 cJSON_AddNumberToObject(doc, "rewarded_events", (double)res->n);
@@ -319,11 +425,7 @@ static void print_results(const char *log, const char *policy, const struct even
                 cJSON_AddItemToObject(doc, "dr", estimate_json(res->dr.value, res->dr.se));
                 cJSON_AddNumberToObject(doc, "effective_sample_size", res->ess);
                 cJSON_AddNumberToObject(doc, "match_rate", res->match_rate);
-                s = cJSON_Print(doc);
-                if (s)
-                        printf("%s\n", s);
-                free(s);
-                cJSON_Delete(doc);
+                cli_print_json(doc);
                 return;
         }
         printf("decision log %s: %zu events, %zu with a reward\n", log, ev->n, res->n);
@@ -341,20 +443,30 @@ static void print_results(const char *log, const char *policy, const struct even
 }
 
 static int make_candidate(const struct cli_policy_opts *po, uint64_t seed, const char *model, uint32_t d,
-                          uint32_t arm_mask, struct isched_policy **ret)
+                          uint32_t arm_mask, bool agent_features, struct isched_policy **ret)
 {
         struct isched_policy_params pp;
         struct isched_policy *p = NULL;
         int r;
 
         if (model) {
-                r = isched_model_load(model, &p, NULL);
+                struct isched_context *ctx = NULL;
+
+                /* Validated as isched run validates it: the context section
+                 * too, and the features of an agent's log. */
+                r = isched_model_load(model, &p, &ctx);
+                isched_context_free(ctx);
                 if (r < 0)
                         return cli_fail(r, "cannot load the candidate model");
                 if (isched_policy_get_params(p, &pp) == 0 && pp.n_features != d) {
                         cli_error("the model %s has %u features, the log's contexts %u", model, pp.n_features, d);
                         isched_policy_free(p);
                         return EXIT_USAGE;
+                }
+                if (agent_features &&
+                    (r = isched_model_check_compatible(p, pp.kind, ISCHED_FEATURE_SCHEMA, ISCHED_F_COUNT)) < 0) {
+                        isched_policy_free(p);
+                        return cli_fail(r == -EINVAL ? r : -EINVAL, "the model does not fit the log's agent");
                 }
         } else {
                 if (!cli_policy_params(po, seed, &pp))
@@ -386,14 +498,29 @@ int cmd_eval(int argc, char **argv)
         struct results res = { 0 };
         const char *log = NULL, *model = NULL, *pool = NULL;
         uint64_t seed = 1;
-        bool json = false;
+        bool json = false, is_static = false;
+        enum isched_arrangement static_arm = ISCHED_ARR_SOCKET;
+        char static_name[32];
         int c, h, r, rc;
 
+        struct cli_getopt g;
+
         cli_policy_opts_init(&po);
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-                if ((h = cli_policy_opt(&po, c, optarg)) != 0) {
+        cli_getopt_init(&g, "eval", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
+                if (c == CLI_GETOPT_BAD)
+                        return EXIT_USAGE;
+                /* --policy static:ARM: a fixed arrangement, not a bandit. */
+                if (c == CLI_OPT_POLICY && optarg && strncmp(optarg, "static:", 7) == 0) {
+                        if (isched_arrangement_from_string(optarg + 7, &static_arm) < 0) {
+                                cli_error("eval: --policy %s: %s is not an arrangement (cpu, core, socket, node, all)",
+                                          optarg, optarg + 7);
+                                return cli_usage_hint("eval ");
+                        }
+                        is_static = true;
+                        continue;
+                }
+                if ((h = cli_policy_opt(&po, c, optarg, NULL)) != 0) {
                         if (h < 0)
                                 return cli_usage_hint("eval ");
                         continue;
@@ -416,11 +543,12 @@ int cmd_eval(int argc, char **argv)
                                 return cli_usage_hint("eval ");
                         break;
                 case 'h':
-                case OPT_HELP:
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        return cli_bad_option("eval", argv);
+                        return EXIT_USAGE;
                 }
         }
         if (cli_extra_operand("eval", argc, argv))
@@ -429,25 +557,40 @@ int cmd_eval(int argc, char **argv)
                 cli_error("eval: give the decision log with --log FILE");
                 return cli_usage_hint("eval ");
         }
-        if (model && po.kind_set) {
+        if (model && (po.kind_from[0] || is_static)) {
                 cli_error("eval: --model and --policy exclude each other (the model names its policy)");
                 return cli_usage_hint("eval ");
         }
         rc = read_log(log, pool, &ev);
         if (rc)
                 goto out;
-        rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, &cand);
-        if (rc)
-                goto out;
+        if (is_static) {
+                if (ev.arm_mask && !(ev.arm_mask & (1u << static_arm))) {
+                        cli_error("eval: the log's agent could never choose %s (arm mask 0x%x): nothing in the log "
+                                  "says what it would have earned",
+                                  isched_arrangement_to_string(static_arm), ev.arm_mask);
+                        rc = EXIT_USAGE;
+                        goto out;
+                }
+        } else {
+                rc = make_candidate(&po, seed, model, ev.d, ev.arm_mask, ev.agent_features, &cand);
+                if (rc)
+                        goto out;
+        }
         r = fit_reward_model(&ev, &model_fit);
         if (r == 0)
-                r = evaluate(&ev, cand, model_fit, &res);
+                r = evaluate(&ev, cand, (uint32_t)static_arm, model_fit, &res);
         if (r < 0) {
                 rc = cli_fail(r, "evaluation failed");
                 goto out;
         }
-        isched_policy_get_params(cand, &pp);
-        print_results(log, isched_policy_kind_to_string(pp.kind), &ev, &res, json);
+        if (is_static) {
+                snprintf(static_name, sizeof(static_name), "static:%s", isched_arrangement_to_string(static_arm));
+        } else {
+                isched_policy_get_params(cand, &pp);
+                snprintf(static_name, sizeof(static_name), "%s", isched_policy_kind_to_string(pp.kind));
+        }
+        print_results(log, static_name, &ev, &res, json);
 out:
         isched_policy_free(cand);
         isched_policy_free(model_fit);

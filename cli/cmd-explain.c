@@ -15,13 +15,13 @@
 
 #define STATE_MAX_BYTES (4u << 20)
 
-enum { OPT_POOL = CLI_OPT_OWN, OPT_STATE_DIR, OPT_MODEL, OPT_HELP };
+enum { OPT_POOL = CLI_OPT_OWN, OPT_STATE_DIR, OPT_MODEL };
 
 static const struct option longopts[] = {
         { "pool", required_argument, NULL, OPT_POOL },
         { "state-dir", required_argument, NULL, OPT_STATE_DIR },
         { "model", required_argument, NULL, OPT_MODEL },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         { 0 },
 };
 
@@ -82,10 +82,13 @@ static int read_state(const char *path, const char *pool, char **ret_json)
         free(buf);
         schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
         p = cJSON_GetObjectItemCaseSensitive(doc, "pool");
-        if (!doc || !cJSON_IsString(schema) || strcmp(schema->valuestring, "isched-explain-v1") != 0 ||
+        /* A state file of an agent of the previous version is printed as it is. */
+        if (!doc || !cJSON_IsString(schema) ||
+            (strcmp(schema->valuestring, "isched-explain-v2") != 0 &&
+             strcmp(schema->valuestring, "isched-explain-v1") != 0) ||
             !cJSON_IsString(p) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "model"))) {
                 cli_error("state file %s is corrupt or not an intellisched state file (expected schema "
-                          "isched-explain-v1); the agent rewrites it every epoch",
+                          "isched-explain-v2, or v1 of an older agent); the agent rewrites it every epoch",
                           path);
                 cJSON_Delete(doc);
                 return EXIT_USAGE;
@@ -104,9 +107,10 @@ int cmd_explain(int argc, char **argv)
         char *dir = NULL, *path = NULL, *json = NULL;
         int c, r, rc;
 
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        struct cli_getopt g;
+
+        cli_getopt_init(&g, "explain", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
                 switch (c) {
                 case OPT_POOL:
                         pool = optarg;
@@ -118,17 +122,19 @@ int cmd_explain(int argc, char **argv)
                         model = optarg;
                         break;
                 case 'h':
-                case OPT_HELP:
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        return cli_bad_option("explain", argv);
+                        return EXIT_USAGE;
                 }
         }
         if (cli_extra_operand("explain", argc, argv))
                 return EXIT_USAGE;
-        if (model && state_dir) {
-                cli_error("explain: --model and --state-dir exclude each other");
+        if (model && (state_dir || pool)) {
+                cli_error("explain: --model and %s exclude each other: --model explains a model file, --pool an "
+                          "agent's state file; give one", pool ? "--pool" : "--state-dir");
                 return cli_usage_hint("explain ");
         }
         if (!model && !pool) {

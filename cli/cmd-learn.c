@@ -3,8 +3,8 @@
  *
  * The loop parses a row, lets the policy choose, reveals only the chosen
  * arm's reward, and updates.  It is meant to run at well over a million
- * rows a second, so the file is mapped (or read whole) and numbers are
- * parsed by hand: an integer mantissa scaled by an exact power of ten
+ * rows a second in constant memory, so the file is read through one
+ * sliding buffer and numbers are parsed by hand: an integer mantissa scaled by an exact power of ten
  * when that is exact (Clinger's fast path), strtod() otherwise, so that
  * every value is the correctly rounded double strtod would give. */
 #include <cjson/cJSON.h>
@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +36,9 @@ static void usage(FILE *f)
                 "\n"
                 "The CSV file has a header x0,...,x{d-1},r0,...,r{K-1} (1 to 64 features,\n"
                 "1 to 5 arms, arm i being arrangement i: cpu, core, socket, node, all) and\n"
-                "one row per round with d + K finite numbers.\n"
+                "one row per round with d + K finite numbers of magnitude at most 1e100;\n"
+                "empty lines at the end are ignored.  The file is read as a stream: any\n"
+                "number of rows in constant memory (also from a pipe).\n"
                 "\n"
                 "Options:\n"
                 "  --data FILE           the CSV file (required)\n"
@@ -52,7 +53,7 @@ static void usage(FILE *f)
                 "  --arms-out FILE       write the chosen arm of each row, one per line\n"
                 "  --model-out FILE      save the learned model (see 'isched model')\n"
                 "  --json                print the results as one JSON object\n"
-                "  -h, --help            show this help\n"
+                "  -h, --help, -V, --version\n"
                 "\n"
                 "Options that do not apply to the chosen policy are refused.\n"
                 "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad data.\n");
@@ -60,85 +61,87 @@ static void usage(FILE *f)
 
 /* ---- the input file ---- */
 
+/* The file is read through one buffer of fixed size, a window that slides
+ * over it: memory does not grow with the number of rows (a row is at most
+ * INPUT_BUF_SIZE bytes).  A buffer filled by the caller (fd -1, eof) is
+ * parsed in place, as the fuzzing harness does. */
+#define INPUT_BUF_SIZE (4u << 20)
+
 struct input {
         const char *path;
-        const char *data;
+        int fd;             /* -1: data is all there is */
+        char *buf;          /* owned, INPUT_BUF_SIZE bytes, when fd >= 0 */
+        const char *data;   /* the window: [data, data + len) */
         size_t len;
-        bool mapped;
+        bool eof;
 };
 
 static int input_open(struct input *in, const char *path)
 {
         struct stat st;
-        size_t cap = 1 << 20, used = 0;
-        char *buf;
-        int fd;
 
-        in->path = path;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
+        *in = (struct input){ .path = path, .fd = -1 };
+        in->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (in->fd < 0) {
                 const int err = errno;
 
                 cli_error("--data %s: %s", path, strerror(err));
                 return err == ENOENT || err == EACCES ? EXIT_USAGE : EXIT_RUNTIME;
         }
-        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-                close(fd);
+        if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
                 cli_error("--data %s: is a directory; give a CSV file", path);
                 return EXIT_USAGE;
         }
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-                void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-
-                if (m != MAP_FAILED) {
-                        (void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
-                        close(fd);
-                        in->data = m, in->len = (size_t)st.st_size, in->mapped = true;
-                        return EXIT_OK;
-                }
+        (void)posix_fadvise(in->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        in->buf = malloc(INPUT_BUF_SIZE);
+        if (!in->buf) {
+                cli_error("--data %s: out of memory", path);
+                return EXIT_RUNTIME;
         }
-        /* A pipe, or a file that cannot be mapped: read it in big chunks. */
-        buf = malloc(cap);
-        for (;;) {
-                ssize_t n;
-
-                if (!buf) {
-                        close(fd);
-                        cli_error("--data %s: out of memory", path);
-                        return EXIT_RUNTIME;
-                }
-                n = read(fd, buf + used, cap - used);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        cli_error("--data %s: %s", path, strerror(errno));
-                        free(buf);
-                        close(fd);
-                        return EXIT_RUNTIME;
-                }
-                if (n == 0)
-                        break;
-                used += (size_t)n;
-                if (used == cap) {
-                        char *nb = realloc(buf, cap * 2);
-
-                        if (!nb)
-                                free(buf);
-                        buf = nb;
-                        cap *= 2;
-                }
-        }
-        close(fd);
-        in->data = buf, in->len = used, in->mapped = false;
+        in->data = in->buf;
         return EXIT_OK;
 }
 
 static void input_close(struct input *in)
 {
-        if (in->mapped)
-                munmap((void *)in->data, in->len);
-        else
-                free((void *)in->data);
+        if (in->fd >= 0)
+                close(in->fd);
+        free(in->buf);
+        in->fd = -1;
+        in->buf = NULL;
+}
+
+/* Keep the bytes from `from` on (moved to the start of the buffer) and read
+ * more after them.  Returns the new position of `from`, or NULL after
+ * printing a read error. */
+static const char *input_fill(struct input *in, const char *from)
+{
+        const size_t keep = (size_t)(in->data + in->len - from);
+
+        if (in->fd < 0 || in->eof)
+                return from;
+        memmove(in->buf, from, keep);
+        in->data = in->buf;
+        in->len = keep;
+        while (in->len < INPUT_BUF_SIZE) {
+                const ssize_t n = read(in->fd, in->buf + in->len, INPUT_BUF_SIZE - in->len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        cli_error("--data %s: %s", in->path, strerror(errno));
+                        return NULL;
+                }
+                if (n == 0) {
+                        in->eof = true;
+                        break;
+                }
+                in->len += (size_t)n;
+                /* A whole line is all the parser needs. */
+                if (memchr(in->buf + in->len - (size_t)n, '\n', (size_t)n))
+                        break;
+        }
+        return in->buf;
 }
 
 /* ---- numbers ---- */
@@ -221,22 +224,48 @@ static enum num_status parse_number(const char *p, const char *end, double *ret,
 struct csv {
         struct input in;
         const char *p;          /* the next unread byte */
-        const char *end;
+        const char *end;        /* of the bytes read so far */
         uint64_t line;          /* of the row being read */
+        uint64_t blank_line;    /* the first of the empty lines just read, 0 if none */
         unsigned d, k;
 };
 
-static const char *line_end(const char *p, const char *end)
+/* The end of the line at c->p (its '\n', or the end of the file), reading
+ * more of the file as needed.  EXIT_OK, or an exit code after printing why. */
+static int next_line(struct csv *c, const char **ret_eol)
 {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        for (;;) {
+                const char *nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+                const char *np;
 
-        return nl ? nl : end;
+                if (nl || c->in.eof || c->in.fd < 0) {
+                        *ret_eol = nl ? nl : c->end;
+                        return EXIT_OK;
+                }
+                if (c->p == c->in.data && c->in.len == INPUT_BUF_SIZE) {
+                        if (memchr(c->p, '\r', (size_t)(c->end - c->p)))
+                                cli_error("%s:%" PRIu64 ": the lines end in CR only (old Mac style); convert them "
+                                          "with \"tr '\\r' '\\n'\"", c->in.path, c->line + 1);
+                        else
+                                cli_error("%s:%" PRIu64 ": line longer than %u bytes", c->in.path, c->line + 1,
+                                          INPUT_BUF_SIZE);
+                        return EXIT_USAGE;
+                }
+                np = input_fill(&c->in, c->p);
+                if (!np)
+                        return EXIT_RUNTIME;
+                c->p = np;
+                c->end = c->in.data + c->in.len;
+        }
 }
 
 static int header_error(const struct csv *c, unsigned col, const char *name, size_t len, const char *expected)
 {
-        cli_error("%s:1: header column %u is '%.*s', expected %s; the header must be "
-                  "x0,...,x{d-1},r0,...,r{K-1}", c->in.path, col, (int)(len > 40 ? 40 : len), name, expected);
+        char raw[48], shown[200];
+
+        snprintf(raw, sizeof(raw), "%.*s", (int)(len > 40 ? 40 : len), name);
+        cli_error("%s:1: header column %u is '%s', expected %s; the header must be "
+                  "x0,...,x{d-1},r0,...,r{K-1}", c->in.path, col, cli_printable(raw, shown, sizeof(shown)), expected);
         return EXIT_USAGE;
 }
 
@@ -251,14 +280,25 @@ static bool column_is(const char *s, size_t len, char prefix, unsigned want)
 
 static int parse_header(struct csv *c)
 {
-        const char *p = c->in.data, *end = c->in.data + c->in.len;
-        const char *eol = line_end(p, end);
-        const char *stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+        const char *p, *eol, *stop;
         unsigned col = 1;
         char expected[64];
+        int rc;
 
-        if (c->in.len == 0) {
+        c->p = c->in.data;
+        c->end = c->in.data + c->in.len;
+        c->line = 0;
+        if ((rc = next_line(c, &eol)) != EXIT_OK)
+                return rc;
+        p = c->p;
+        if (eol == p && eol == c->end) {
                 cli_error("%s: the file is empty; it needs a header x0,...,r0,... and data rows", c->in.path);
+                return EXIT_USAGE;
+        }
+        stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+        if (memchr(p, '\r', (size_t)(stop - p))) {
+                cli_error("%s:1: the lines end in CR only (old Mac style); convert them with \"tr '\\r' '\\n'\"",
+                          c->in.path);
                 return EXIT_USAGE;
         }
         c->d = c->k = 0;
@@ -297,8 +337,7 @@ static int parse_header(struct csv *c)
                           c->in.path);
                 return EXIT_USAGE;
         }
-        c->p = eol < end ? eol + 1 : end;
-        c->end = end;
+        c->p = eol < c->end ? eol + 1 : eol;
         c->line = 1;
         return EXIT_OK;
 }
@@ -311,70 +350,102 @@ static void column_name(const struct csv *c, unsigned i, char *buf, size_t size)
                 snprintf(buf, size, "r%u", i - c->d);
 }
 
-static int field_error(const struct csv *c, unsigned i, const char *field, enum num_status st)
+static int field_error(const struct csv *c, unsigned i, const char *field, const char *eol, enum num_status st)
 {
         const char *stop = field;
-        char name[16];
+        char name[16], raw[48], shown[200];
 
-        while (stop < c->end && *stop != ',' && *stop != '\n' && *stop != '\r' && stop - field < 40)
+        while (stop < eol && *stop != ',' && *stop != '\r' && stop - field < 40)
                 stop++;
         column_name(c, i, name, sizeof(name));
+        snprintf(raw, sizeof(raw), "%.*s", (int)(stop - field), field);
+        cli_printable(raw, shown, sizeof(shown));
         if (stop == field)
                 cli_error("%s:%" PRIu64 ": column %u (%s) is empty", c->in.path, c->line, i + 1, name);
         else if (st == NUM_RANGE)
-                cli_error("%s:%" PRIu64 ": column %u (%s): '%.*s' is out of the range of a double", c->in.path,
-                          c->line, i + 1, name, (int)(stop - field), field);
+                cli_error("%s:%" PRIu64 ": column %u (%s): '%s' is out of the range of a double", c->in.path,
+                          c->line, i + 1, name, shown);
         else
-                cli_error("%s:%" PRIu64 ": column %u (%s): '%.*s' is not a finite decimal number", c->in.path,
-                          c->line, i + 1, name, (int)(stop - field), field);
+                cli_error("%s:%" PRIu64 ": column %u (%s): '%s' is not a finite decimal number", c->in.path, c->line,
+                          i + 1, name, shown);
         return EXIT_USAGE;
 }
 
-/* Read the next row into x (d values) and r (k values).
- * Returns EXIT_OK, -1 at the end of the file, or EXIT_USAGE. */
+static bool is_blank(const char *p, const char *eol)
+{
+        return p == eol || (p + 1 == eol && *p == '\r');
+}
+
+/* Read the next row into x (d values) and r (k values).  Empty lines at the
+ * end of the file are accepted, as numpy and pandas accept them; one that
+ * data follows is an error.  Every value, feature or reward, obeys the same
+ * rule: a finite number no larger in magnitude than a policy accepts.
+ * Returns EXIT_OK, -1 at the end of the file, or an exit code. */
 static int next_row(struct csv *c, double *x, double *r)
 {
         const unsigned n = c->d + c->k;
-        const char *p = c->p;
+        const char *p, *eol;
+        int rc;
 
-        if (p >= c->end)
-                return -1;
-        c->line++;
-        if (*p == '\n' || (*p == '\r' && p + 1 < c->end && p[1] == '\n')) {
-                cli_error("%s:%" PRIu64 ": empty line; every row needs %u values", c->in.path, c->line, n);
+        for (;;) {
+                if ((rc = next_line(c, &eol)) != EXIT_OK)
+                        return rc;
+                if (c->p >= c->end)
+                        return -1;
+                c->line++;
+                if (!is_blank(c->p, eol))
+                        break;
+                if (!c->blank_line)
+                        c->blank_line = c->line;
+                c->p = eol < c->end ? eol + 1 : eol;
+        }
+        if (c->blank_line) {
+                cli_error("%s:%" PRIu64 ": empty line, and data follows it at line %" PRIu64 "; every row needs %u "
+                          "values (only empty lines at the end of the file are ignored)",
+                          c->in.path, c->blank_line, c->line, n);
                 return EXIT_USAGE;
         }
+        p = c->p;
         for (unsigned i = 0; i < n; i++) {
                 double v;
                 const char *q;
-                enum num_status st = parse_number(p, c->end, &v, &q);
+                enum num_status st = parse_number(p, eol, &v, &q);
 
-                if (st == NUM_OK && q < c->end && *q != ',' && *q != '\n' && *q != '\r')
+                if (st == NUM_OK && q < eol && *q != ',' && *q != '\r')
                         st = NUM_SYNTAX;
                 if (st != NUM_OK)
-                        return field_error(c, i, p, st);
+                        return field_error(c, i, p, eol, st);
+                if (fabs(v) > ISCHED_POLICY_VALUE_MAX) {
+                        char name[16];
+
+                        column_name(c, i, name, sizeof(name));
+                        cli_error("%s:%" PRIu64 ": column %u (%s): %g is beyond +-%g, the largest magnitude a policy "
+                                  "accepts; scale the column", c->in.path, c->line, i + 1, name, v,
+                                  ISCHED_POLICY_VALUE_MAX);
+                        return EXIT_USAGE;
+                }
                 if (i < c->d)
                         x[i] = v;
                 else
                         r[i - c->d] = v;
                 if (i + 1 < n) {
-                        if (q >= c->end || *q != ',') {
+                        if (q >= eol || *q != ',') {
                                 cli_error("%s:%" PRIu64 ": %u values, expected %u (d = %u features, K = %u rewards)",
                                           c->in.path, c->line, i + 1, n, c->d, c->k);
                                 return EXIT_USAGE;
                         }
                         p = q + 1;
                 } else {
-                        if (q < c->end && *q == '\r')
+                        if (q < eol && *q == '\r')
                                 q++;
-                        if (q < c->end && *q != '\n') {
+                        if (q < eol) {
                                 cli_error("%s:%" PRIu64 ": more than %u values (d = %u features, K = %u rewards)",
                                           c->in.path, c->line, n, c->d, c->k);
                                 return EXIT_USAGE;
                         }
-                        c->p = q < c->end ? q + 1 : q;
                 }
         }
+        c->p = eol < c->end ? eol + 1 : eol;
         return EXIT_OK;
 }
 
@@ -434,20 +505,20 @@ static int parse_options(int argc, char **argv, struct learn_opts *o)
                 { "arms-out", required_argument, NULL, OPT_ARMS_OUT },
                 { "model-out", required_argument, NULL, OPT_MODEL_OUT },
                 { "json", no_argument, NULL, OPT_JSON },
-                { "help", no_argument, NULL, 'h' },
+                CLI_COMMON_LONGOPTS,
                 {},
         };
         struct learn_opts def = {};
         struct isched_policy_params *pp = &o->params;
         enum isched_policy_kind kind;
+        struct cli_getopt g;
         int c;
 
         *o = def;
         /* The real kind and d are known later; the defaults do not depend on them. */
         isched_policy_params_init(pp, ISCHED_POLICY_LINUCB, 1);
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        cli_getopt_init(&g, "learn", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
                 bool ok = true;
 
                 switch (c) {
@@ -472,20 +543,14 @@ static int parse_options(int argc, char **argv, struct learn_opts *o)
                 case OPT_MODEL_OUT: o->model_out = optarg; break;
                 case OPT_JSON: o->json = true; break;
                 case 'h': usage(stdout); return -1;
-                case ':':
-                        cli_error("option %s needs a value", argv[optind - 1]);
-                        return cli_usage_hint("learn ");
-                default:
-                        cli_error("unknown option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("learn ");
+                case 'V': cli_version(); return -1;
+                default: return EXIT_USAGE;
                 }
                 if (!ok)
                         return cli_usage_hint("learn ");
         }
-        if (optind < argc) {
-                cli_error("unexpected argument '%s'", argv[optind]);
-                return cli_usage_hint("learn ");
-        }
+        if (cli_extra_operand("learn", argc, argv))
+                return EXIT_USAGE;
         if (!o->data || !o->have_kind) {
                 cli_error("%s is required", !o->data ? "--data FILE" : "--policy KIND");
                 return cli_usage_hint("learn ");
@@ -504,41 +569,107 @@ struct results {
         double cpu_s;           /* CPU time of the process: the speed on an idle machine */
 };
 
-/* Write a whole buffer to path through a temporary file and a rename, so
- * that path never holds half a file. */
-static int write_file_atomic(const char *path, const char *data, size_t len)
-{
-        char tmp[4096];
-        int fd, r = 0;
+/* --arms-out: the chosen arm of each row, written as the rows go (constant
+ * memory).  A regular file (or a new one) is written aside and renamed at
+ * the end, so it never holds half a run (a symbolic link there is replaced,
+ * not followed); a device or a pipe (/dev/stdout) is written directly.  Opened before the first row: a bad path is said at
+ * once. */
+struct arms_out {
+        const char *path;
+        char *tmp; /* renamed over path at the end; NULL when writing path itself */
+        FILE *f;
+};
 
-        if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-                cli_error("%s: file name too long", path);
-                return EXIT_USAGE;
+static int arms_out_open(struct arms_out *o, const char *path)
+{
+        struct stat st;
+        int fd;
+
+        *o = (struct arms_out){ .path = path };
+        /* A symbolic link is replaced by the rename, never followed. */
+        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+                if (S_ISDIR(st.st_mode)) {
+                        cli_error("--arms-out %s is a directory; give a file", path);
+                        return EXIT_USAGE;
+                }
+                fd = open(path, O_WRONLY | O_CLOEXEC);
+        } else {
+                if (asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+                        o->tmp = NULL;
+                        return EXIT_RUNTIME;
+                }
+                fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0) {
-                cli_error("cannot create %s: %s", tmp, strerror(errno));
+                const int err = errno;
+
+                cli_error("--arms-out %s: cannot write it: %s", path, strerror(err));
+                free(o->tmp);
+                o->tmp = NULL;
+                return err == ENOENT || err == ENOTDIR ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+        o->f = fdopen(fd, "w");
+        if (!o->f) {
+                close(fd);
                 return EXIT_RUNTIME;
         }
-        while (len > 0 && r == 0) {
-                ssize_t n = write(fd, data, len);
+        return EXIT_OK;
+}
 
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        r = -errno;
-                else
-                        data += n, len -= (size_t)n;
+static bool arms_out_add(struct arms_out *o, uint32_t arm)
+{
+        return putc('0' + (int)arm, o->f) != EOF && putc('\n', o->f) != EOF;
+}
+
+/* Finish the file: keep it (flushed, synced, renamed into place) or drop
+ * it.  Returns EXIT_OK or, after printing why, EXIT_RUNTIME. */
+static int arms_out_close(struct arms_out *o, bool keep)
+{
+        int err = 0;
+
+        if (!o->f)
+                return EXIT_OK;
+        if (fflush(o->f) != 0 || ferror(o->f))
+                err = errno ? errno : EIO;
+        if (!err && o->tmp && fsync(fileno(o->f)) < 0)
+                err = errno;
+        if (fclose(o->f) != 0 && !err)
+                err = errno;
+        o->f = NULL;
+        if (keep && !err && o->tmp && rename(o->tmp, o->path) < 0)
+                err = errno;
+        if (o->tmp && (!keep || err))
+                unlink(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+        if (keep && err) {
+                cli_error("--arms-out %s: cannot write it: %s", o->path, strerror(err));
+                return EXIT_RUNTIME;
         }
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlink(tmp);
-                cli_error("cannot write %s: %s", path, strerror(-r));
+        return EXIT_OK;
+}
+
+/* --model-out: the model is saved at the end; its directory is checked
+ * before the first row. */
+static int check_model_out(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        char dir[4096];
+        struct stat st;
+
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        if (!dir[0])
+                snprintf(dir, sizeof(dir), "/");
+        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                cli_error("--model-out %s exists and is not a regular file; give a file name", path);
+                return EXIT_USAGE;
+        }
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                cli_error("--model-out %s: directory %s does not exist", path, dir);
+                return EXIT_USAGE;
+        }
+        if (access(dir, W_OK | X_OK) < 0) {
+                cli_error("--model-out %s: directory %s is not writable: %s", path, dir, strerror(errno));
                 return EXIT_RUNTIME;
         }
         return EXIT_OK;
@@ -555,9 +686,10 @@ static int print_results(const struct learn_opts *o, const struct csv *c, const 
                 cJSON *j = cJSON_CreateObject();
                 char *text;
 
+                cJSON_AddStringToObject(j, "schema", "isched-learn-v1");
                 cJSON_AddStringToObject(j, "policy", kind);
-                cJSON_AddNumberToObject(j, "n_features", c->d);
-                cJSON_AddNumberToObject(j, "n_arms", c->k);
+                cJSON_AddNumberToObject(j, "nr_features", c->d);
+                cJSON_AddNumberToObject(j, "nr_arms", c->k);
                 cJSON_AddNumberToObject(j, "rounds", n);
                 cJSON_AddNumberToObject(j, "mean_reward", res->reward / n);
                 cJSON_AddNumberToObject(j, "mean_oracle_reward", res->oracle / n);
@@ -588,26 +720,6 @@ static int print_results(const struct learn_opts *o, const struct csv *c, const 
 
 /* ---- the loop ---- */
 
-struct arm_log {
-        char *buf;
-        size_t len, cap;
-};
-
-static bool arm_log_add(struct arm_log *log, uint32_t arm)
-{
-        if (log->len + 2 > log->cap) {
-                size_t cap = log->cap ? log->cap * 2 : 1 << 20;
-                char *nb = realloc(log->buf, cap);
-
-                if (!nb)
-                        return false;
-                log->buf = nb, log->cap = cap;
-        }
-        log->buf[log->len++] = (char)('0' + arm);
-        log->buf[log->len++] = '\n';
-        return true;
-}
-
 static double clock_s(clockid_t id)
 {
         struct timespec ts;
@@ -616,8 +728,7 @@ static double clock_s(clockid_t id)
         return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int run(const struct learn_opts *o, struct csv *c, struct isched_policy *p, struct arm_log *log,
-               struct results *res)
+static int run(struct csv *c, struct isched_policy *p, struct arms_out *out, struct results *res)
 {
         double x[ISCHED_MAX_FEATURES], rw[ISCHED_MAX_ARMS];
         int rc;
@@ -640,8 +751,8 @@ static int run(const struct learn_opts *o, struct csv *c, struct isched_policy *
                 res->reward += rw[arm];
                 res->oracle += best;
                 res->rounds++;
-                if (o->arms_out && !arm_log_add(log, arm)) {
-                        cli_error("out of memory keeping the chosen arms");
+                if (out->f && !arms_out_add(out, arm)) {
+                        cli_error("--arms-out %s: cannot write it: %s", out->path, strerror(errno ? errno : EIO));
                         return EXIT_RUNTIME;
                 }
         }
@@ -659,7 +770,7 @@ int cmd_learn(int argc, char **argv)
         struct learn_opts o;
         struct csv c = {};
         struct results res = {};
-        struct arm_log log = {};
+        struct arms_out out = {};
         struct isched_policy *p = NULL;
         double t0, cpu0;
         int rc, r;
@@ -669,10 +780,14 @@ int cmd_learn(int argc, char **argv)
                 return rc < 0 ? EXIT_OK : rc;
         t0 = clock_s(CLOCK_MONOTONIC);
         cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-        rc = input_open(&c.in, o.data);
-        if (rc != EXIT_OK)
+        /* Every output is checked before the first row is read. */
+        if (o.model_out && (rc = check_model_out(o.model_out)) != EXIT_OK)
                 return rc;
-        rc = parse_header(&c);
+        rc = input_open(&c.in, o.data);
+        if (rc == EXIT_OK && o.arms_out)
+                rc = arms_out_open(&out, o.arms_out);
+        if (rc == EXIT_OK)
+                rc = parse_header(&c);
         if (rc == EXIT_OK) {
                 o.params.n_features = c.d;
                 o.params.arm_mask = (1u << c.k) - 1u;
@@ -681,12 +796,13 @@ int cmd_learn(int argc, char **argv)
                         rc = cli_fail(r, "policy");
         }
         if (rc == EXIT_OK)
-                rc = run(&o, &c, p, &log, &res);
+                rc = run(&c, p, &out, &res);
         res.elapsed_s = clock_s(CLOCK_MONOTONIC) - t0;
         res.cpu_s = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
         input_close(&c.in);
-        if (rc == EXIT_OK && o.arms_out)
-                rc = write_file_atomic(o.arms_out, log.buf, log.len);
+        r = arms_out_close(&out, rc == EXIT_OK);
+        if (rc == EXIT_OK)
+                rc = r;
         if (rc == EXIT_OK && o.model_out) {
                 r = isched_model_save(o.model_out, p, NULL);
                 if (r < 0)
@@ -694,7 +810,6 @@ int cmd_learn(int argc, char **argv)
         }
         if (rc == EXIT_OK)
                 rc = print_results(&o, &c, &res);
-        free(log.buf);
         isched_policy_free(p);
         return rc;
 }

@@ -10,11 +10,11 @@
 #include "cli-opts.h"
 #include "cli.h"
 
-enum { OPT_JSON = CLI_OPT_OWN, OPT_HELP };
+enum { OPT_JSON = CLI_OPT_OWN };
 
 static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         CLI_BACKEND_LONGOPTS,
         { 0 },
 };
@@ -28,8 +28,8 @@ static void usage(FILE *f)
                    "why not).\n"
                    "\n"
                    "Options:\n" CLI_BACKEND_HELP
-                   "  --json             one JSON document instead of a table\n"
-                   "  --help             this text\n"
+                   "  --json             one JSON document instead of a table (docs/json.md)\n"
+                   "  --help, --version\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
 }
@@ -38,10 +38,10 @@ static cJSON *pool_json(const struct isched_pool_info *p)
 {
         cJSON *o = cJSON_CreateObject(), *rq = cJSON_CreateObject();
 
-        cJSON_AddNumberToObject(o, "id", p->id);
-        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON_AddNumberToObject(o, "pool_id", p->id);
+        cJSON_AddStringToObject(o, "pool", p->name);
         cJSON_AddStringToObject(o, "scheduler", p->scheduler);
-        cJSON_AddNumberToObject(o, "pcpus", p->nr_pcpus);
+        cJSON_AddNumberToObject(o, "nr_pcpus", p->nr_pcpus);
         cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(p->arrangement) ?: "unknown");
         cJSON_AddBoolToObject(o, "can_switch", p->can_switch);
         if (p->reason[0])
@@ -56,23 +56,19 @@ static cJSON *pool_json(const struct isched_pool_info *p)
                 else
                         cJSON_AddNullToObject(rq, n);
         }
-        cJSON_AddItemToObject(o, "runqueues", rq);
+        cJSON_AddItemToObject(o, "nr_runqueues", rq);
         return o;
 }
 
 static void print_json(const char *backend, const struct isched_pool_info *pools, size_t n)
 {
         cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "pools");
-        char *s;
 
+        cJSON_AddStringToObject(doc, "schema", "isched-pools-v1");
         cJSON_AddStringToObject(doc, "backend", backend);
         for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(arr, pool_json(&pools[i]));
-        s = cJSON_Print(doc);
-        if (s)
-                printf("%s\n", s);
-        free(s);
-        cJSON_Delete(doc);
+        cli_print_json(doc);
 }
 
 static void print_table(const struct isched_pool_info *pools, size_t n)
@@ -91,9 +87,14 @@ static void print_table(const struct isched_pool_info *pools, size_t n)
                         else
                                 used += (size_t)snprintf(rq + used, sizeof(rq) - used, "%s?", a ? "/" : "");
                 }
-                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, p->name, p->scheduler, p->nr_pcpus,
+                char name[64], sched[64], reason[400];
+
+                /* Names come from the hypervisor's administrator: never
+                 * control characters to the terminal. */
+                printf("%-4u %-16s %-10s %6u %-8s %-6s %-22s %s\n", p->id, cli_printable(p->name, name, sizeof(name)),
+                       cli_printable(p->scheduler, sched, sizeof(sched)), p->nr_pcpus,
                        isched_arrangement_to_string(p->arrangement) ?: "?", p->can_switch ? "yes" : "no", rq,
-                       p->reason[0] ? p->reason : "-");
+                       p->reason[0] ? cli_printable(p->reason, reason, sizeof(reason)) : "-");
         }
 }
 
@@ -106,11 +107,14 @@ int cmd_pools(int argc, char **argv)
         size_t n = 0;
         int c, h, r, rc;
 
+        struct cli_getopt g;
+
         cli_backend_opts_init(&bo);
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-                if ((h = cli_backend_opt(&bo, c, optarg)) != 0) {
+        cli_getopt_init(&g, "pools", longopts, NULL);
+        while ((c = cli_getopt_next(&g, argc, argv)) != -1) {
+                if (c == CLI_GETOPT_BAD)
+                        return EXIT_USAGE;
+                if ((h = cli_backend_opt(&bo, c, optarg, NULL)) != 0) {
                         if (h < 0)
                                 return cli_usage_hint("pools ");
                         continue;
@@ -120,11 +124,12 @@ int cmd_pools(int argc, char **argv)
                         json = true;
                         break;
                 case 'h':
-                case OPT_HELP:
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        return cli_bad_option("pools", argv);
+                        return EXIT_USAGE;
                 }
         }
         if (cli_extra_operand("pools", argc, argv))

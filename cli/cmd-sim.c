@@ -24,8 +24,9 @@ enum {
         OPT_SEED,
         OPT_TOPOLOGY,
         OPT_JSON,
+        OPT_COSTS,
+        OPT_LIST_COSTS,
         OPT_LIST,
-        OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -37,8 +38,10 @@ static const struct option longopts[] = {
         { "seed", required_argument, NULL, OPT_SEED },
         { "topology", required_argument, NULL, OPT_TOPOLOGY },
         { "json", no_argument, NULL, OPT_JSON },
+        { "costs", required_argument, NULL, OPT_COSTS },
+        { "list-costs", no_argument, NULL, OPT_LIST_COSTS },
         { "list", no_argument, NULL, OPT_LIST },
-        { "help", no_argument, NULL, OPT_HELP },
+        CLI_COMMON_LONGOPTS,
         { 0 },
 };
 
@@ -46,8 +49,8 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: isched sim [--scenario NAME | --workload FILE] [--arrangement A]\n"
                    "                  [--duration SECONDS] [--warmup SECONDS] [--seed S]\n"
-                   "                  [--topology T] [--json]\n"
-                   "       isched sim --list\n"
+                   "                  [--topology T] [--costs FILE] [--json]\n"
+                   "       isched sim --list | --list-costs\n"
                    "\n"
                    "Run the embedded credit2 simulator (a model of Xen 4.17's credit2) with one\n"
                    "fixed runqueue arrangement and print each cpupool's counters and metrics:\n"
@@ -65,11 +68,26 @@ static void usage(FILE *f)
                    "  --seed S           random seed (default 1)\n"
                    "  --topology T       override the host topology: <nodes>n<sockets>s<cores>c<threads>t,\n"
                    "                     sockets per node, cores per socket, threads per core\n"
+                   "  --costs FILE       JSON object of cost constants (e.g. {\"xfer_socket_ns\": 60})\n"
+                   "                     overriding the defaults and the workload's \"costs\"\n"
                    "  --json             one JSON document instead of text\n"
                    "  --list             list the built-in scenarios, one per line\n"
+                   "  --list-costs       list the cost constants: name, default, unit, source\n"
                    "  --help             this text\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+static int list_costs(void)
+{
+        for (size_t i = 0; i < isched_sim_cost_count(); i++) {
+                const char *name, *unit, *source;
+                double v;
+
+                if (isched_sim_cost_get(i, &name, &v, &unit, &source) == 0)
+                        printf("%-26s %10g %-6s %s\n", name, v, unit, source);
+        }
+        return EXIT_OK;
 }
 
 static int list_scenarios(void)
@@ -118,16 +136,77 @@ static void add_counters_json(cJSON *o, const struct isched_counters *p, const s
         cJSON_AddItemToObject(o, "wake_latency_hist", h);
 }
 
-static cJSON *pool_json(const struct pool_result *r)
+struct dom_result {
+        struct isched_sim_domain_info prev, cur;
+        struct isched_window w;  /* its wake latencies over the measured window */
+        bool window_ok;
+};
+
+static int read_domains(struct isched_sim *sim, struct dom_result *d, uint32_t n, bool cur)
 {
+        for (uint32_t i = 0; i < n; i++) {
+                struct isched_sim_domain_info *info = cur ? &d[i].cur : &d[i].prev;
+                int r;
+
+                info->size = sizeof(*info);
+                r = isched_sim_domain_info(sim, i, info);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static double work_per_s(const struct dom_result *d, uint64_t duration_ns)
+{
+        return (double)(d->cur.work_units - d->prev.work_units) * 1e9 / (double)duration_ns;
+}
+
+/* A domain's wake-latency mean and p99 over the window, computed as the
+ * pool's are: the pool's counters with the domain's histogram. */
+static void evaluate_domain(struct dom_result *d, const struct pool_result *pool)
+{
+        struct isched_counters a = pool->prev, b = pool->cur;
+
+        memcpy(a.wake_latency_hist, d->prev.wake_latency_hist, sizeof(a.wake_latency_hist));
+        memcpy(b.wake_latency_hist, d->cur.wake_latency_hist, sizeof(b.wake_latency_hist));
+        a.wakeups = d->prev.wakeups;
+        b.wakeups = d->cur.wakeups;
+        d->window_ok = isched_window_from_counters(&a, &b, &d->w) == 0;
+}
+
+/* What one domain did over the window: work and wake latencies. */
+static cJSON *domain_json(const struct dom_result *d, uint64_t duration_ns)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "domain", d->cur.name);
+        cJSON_AddNumberToObject(o, "nr_vcpus", d->cur.nr_vcpus);
+        cJSON_AddNumberToObject(o, "work_units", (double)(d->cur.work_units - d->prev.work_units));
+        cJSON_AddNumberToObject(o, "work_per_s", work_per_s(d, duration_ns));
+        cJSON_AddNumberToObject(o, "run_ns", (double)(d->cur.run_ns - d->prev.run_ns));
+        cJSON_AddNumberToObject(o, "wakeups", (double)(d->cur.wakeups - d->prev.wakeups));
+        if (d->window_ok) {
+                cJSON_AddNumberToObject(o, "wake_latency_mean_us", d->w.lat_mean_us);
+                cJSON_AddNumberToObject(o, "wake_latency_p99_us", d->w.lat_p99_us);
+        } else {
+                cJSON_AddNullToObject(o, "wake_latency_mean_us");
+                cJSON_AddNullToObject(o, "wake_latency_p99_us");
+        }
+        return o;
+}
+
+static cJSON *pool_json(const struct pool_result *r, const struct dom_result *doms, uint32_t nd,
+                        uint64_t duration_ns)
+{
+        cJSON *darr = cJSON_CreateArray();
         cJSON *o = cJSON_CreateObject(), *cnt = cJSON_CreateObject(), *m = cJSON_CreateObject();
 
-        cJSON_AddNumberToObject(o, "id", r->info.id);
-        cJSON_AddStringToObject(o, "name", r->info.name);
-        cJSON_AddNumberToObject(o, "pcpus", r->info.nr_pcpus);
-        cJSON_AddNumberToObject(o, "vcpus", r->cur.nr_vcpus);
+        cJSON_AddNumberToObject(o, "pool_id", r->info.id);
+        cJSON_AddStringToObject(o, "pool", r->info.name);
+        cJSON_AddNumberToObject(o, "nr_pcpus", r->info.nr_pcpus);
+        cJSON_AddNumberToObject(o, "nr_vcpus", r->cur.nr_vcpus);
         cJSON_AddStringToObject(o, "arrangement", isched_arrangement_to_string(r->info.arrangement));
-        cJSON_AddNumberToObject(o, "runqueues", r->stats.nr_runqueues);
+        cJSON_AddNumberToObject(o, "nr_runqueues", r->stats.nr_runqueues);
         add_counters_json(cnt, &r->prev, &r->cur);
         cJSON_AddItemToObject(o, "counters", cnt);
         if (r->window_ok) {
@@ -148,6 +227,12 @@ static cJSON *pool_json(const struct pool_result *r)
         cJSON_AddNumberToObject(o, "lock_wait_ns_per_op",
                                 r->stats.lock_ops ? (double)r->stats.lock_wait_ns / (double)r->stats.lock_ops : 0.0);
         cJSON_AddNumberToObject(o, "credit_resets", (double)r->stats.credit_resets);
+        cJSON_AddNumberToObject(o, "trylocks", (double)r->stats.trylocks);
+        cJSON_AddNumberToObject(o, "trylock_fails", (double)r->stats.trylock_fails);
+        for (uint32_t i = 0; i < nd; i++)
+                if (doms[i].cur.pool_id == r->info.id)
+                        cJSON_AddItemToArray(darr, domain_json(&doms[i], duration_ns));
+        cJSON_AddItemToObject(o, "domains", darr);
         return o;
 }
 
@@ -210,28 +295,6 @@ struct sim_opts {
         bool json;
 };
 
-struct dom_result {
-        struct isched_sim_domain_info prev, cur;
-};
-
-static int read_domains(struct isched_sim *sim, struct dom_result *d, uint32_t n, bool cur)
-{
-        for (uint32_t i = 0; i < n; i++) {
-                struct isched_sim_domain_info *info = cur ? &d[i].cur : &d[i].prev;
-                int r;
-
-                info->size = sizeof(*info);
-                r = isched_sim_domain_info(sim, i, info);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static double work_per_s(const struct dom_result *d, uint64_t duration_ns)
-{
-        return (double)(d->cur.work_units - d->prev.work_units) * 1e9 / (double)duration_ns;
-}
 
 static int run(const struct sim_opts *o)
 {
@@ -279,10 +342,14 @@ static int run(const struct sim_opts *o)
                 }
                 evaluate(&res[i]);
         }
+        for (uint32_t i = 0; i < nd; i++)
+                if (doms[i].cur.pool_id < n)
+                        evaluate_domain(&doms[i], &res[doms[i].cur.pool_id]);
         if (o->json) {
                 cJSON *root = cJSON_CreateObject(), *pools = cJSON_CreateArray();
-                char *text;
+                char *text, seed[24];
 
+                cJSON_AddStringToObject(root, "schema", "isched-sim-v1");
                 if (o->cfg.workload_path)
                         cJSON_AddStringToObject(root, "workload", o->cfg.workload_path);
                 else
@@ -292,10 +359,11 @@ static int run(const struct sim_opts *o)
                 cJSON_AddStringToObject(root, "arrangement", isched_arrangement_to_string(o->cfg.arrangement));
                 cJSON_AddNumberToObject(root, "duration_s", (double)o->duration_ns / 1e9);
                 cJSON_AddNumberToObject(root, "warmup_s", (double)o->warmup_ns / 1e9);
-                cJSON_AddNumberToObject(root, "seed", (double)o->cfg.seed);
+                snprintf(seed, sizeof(seed), "%" PRIu64, o->cfg.seed); /* 64 bits: a string (docs/json.md) */
+                cJSON_AddStringToObject(root, "seed", seed);
                 cJSON_AddNumberToObject(root, "events", (double)(n ? res[0].stats.events : 0));
                 for (uint32_t i = 0; i < n; i++)
-                        cJSON_AddItemToArray(pools, pool_json(&res[i]));
+                        cJSON_AddItemToArray(pools, pool_json(&res[i], doms, nd, o->duration_ns));
                 cJSON_AddItemToObject(root, "pools", pools);
                 {
                         cJSON *arr = cJSON_CreateArray();
@@ -303,9 +371,9 @@ static int run(const struct sim_opts *o)
                         for (uint32_t i = 0; i < nd; i++) {
                                 cJSON *d = cJSON_CreateObject();
 
-                                cJSON_AddStringToObject(d, "name", doms[i].cur.name);
-                                cJSON_AddNumberToObject(d, "pool", doms[i].cur.pool_id);
-                                cJSON_AddNumberToObject(d, "vcpus", doms[i].cur.nr_vcpus);
+                                cJSON_AddStringToObject(d, "domain", doms[i].cur.name);
+                                cJSON_AddNumberToObject(d, "pool_id", doms[i].cur.pool_id);
+                                cJSON_AddNumberToObject(d, "nr_vcpus", doms[i].cur.nr_vcpus);
                                 cJSON_AddNumberToObject(d, "work_units",
                                                         (double)(doms[i].cur.work_units - doms[i].prev.work_units));
                                 cJSON_AddNumberToObject(d, "work_per_s", work_per_s(&doms[i], o->duration_ns));
@@ -334,10 +402,15 @@ static int run(const struct sim_opts *o)
                 printf("events processed: %" PRIu64 "\n", n ? res[0].stats.events : 0);
                 for (uint32_t i = 0; i < n; i++)
                         print_pool_text(&res[i]);
-                for (uint32_t i = 0; i < nd; i++)
-                        printf("domain %s (pool %u, %u vCPUs): %.1f work units/s, ran %" PRIu64 " ns\n",
+                for (uint32_t i = 0; i < nd; i++) {
+                        printf("domain %s (pool %u, %u vCPUs): %.1f work units/s, ran %" PRIu64 " ns",
                                doms[i].cur.name, doms[i].cur.pool_id, doms[i].cur.nr_vcpus,
                                work_per_s(&doms[i], o->duration_ns), doms[i].cur.run_ns - doms[i].prev.run_ns);
+                        if (doms[i].window_ok)
+                                printf(", wake latency mean %.2f us, p99 %.2f us", doms[i].w.lat_mean_us,
+                                       doms[i].w.lat_p99_us);
+                        printf("\n");
+                }
         }
 out:
         free(doms);
@@ -349,15 +422,16 @@ out:
 int cmd_sim(int argc, char **argv)
 {
         struct sim_opts o = { .duration_ns = 10000000000ull };
-        bool list = false;
-        int opt;
+        bool list = false, list_costs_only = false;
+        struct cli_getopt g;
+        int opt, n_opts = 0;
 
         isched_sim_config_init(&o.cfg);
         o.cfg.set_arrangement = true;
         o.cfg.arrangement = ISCHED_ARR_SOCKET;
-        optind = 1;
-        opterr = 0;
-        while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        cli_getopt_init(&g, "sim", longopts, NULL);
+        while ((opt = cli_getopt_next(&g, argc, argv)) != -1) {
+                n_opts++;
                 switch (opt) {
                 case OPT_SCENARIO:
                         o.cfg.scenario = optarg;
@@ -377,9 +451,7 @@ int cmd_sim(int argc, char **argv)
                                 return cli_usage_hint("sim ");
                         break;
                 case OPT_WARMUP:
-                        if (strcmp(optarg, "0") == 0)
-                                o.warmup_ns = 0;
-                        else if (!cli_parse_seconds_ns("--warmup", optarg, &o.warmup_ns))
+                        if (!cli_parse_seconds_ns_or_zero("--warmup", optarg, &o.warmup_ns))
                                 return cli_usage_hint("sim ");
                         break;
                 case OPT_SEED:
@@ -395,23 +467,35 @@ int cmd_sim(int argc, char **argv)
                 case OPT_LIST:
                         list = true;
                         break;
-                case OPT_HELP:
+                case OPT_COSTS:
+                        o.cfg.costs_path = optarg;
+                        break;
+                case OPT_LIST_COSTS:
+                        list_costs_only = true;
+                        break;
+                case 'h':
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        return cli_version();
                 default:
-                        if (optopt)
-                                cli_error("option '%s' needs a value", argv[optind - 1]);
-                        else
-                                cli_error("unknown option '%s'", argv[optind - 1]);
-                        return cli_usage_hint("sim ");
+                        return EXIT_USAGE;
                 }
         }
-        if (optind < argc) {
-                cli_error("unexpected argument '%s'", argv[optind]);
+        if (cli_extra_operand("sim", argc, argv))
+                return EXIT_USAGE;
+        if (list && n_opts > 1) {
+                cli_error("sim: --list takes no other option (it prints one scenario name per line)");
+                return cli_usage_hint("sim ");
+        }
+        if (list_costs_only && n_opts > 1) {
+                cli_error("sim: --list-costs takes no other option (it prints one cost constant per line)");
                 return cli_usage_hint("sim ");
         }
         if (list)
                 return list_scenarios();
+        if (list_costs_only)
+                return list_costs();
         if (o.cfg.scenario && o.cfg.workload_path) {
                 cli_error("give either --scenario or --workload, not both");
                 return cli_usage_hint("sim ");

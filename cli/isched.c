@@ -20,6 +20,7 @@ static const struct command commands[] = {
         { "sim", cmd_sim, "run the credit2 simulator with one fixed arrangement" },
         { "learn", cmd_learn, "run a policy on full-feedback CSV data" },
         { "eval", cmd_eval, "off-policy evaluation of a policy on a decision log" },
+        { "status", cmd_status, "whether each pool's agent runs, its arrangement and last decision" },
         { "model", cmd_model, "model files: merge" },
 };
 
@@ -34,29 +35,55 @@ static void usage(FILE *f)
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
                 fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\n"
-                   "Run 'isched COMMAND --help' for a command's options.\n"
+                   "Run 'isched COMMAND --help' (or 'isched help COMMAND') for a command's\n"
+                   "options, 'isched --version' for the version.\n"
                    "\n"
                    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
 }
 
-int main(int argc, char **argv)
+static const struct command *find_command(const char *name)
 {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(name, commands[i].name) == 0)
+                        return &commands[i];
+        return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+        char shown[128];
+
+        cli_error("unknown command '%s'", cli_printable(name, shown, sizeof(shown)));
+        return cli_usage_hint(NULL);
+}
+
+static int dispatch(int argc, char **argv)
+{
+        const struct command *cmd;
+
         if (argc < 2) {
                 usage(stderr);
                 return EXIT_USAGE;
         }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-            strcmp(argv[1], "help") == 0) {
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                /* "isched help run" is "isched run --help". */
+                if (argc > 2 && strcmp(argv[1], "help") == 0) {
+                        char *help_argv[] = { argv[2], (char *)"--help", NULL };
+
+                        cmd = find_command(argv[2]);
+                        return cmd ? cmd->fn(2, help_argv) : unknown_command(argv[2]);
+                }
                 usage(stdout);
                 return EXIT_OK;
         }
-        if (strcmp(argv[1], "--version") == 0) {
-                printf("isched %s\n", isched_version());
-                return EXIT_OK;
-        }
-        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                if (strcmp(argv[1], commands[i].name) == 0)
-                        return commands[i].fn(argc - 1, argv + 1);
-        cli_error("unknown command '%s'", argv[1]);
-        return cli_usage_hint(NULL);
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0)
+                return cli_version();
+        cmd = find_command(argv[1]);
+        return cmd ? cmd->fn(argc - 1, argv + 1) : unknown_command(argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+        /* Output that cannot be written is an error of every command. */
+        return cli_finish_output(dispatch(argc, argv));
 }

@@ -54,6 +54,13 @@ enum isched_agent_reason {
         ISCHED_AGENT_REASON_ROLLBACK,  /**< guard: back to the last-known-good arrangement */
         ISCHED_AGENT_REASON_OVERRIDE,  /**< guard: someone else changed the arrangement; held until resumed */
         ISCHED_AGENT_REASON_ADVISORY,  /**< guard: dry run or a pool that cannot be switched */
+        ISCHED_AGENT_REASON_GAIN,      /**< safety: to the arm confidently better by more than a switch costs */
+        ISCHED_AGENT_REASON_SAFE_EXPLORE, /**< safety: trying the plausible, affordable arm the policy ranks highest */
+        ISCHED_AGENT_REASON_VISIT,     /**< safety: an exploration visit goes on */
+        ISCHED_AGENT_REASON_HYSTERESIS,/**< safety: the proposal's possible gain does not pay for the switch */
+        ISCHED_AGENT_REASON_KNOWN_WORSE, /**< safety: the proposal is known to be worse */
+        ISCHED_AGENT_REASON_RISK,      /**< safety: the proposal could cost more than the exploration budget left */
+        ISCHED_AGENT_REASON_WAIT,      /**< safety: the arm in force is not measured yet in this workload */
         ISCHED_AGENT_REASON_COUNT
 };
 
@@ -89,6 +96,36 @@ struct isched_agent_config {
          *  trace (for the replay backend); the pool must be in its header.
          *  Not owned: it must outlive the agent.  Several agents may share it. */
         struct isched_trace_writer *trace;
+        /** Directory of the pool's lock file, or NULL for state_dir.  A host
+         *  program that manages real pools puts it in a directory common to
+         *  every agent of the host (isched run: /run/intellisched for the
+         *  xen backend), so that one agent per pool runs whatever the state
+         *  directory.  It must exist. */
+        const char *lock_dir;
+        /** Size limit of the decision log in bytes, 0 for none (default
+         *  64 MiB).  A line that would make the log larger first renames it
+         *  to "<log>.1" (replacing an older one) and starts a new log. */
+        uint64_t log_max_bytes;
+        /** Exploration budget: the score the agent may lose against the
+         *  baseline arrangement, per decision window, summed since
+         *  takeover (log-score units; default 0.01, about 1%; 0 = never
+         *  explore what is not known to be at least as good). */
+        double budget;
+        /** The baseline arrangement the agent is judged against and
+         *  falls back to: ISCHED_ARR_COUNT (default) for the one in force
+         *  when the agent takes the pool over. */
+        enum isched_arrangement baseline;
+        /** Let the policy's proposals go to the guards unchanged: no
+         *  exploration budget, elimination, hysteresis or stop-loss (the
+         *  layer still measures, and learning still waits for a baseline
+         *  window).  For experiments and exploratory logs only. */
+        bool no_safety;
+};
+
+/** How isched_agent_stop() leaves the pool. */
+enum isched_agent_on_exit {
+        ISCHED_AGENT_ON_EXIT_RESTORE = 0, /**< back to the takeover arrangement (the default) */
+        ISCHED_AGENT_ON_EXIT_KEEP,        /**< leave the arrangement in force */
 };
 
 /** A summary for a status line. */
@@ -107,6 +144,23 @@ struct isched_agent_status {
         double mean_reward;       /**< NaN before the first */
         double last_score;        /**< score of the latest valid window, NaN before */
         bool last_tick_switched;  /**< the latest tick applied a switch */
+        /** The arrangement the pool had when the agent took it over: the
+         *  baseline the agent is measured against, and the one
+         *  isched_agent_stop() restores.  An agent that follows one which did
+         *  not stop cleanly (killed, crashed) inherits its predecessor's. */
+        enum isched_arrangement takeover_arrangement;
+        uint64_t output_errors;   /**< state file and decision log writes that failed */
+        enum isched_arrangement baseline; /**< the arrangement at takeover (or configured) */
+        double gain;              /**< estimated score of the arrangement in force minus the baseline's, NaN if unknown */
+        double gain_sd;           /**< its standard error */
+        double measured_gain;     /**< score gained over the baseline per window since takeover (estimated), NaN before */
+        double measured_gain_sd;  /**< its standard error */
+        double budget_spent;      /**< pessimistic score lost against the baseline so far */
+        double budget_allowance;  /**< budget x windows since takeover */
+        uint64_t changes;         /**< workload changes detected */
+        uint64_t stop_losses;     /**< windows ended early because the exploration budget would overrun */
+        uint64_t unlearned;       /**< decisions whose window was never learned (transient, straddling a change, skipped, ...) */
+        uint32_t waiting;         /**< decisions whose window is not learned yet (updates + unlearned + waiting = decisions) */
 };
 
 /** Fill @p config with the defaults above (pool NULL). @return 0 or -EINVAL. */
@@ -165,6 +219,37 @@ int isched_agent_get_status(const struct isched_agent *agent, struct isched_agen
  */
 int isched_agent_resume(struct isched_agent *agent);
 
+/**
+ * Switch the pool back to its takeover arrangement (see
+ * isched_agent_status.takeover_arrangement), whatever the guards say.  Only
+ * an active agent switches: a held pool keeps the arrangement someone else
+ * chose, and in dry-run and advisory modes nothing was ever applied.
+ *
+ * @return 1 if the pool was switched, 0 if there was nothing to do;
+ *         -EINVAL; the backend's -errno (the agent then stays as it was).
+ */
+int isched_agent_restore(struct isched_agent *agent);
+
+/**
+ * Stop the agent for good: the pending decision is logged without a
+ * reward, the pool is restored (isched_agent_restore()) if @p on_exit asks
+ * for it, and the state file is written with mode "stopped" and the reason.
+ * Later ticks return -ENOENT.  It does not save the model.
+ *
+ * @return 1 if the pool was restored, 0 if not; -EINVAL; the backend's
+ *         -errno when the restore failed (the agent is stopped all the same).
+ */
+int isched_agent_stop(struct isched_agent *agent, enum isched_agent_on_exit on_exit);
+
+/**
+ * Reopen the decision log at its path, for log rotation: the next lines go
+ * to a new file if the old one was renamed.  (The agent also notices a
+ * renamed log by itself before every line.)
+ *
+ * @return 0; -EINVAL; -errno of open() (the agent then has no log).
+ */
+int isched_agent_reopen_log(struct isched_agent *agent);
+
 /** Save the agent's policy and context to @p path atomically (model.h). @return 0 or -errno. */
 int isched_agent_save_model(const struct isched_agent *agent, const char *path);
 
@@ -195,6 +280,30 @@ int isched_agent_explain_model(const char *model_path, char **ret_json);
 int isched_agent_state_path(const char *state_dir, const char *pool, char **ret_path);
 
 /**
+ * The default state directory of a backend.  For "xen" (and NULL) it is
+ * isched_agent_default_state_dir()'s.  The simulator's and the replay's
+ * pools exist only in the process that runs them, so their state is
+ * runtime state: "<runtime dir>/<backend>" (isched_agent_default_runtime_dir(),
+ * e.g. /run/intellisched/sim), or, without a runtime directory,
+ * "<state dir>/<backend>".  It is not created.
+ *
+ * @param ret_path written on success; free() it.
+ * @return 0; -EINVAL for an unknown backend; -ENOENT as
+ *         isched_agent_default_state_dir(); -ENOMEM.
+ */
+int isched_agent_default_state_dir_for(const char *backend, char **ret_path);
+
+/**
+ * The runtime directory: /run/intellisched for root, else
+ * $XDG_RUNTIME_DIR/intellisched.  Host-wide locks of real pools go here
+ * (isched_agent_config.lock_dir).  It is not created.
+ *
+ * @param ret_path written on success; free() it.
+ * @return 0; -ENOENT if not root and XDG_RUNTIME_DIR is not set; -ENOMEM.
+ */
+int isched_agent_default_runtime_dir(char **ret_path);
+
+/**
  * The default state directory: /var/lib/intellisched for root, else
  * $XDG_STATE_HOME/intellisched, else $HOME/.local/state/intellisched.
  * It is not created.
@@ -209,6 +318,12 @@ const char *isched_agent_reason_to_string(enum isched_agent_reason reason);
 
 /** "active", "dry-run", "advisory", "held", "stopped"; NULL if invalid. */
 const char *isched_agent_mode_to_string(enum isched_agent_mode mode);
+
+/** "restore", "keep"; NULL if invalid. */
+const char *isched_agent_on_exit_to_string(enum isched_agent_on_exit on_exit);
+
+/** Parse "restore" or "keep". @return 0 or -EINVAL. */
+int isched_agent_on_exit_from_string(const char *s, enum isched_agent_on_exit *ret_on_exit);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,18 @@ struct isched_backend_config {
         const char *topology;      /**< sim: override topology, e.g. "2n2s8c2t", or NULL */
         uint64_t seed;             /**< sim: random seed */
         const char *trace_path;    /**< replay: counter trace file */
+        /**
+         * What the counters may show (docs/guest-work.md): "ground-truth"
+         * (sim only, its default: the work its vCPUs really did), "xen" (the
+         * xen backend's default: what a patched Xen host gives, no work
+         * counter) or "xen+guests" (work only as the pool's guests publish
+         * it); NULL for the backend's default.  replay takes none.
+         */
+        const char *observation;
+        /** xen+guests: "name=weight,..." by domain name (others weigh 1, 0 excludes one); NULL for none. */
+        const char *guest_weights;
+        /** xen+guests: the largest share of one domain in its pool's work, (0, 1]; 0 for the default 0.5. */
+        double guest_share_cap;
 };
 
 /** Maximum length of a pool or scheduler name, with the terminating NUL. */
@@ -131,6 +143,32 @@ int isched_backend_set_arrangement(struct isched_backend *backend, uint32_t pool
  *         replay trace has ended; other -errno.
  */
 int isched_backend_wait(struct isched_backend *backend, uint64_t interval_ns);
+
+/** What a backend observing in mode xen+guests knows of one domain's published work (docs/guest-work.md). */
+struct isched_guest_info {
+        uint32_t domid;
+        char name[ISCHED_NAME_MAX];
+        const char *state;   /**< "absent", "excluded", "joining", "live" or "fault" (static) */
+        const char *fault;   /**< the last refused publication: "stale", "went backwards", "wrapped",
+                                  "implausible jump", "implausible clock", "malformed"; "ok" if none (static) */
+        double weight;       /**< configured weight (guest_weights), 1 by default */
+        double rate_per_s;   /**< last accepted rate, work units per second */
+        double share;        /**< its part of the pool's last increment, 0..1, after the cap */
+        uint64_t faults;     /**< refused publications so far */
+        char reason[160];    /**< the last fault in words, "" if none */
+};
+
+/**
+ * The domains of a pool whose published work the backend follows, as of
+ * its last read of the pool's counters.
+ *
+ * @param ret_guests written on success with an array the caller frees with
+ *        free() (NULL when *ret_n is 0).
+ * @return 0; -EINVAL for a NULL argument; -EOPNOTSUPP if the backend does
+ *         not observe in mode xen+guests; -ENOMEM.
+ */
+int isched_backend_list_guests(struct isched_backend *backend, uint32_t pool_id,
+                               struct isched_guest_info **ret_guests, size_t *ret_n);
 
 #ifdef __cplusplus
 }

@@ -25,21 +25,53 @@ extern "C" {
 #endif
 
 /** The feature schema this library builds; stored in model files. */
-#define ISCHED_FEATURE_SCHEMA "isched-features-v1"
+#define ISCHED_FEATURE_SCHEMA "isched-features-v2"
 
-/** The features of ISCHED_FEATURE_SCHEMA, in order. */
+/**
+ * The features of ISCHED_FEATURE_SCHEMA, in order.  They describe the
+ * workload, not the arrangement that produced the window: each is (close
+ * to) the same whichever arrangement is in force, so that what a policy
+ * predicts from a window does not depend on the arm that produced it
+ * (docs/context-and-reward.md).  Latencies, migrations, context switches
+ * and runnable wait are what the arrangements change, so they are in the
+ * score and the window, not in the context.
+ */
 enum isched_feature {
         ISCHED_F_BIAS = 0,        /**< constant 1 */
         ISCHED_F_UTILISATION,     /**< busy / (busy + idle) of the pool's pCPUs */
-        ISCHED_F_LOAD,            /**< (guest + runnable wait) time per pCPU: runnable vCPUs per pCPU */
         ISCHED_F_VCPU_RATIO,      /**< vCPUs per pCPU */
-        ISCHED_F_WAKE_RATE,       /**< log1p(wakeups per pCPU per ms) */
-        ISCHED_F_LAT_MEAN,        /**< log1p(mean wake-to-run latency in us) */
-        ISCHED_F_LAT_P99,         /**< log1p(99th percentile wake-to-run latency in us) */
-        ISCHED_F_MIGRATION_RATE,  /**< log1p(runqueue migrations per pCPU per s) */
-        ISCHED_F_CSWITCH_RATE,    /**< log1p(context switches per pCPU per ms) */
+        ISCHED_F_WAKE_RATE,       /**< log1p(wakeups per busy pCPU-millisecond) */
+        ISCHED_F_WAKE_SPREAD,     /**< log1p(wakeups per pCPU per ms): how much of the host the wakeups occupy */
         ISCHED_F_COUNT
 };
+
+/**
+ * What the reward's throughput term is computed from (the observation
+ * mode).  A model learned in one mode is refused in another: the scores
+ * are not comparable (docs/context-and-reward.md).
+ */
+enum isched_observation {
+        ISCHED_OBS_UNKNOWN = 0,     /**< not known yet (no window seen) */
+        ISCHED_OBS_GROUND_TRUTH,    /**< the simulator's work counter: useful work done, which no real host exposes */
+        ISCHED_OBS_XEN,             /**< Xen's counters only: guest CPU time */
+        ISCHED_OBS_XEN_GUESTS,      /**< Xen's counters plus work the guests publish */
+        ISCHED_OBS_COUNT
+};
+
+/** "unknown", "ground-truth", "xen", "xen+guests"; NULL if invalid. */
+const char *isched_observation_to_string(enum isched_observation mode);
+
+/** The inverse of isched_observation_to_string(). @return 0 or -EINVAL. */
+int isched_observation_from_string(const char *name, enum isched_observation *ret_mode);
+
+/**
+ * The observation mode of a backend's counters: ground truth when the
+ * work counter is valid on the simulator, else Xen's counters alone.
+ * (Guest-published work, ISCHED_OBS_XEN_GUESTS, has no counter yet.)
+ * @param backend_name "sim", "xen", "replay" (a replayed trace of the
+ *        simulator has the work counter too).
+ */
+enum isched_observation isched_counters_observation(const char *backend_name, const struct isched_counters *counters);
 
 /**
  * What happened in one window, in physical units.  A metric whose counter
@@ -64,6 +96,9 @@ struct isched_window {
          *  second; 0 if it measures neither (such a window has no score). */
         double throughput;
         bool throughput_is_work;     /**< which of the two throughput is */
+        /** Work published by the guests (ISCHED_CNT_GUEST_WORK in valid):
+         *  the domains whose work is in it; 0 otherwise. */
+        uint32_t work_domains;
         uint32_t valid;              /**< the valid bits both snapshots share */
 };
 
@@ -159,6 +194,48 @@ int isched_context_reward(struct isched_context *context, const struct isched_wi
 
 /** The current baseline score (NaN before the first reward, and for NULL). */
 double isched_context_get_baseline(const struct isched_context *context);
+
+/**
+ * What a model has learned about its own accuracy and the host, carried
+ * with the context builder in a model file so that a restarted agent, or
+ * an agent started from a shipped prior, knows how far to trust it
+ * (docs/safety.md).  A value is unknown when it is NaN or its weight is 0.
+ */
+struct isched_calibration {
+        size_t size;                              /**< sizeof(struct isched_calibration) */
+        double noise_sd;                          /**< noise sd of one window's score */
+        double noise_weight;                      /**< degrees of freedom it rests on */
+        double switch_cost;                       /**< a switch's cost, in window-equivalents of score */
+        double switch_cost_weight;                /**< switches it rests on */
+        double model_error[ISCHED_ARR_COUNT];     /**< RMS error of the model's predicted gain of each arm over the baseline */
+        double model_error_weight[ISCHED_ARR_COUNT]; /**< predictions it rests on */
+};
+
+/** Fill @p cal with "nothing known". @return 0 or -EINVAL. */
+int isched_calibration_init(struct isched_calibration *cal);
+
+/** The builder's calibration (all unknown for a new builder). @return 0 or -EINVAL. */
+int isched_context_get_calibration(const struct isched_context *context, struct isched_calibration *ret_cal);
+
+/**
+ * Replace the builder's calibration.
+ * @return 0; -EINVAL for a NULL argument, a wrong size, or a value or
+ *         weight that is negative or infinite (NaN values are "unknown").
+ */
+int isched_context_set_calibration(struct isched_context *context, const struct isched_calibration *cal);
+
+/** The observation mode the builder's scores come from (ISCHED_OBS_UNKNOWN until set, and for NULL). */
+enum isched_observation isched_context_get_observation(const struct isched_context *context);
+
+/**
+ * Record the observation mode of the scores the builder (and a model
+ * saved with it) learns from.  A builder that already has a mode keeps it:
+ * setting another one is refused, so that a model learned from one kind
+ * of throughput is never fed another.
+ * @return 0; -EINVAL for a NULL context or an invalid mode; -EDOM if the
+ *         builder has another mode (the detail names both).
+ */
+int isched_context_set_observation(struct isched_context *context, enum isched_observation mode);
 
 #ifdef __cplusplus
 }

@@ -47,7 +47,16 @@ enum isched_counter_bit {
         ISCHED_CNT_CSWITCH = 1u << 5,      /**< context_switches */
         ISCHED_CNT_MIGRATIONS = 1u << 6,   /**< migrations */
         ISCHED_CNT_BALANCE = 1u << 7,      /**< balance_checks and balance_moves */
-        ISCHED_CNT_WORK = 1u << 8          /**< work_units */
+        ISCHED_CNT_WORK = 1u << 8,         /**< work_units */
+        /**
+         * The backend observes guest-published work (observation mode
+         * xen+guests, docs/guest-work.md): work_units is the weighted, capped
+         * sum of the work the pool's domains publish, valid (ISCHED_CNT_WORK)
+         * only while at least one of them does.  Set in every snapshot of
+         * that mode, so that a window without valid work is refused rather
+         * than scored on CPU time.
+         */
+        ISCHED_CNT_GUEST_WORK = 1u << 9
 };
 
 /** Version of struct isched_counters; set isched_counters::version to it. */
@@ -74,9 +83,20 @@ struct isched_counters {
         /**
          * Application-level progress (abstract work units).  The simulator
          * fills it with the useful work its vCPUs really completed: ground
-         * truth that no real host offers.  The Xen backend does not fill it.
+         * truth that no real host offers.  With ISCHED_CNT_GUEST_WORK it is
+         * the work the pool's guests publish (docs/guest-work.md).
          */
         uint64_t work_units;
+        /**
+         * Guest-published work only: changes whenever a domain's work left
+         * the sum (it stopped publishing, published a counter that went
+         * backwards, jumped or was malformed, died or left the pool), so
+         * that a window across the change, which would miss part of that
+         * domain's work, is refused.  0 otherwise.
+         */
+        uint32_t work_generation;
+        /** Guest-published work only: domains whose work is in the last increment. */
+        uint32_t work_domains;
 };
 
 /**
@@ -101,14 +121,15 @@ int isched_latency_bucket_range(unsigned bucket, uint64_t *ret_lo_ns, uint64_t *
 
 /**
  * Check that @p cur can follow @p prev: same version, same pool size, time
- * strictly later, no counter going backwards (a wrap or a reset) and no
+ * strictly later, no counter going backwards (a wrap or a reset), no
  * impossible value (busy + idle more than elapsed time x pCPUs, with 1%
- * tolerance).
+ * tolerance), and for guest-published work the same observation and
+ * work_generation in both.
  *
  * @return 0 if the window is usable; -EINVAL for a NULL argument or a bad
  *         version; -ERANGE for a counter that went backwards or is
- *         impossible; -ESTALE if the pool changed size.  The detail is in
- *         isched_last_error().
+ *         impossible; -ESTALE if the pool changed size or the guests whose
+ *         work is summed changed.  The detail is in isched_last_error().
  */
 int isched_counters_check_window(const struct isched_counters *prev,
                                  const struct isched_counters *cur);

@@ -23,8 +23,9 @@
 extern "C" {
 #endif
 
-/** The model file format version this library writes and reads. */
-#define ISCHED_MODEL_FORMAT_VERSION 1
+/** The model file format version this library writes ("schema":
+ *  "isched-model-v2", docs/json.md); it also reads version 1. */
+#define ISCHED_MODEL_FORMAT_VERSION 2
 
 /**
  * Save a policy, and optionally a context builder, to @p path atomically.

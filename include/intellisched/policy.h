@@ -23,6 +23,11 @@ extern "C" {
 
 struct isched_policy;
 
+/** The largest magnitude a policy accepts for a context value or a reward
+ *  (-EDOM beyond it): squares and sums of squares of such values stay far
+ *  from overflow.  A program can check its input against it up front. */
+#define ISCHED_POLICY_VALUE_MAX 1e100
+
 /** The kinds of policy. */
 enum isched_policy_kind {
         /** epsilon-greedy on each arm's running mean reward (ignores the context) */

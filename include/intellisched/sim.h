@@ -38,6 +38,8 @@ struct isched_sim_config {
         uint64_t seed;             /**< random seed */
         bool set_arrangement;      /**< apply @ref arrangement to every pool at start */
         enum isched_arrangement arrangement; /**< initial arrangement if set_arrangement (else socket, Xen's default) */
+        const char *costs_path;    /**< JSON object of cost constants overriding the defaults and the workload's, or NULL */
+        const char *costs_json;    /**< the same as text, or NULL (at most one of the two) */
 };
 
 /**
@@ -63,6 +65,16 @@ int isched_sim_new(const struct isched_sim_config *config, struct isched_sim **r
 
 /** Free a simulation.  NULL-safe.  @return NULL. */
 struct isched_sim *isched_sim_free(struct isched_sim *sim);
+
+/**
+ * The simulation behind a "sim" backend, owned by the backend: for reading
+ * its ground truth (isched_sim_read_counters()) while the backend observes
+ * in another mode (docs/guest-work.md), as the bench does to judge an agent
+ * that learns from what a Xen host would show.
+ *
+ * @return 0; -EINVAL for a NULL argument; -EOPNOTSUPP for another backend.
+ */
+int isched_sim_from_backend(struct isched_backend *backend, struct isched_sim **ret_sim);
 
 /**
  * Simulate @p duration_ns nanoseconds more.
@@ -136,6 +148,8 @@ struct isched_sim_stats {
         uint64_t lock_ops;         /**< runqueue lock acquisitions */
         uint64_t lock_wait_ns;     /**< total time spent waiting for runqueue locks */
         uint64_t switches;         /**< arrangement switches done */
+        uint64_t trylocks;         /**< runqueue trylocks (csched2_res_pick(), balance_load()) */
+        uint64_t trylock_fails;    /**< of which found the lock held */
 };
 
 /**
@@ -157,6 +171,9 @@ struct isched_sim_domain_info {
         uint32_t cap;              /**< percent of one pCPU, 0 for none */
         uint64_t work_units;       /**< useful work done, microseconds at full single-thread speed */
         uint64_t run_ns;           /**< time its vCPUs ran */
+        uint64_t wakeups;          /**< wake-ups of its vCPUs that have run since */
+        uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS]; /**< their wake-to-run latencies (counters.h buckets) */
+        bool publishes;            /**< it publishes its work (the workload's "publishes", default true; observation xen+guests) */
 };
 
 /**
@@ -174,6 +191,44 @@ int isched_sim_domain_count(const struct isched_sim *sim, uint32_t *ret_n);
  */
 int isched_sim_domain_info(const struct isched_sim *sim, uint32_t index,
                            struct isched_sim_domain_info *ret_info);
+
+/**
+ * The phase schedule of a built-in scenario: the durations of its phases
+ * in order, which repeat from time 0 for as long as it runs.  A scenario
+ * without phases has none (*ret_n = 0): its workload never changes.
+ *
+ * @param name the scenario.
+ * @param ret_duration_s receives up to @p max durations, in seconds.
+ * @param max entries of @p ret_duration_s.
+ * @param ret_n receives the number of phases.
+ * @return 0; -EINVAL for a NULL argument; -ENOENT for an unknown scenario;
+ *         -ERANGE if the scenario has more than @p max phases (*ret_n is
+ *         set, the durations are not).
+ */
+int isched_sim_scenario_phases(const char *name, double *ret_duration_s, size_t max, size_t *ret_n);
+
+/**
+ * The phase schedule of a simulation's workload, as
+ * isched_sim_scenario_phases() gives a scenario's.
+ *
+ * @return 0; -EINVAL for a NULL argument; -ERANGE if it has more than @p max.
+ */
+int isched_sim_phases(const struct isched_sim *sim, double *ret_duration_s, size_t max, size_t *ret_n);
+
+/**
+ * Number of cost constants of the simulator (docs/simulator.md lists them
+ * with their sources).  A workload's "costs" object and
+ * isched_sim_config.costs_path / costs_json override them by name.
+ */
+size_t isched_sim_cost_count(void);
+
+/**
+ * Cost constant @p i: its name, default value, unit and source.
+ *
+ * @return 0; -EINVAL for a NULL out-parameter; -ERANGE if @p i is out of range.
+ */
+int isched_sim_cost_get(size_t i, const char **ret_name, double *ret_default, const char **ret_unit,
+                        const char **ret_source);
 
 /** Number of built-in scenarios. */
 size_t isched_sim_scenario_count(void);

@@ -24,11 +24,13 @@
 extern "C" {
 #endif
 
-/** The "format" member of a trace header. */
-#define ISCHED_TRACE_FORMAT "intellisched-trace"
+/** The "schema" member of the header this library writes (docs/json.md). */
+#define ISCHED_TRACE_SCHEMA "isched-trace-v3"
 
-/** The trace format version this library writes and reads. */
-#define ISCHED_TRACE_VERSION 2
+/** The trace format version this library writes; it also reads version 2
+ *  (whose header has "format": ISCHED_TRACE_FORMAT_V2, "version": 2). */
+#define ISCHED_TRACE_VERSION 3
+#define ISCHED_TRACE_FORMAT_V2 "intellisched-trace"
 
 /** The longest line the reader accepts, in bytes (a header listing many pools is the longest). */
 #define ISCHED_TRACE_MAX_LINE (1024 * 1024)
@@ -67,10 +69,20 @@ int isched_trace_writer_new(const char *path, const struct isched_pool_info *poo
  * @param counters the snapshot; its version must be ISCHED_COUNTERS_VERSION,
  *        its arrangement valid and its valid mask made of isched_counter_bit.
  * @return 0; -EINVAL for a bad argument; -ENOENT for a pool not in the
- *         header; -ENOMEM; -errno of the failed write (e.g. -ENOSPC).
+ *         header; -EFBIG past the size limit; -ENOMEM; -errno of the
+ *         failed write (e.g. -ENOSPC).
  */
 int isched_trace_writer_append(struct isched_trace_writer *writer, uint32_t pool_id,
                                const struct isched_counters *counters);
+
+/**
+ * Limit the trace's size: an append that would make the file larger than
+ * @p max_bytes is refused with -EFBIG and writes nothing (the trace stays
+ * a complete, replayable file).  0, the default, is no limit.
+ *
+ * @return 0 or -EINVAL.
+ */
+int isched_trace_writer_set_max_bytes(struct isched_trace_writer *writer, uint64_t max_bytes);
 
 /**
  * Flush the trace to disk (fsync), close it and free the writer.  Every

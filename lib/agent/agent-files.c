@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The agent's files in its state directory: paths, the per-pool lock
- * file, the hold file, and the decision log. */
+/* The agent's files: paths and default directories, the per-pool lock
+ * file, the hold file, and the decision log (with its size limit and
+ * rotation). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,30 +73,88 @@ ISCHED_EXPORT int isched_agent_default_state_dir(char **ret_path)
         return 0;
 }
 
-int agent__paths(struct isched_agent *a)
+ISCHED_EXPORT int isched_agent_default_runtime_dir(char **ret_path)
 {
-        struct stat st;
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        char *p = NULL;
         int r;
 
-        /* Refuse a symbolic link or a world-writable directory now rather
-         * than at the first save, which would only log a warning. */
+        if (!ret_path)
+                return isched__error(-EINVAL, "isched_agent_default_runtime_dir: ret_path is required");
+        if (geteuid() == 0)
+                r = asprintf(&p, "/run/intellisched");
+        else if (xdg && xdg[0] == '/')
+                r = asprintf(&p, "%s/intellisched", xdg);
+        else
+                return isched__error(-ENOENT, "no runtime directory: XDG_RUNTIME_DIR is not set");
+        if (r < 0)
+                return isched__error(-ENOMEM, "out of memory");
+        *ret_path = p;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_agent_default_state_dir_for(const char *backend, char **ret_path)
+{
+        char *base = NULL, *p = NULL;
+        int r;
+
+        if (!ret_path)
+                return isched__error(-EINVAL, "isched_agent_default_state_dir_for: ret_path is required");
+        if (!backend || strcmp(backend, "xen") == 0)
+                return isched_agent_default_state_dir(ret_path);
+        if (strcmp(backend, "sim") != 0 && strcmp(backend, "replay") != 0)
+                return isched__error(-EINVAL, "unknown backend '%s'; use sim, xen or replay", backend);
+        /* A simulated or replayed pool lives as long as its process: its
+         * state is runtime state, never /var/lib's. */
+        r = isched_agent_default_runtime_dir(&base);
+        if (r == -ENOENT)
+                r = isched_agent_default_state_dir(&base);
+        if (r < 0)
+                return r;
+        r = asprintf(&p, "%s/%s", base, backend);
+        free(base);
+        if (r < 0)
+                return isched__error(-ENOMEM, "out of memory");
+        *ret_path = p;
+        return 0;
+}
+
+static int check_dir(const char *what, const char *dir)
+{
+        struct stat st;
+
+        if (stat(dir, &st) < 0)
+                return isched__error(-errno, "%s %s: %s", what, dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return isched__error(-ENOTDIR, "%s %s is not a directory", what, dir);
+        return 0;
+}
+
+int agent__paths(struct isched_agent *a)
+{
+        int r;
+
+        /* Refuse a symbolic link, a world-writable or a read-only directory
+         * now rather than at the first save, which would only log a
+         * warning. */
         if (a->model_path && (r = isched__check_write_path(a->model_path)) < 0)
+                return r;
+        if (a->lock_dir && (r = check_dir("lock directory", a->lock_dir)) < 0)
                 return r;
         if (!a->state_dir)
                 return 0;
-        if (stat(a->state_dir, &st) < 0)
-                return isched__error(-errno, "state directory %s: %s", a->state_dir, strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-                return isched__error(-ENOTDIR, "state directory %s is not a directory", a->state_dir);
+        if ((r = check_dir("state directory", a->state_dir)) < 0)
+                return r;
         a->state_path = pool_file_name(a->state_dir, a->pool, ".state.json");
-        a->lock_path = pool_file_name(a->state_dir, a->pool, ".lock");
+        a->lock_path = pool_file_name(a->lock_dir ? a->lock_dir : a->state_dir, a->pool, ".lock");
         a->hold_path = pool_file_name(a->state_dir, a->pool, ".hold");
         if (!a->state_path || !a->lock_path || !a->hold_path)
                 return isched__error(-ENOMEM, "out of memory");
         return isched__check_write_path(a->state_path);
 }
 
-/* One agent per pool and state directory: an flock()ed lock file holding
+/* One agent per pool and lock directory (the state directory, or the
+ * host's runtime directory for real pools): an flock()ed lock file holding
  * the owner's pid.  The lock goes with the process, so a crashed agent
  * never leaves a stale lock behind; the file itself stays. */
 int agent__lock(struct isched_agent *a)
@@ -170,6 +229,11 @@ void agent__remove_hold_file(const struct isched_agent *a)
                 (void)unlink(a->hold_path);
 }
 
+static int open_log_fd(const char *path)
+{
+        return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 int agent__open_log(struct isched_agent *a)
 {
         int r;
@@ -179,8 +243,94 @@ int agent__open_log(struct isched_agent *a)
         r = isched__check_write_path(a->log_path);
         if (r < 0)
                 return r;
-        a->log_fd = open(a->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        a->log_fd = open_log_fd(a->log_path);
         if (a->log_fd < 0)
                 return isched__error(-errno, "cannot open decision log %s: %s", a->log_path, strerror(errno));
         return 0;
+}
+
+ISCHED_EXPORT int isched_agent_reopen_log(struct isched_agent *agent)
+{
+        int fd;
+
+        if (!agent)
+                return isched__error(-EINVAL, "isched_agent_reopen_log: NULL agent");
+        if (!agent->log_path)
+                return 0;
+        fd = open_log_fd(agent->log_path);
+        if (fd < 0)
+                return isched__error(-errno, "cannot reopen decision log %s: %s", agent->log_path, strerror(errno));
+        if (agent->log_fd >= 0)
+                close(agent->log_fd);
+        agent->log_fd = fd;
+        return 0;
+}
+
+static bool same_file(const struct stat *x, const struct stat *y)
+{
+        return x->st_dev == y->st_dev && x->st_ino == y->st_ino;
+}
+
+/* Keep the log at its path and under its size limit.  Called holding the
+ * log's flock, which serialises rotation between the agents (of this or
+ * other processes) that share the file. */
+static int keep_log_in_place(struct isched_agent *a, size_t len)
+{
+        struct stat at_path, open_file;
+        char *old = NULL;
+        int r;
+
+        if (fstat(a->log_fd, &open_file) < 0)
+                return -errno;
+        /* Renamed by logrotate or by another agent's rotation: follow the
+         * path, as an administrator expects of a log. */
+        if (stat(a->log_path, &at_path) < 0 || !same_file(&at_path, &open_file))
+                return isched_agent_reopen_log(a);
+        if (!a->cfg.log_max_bytes || open_file.st_size == 0 ||
+            (uint64_t)open_file.st_size + len <= a->cfg.log_max_bytes)
+                return 0;
+        if (asprintf(&old, "%s.1", a->log_path) < 0)
+                return -ENOMEM;
+        r = rename(a->log_path, old) < 0 ? -errno : 0;
+        if (r == 0)
+                isched__log(ISCHED_LOG_INFO, "decision log %s reached %llu bytes: renamed to %s", a->log_path,
+                            (unsigned long long)a->cfg.log_max_bytes, old);
+        free(old);
+        return r < 0 ? isched__error(r, "cannot rotate decision log %s: %s", a->log_path, strerror(-r))
+                     : isched_agent_reopen_log(a);
+}
+
+int agent__write_log_line(struct isched_agent *a, const char *line, size_t len)
+{
+        int r, fd;
+
+        if (a->log_fd < 0 && (r = isched_agent_reopen_log(a)) < 0)
+                return r;
+        fd = a->log_fd;
+        if (flock(fd, LOCK_EX) < 0)
+                return isched__error(-errno, "cannot lock decision log %s: %s", a->log_path, strerror(errno));
+        r = keep_log_in_place(a, len);
+        /* One write() per line: with O_APPEND, lines of several agents
+         * sharing a log never interleave. */
+        if (r == 0 && write(a->log_fd, line, len) != (ssize_t)len)
+                r = isched__error(errno ? -errno : -EIO, "cannot write decision log %s: %s", a->log_path,
+                                  strerror(errno ? errno : EIO));
+        (void)flock(fd, LOCK_UN);
+        return r;
+}
+
+/* Output files the agent rewrites (state file, decision log) may fail for
+ * a while (a full disk): say so once, again when it recovers, and count. */
+void agent__output_result(struct isched_agent *a, bool *failing, const char *what, int r)
+{
+        if (r < 0) {
+                a->output_errors++;
+                if (!*failing)
+                        isched__log(ISCHED_LOG_WARNING, "pool %s: cannot write the %s: %s; the agent goes on and "
+                                    "says when it works again", a->pool, what, isched_last_error());
+                *failing = true;
+        } else if (*failing) {
+                isched__log(ISCHED_LOG_WARNING, "pool %s: writing the %s works again", a->pool, what);
+                *failing = false;
+        }
 }

@@ -21,7 +21,31 @@ static const char *const reason_names[ISCHED_AGENT_REASON_COUNT] = {
         [ISCHED_AGENT_REASON_EXPLORE] = "explore",   [ISCHED_AGENT_REASON_DWELL] = "dwell",
         [ISCHED_AGENT_REASON_BUDGET] = "budget",     [ISCHED_AGENT_REASON_ROLLBACK] = "rollback",
         [ISCHED_AGENT_REASON_OVERRIDE] = "override", [ISCHED_AGENT_REASON_ADVISORY] = "advisory",
+        [ISCHED_AGENT_REASON_GAIN] = "gain",         [ISCHED_AGENT_REASON_SAFE_EXPLORE] = "safe-explore",
+        [ISCHED_AGENT_REASON_VISIT] = "visit",       [ISCHED_AGENT_REASON_HYSTERESIS] = "hysteresis",
+        [ISCHED_AGENT_REASON_KNOWN_WORSE] = "known-worse", [ISCHED_AGENT_REASON_RISK] = "risk",
+        [ISCHED_AGENT_REASON_WAIT] = "wait",
 };
+
+const char *agent__reason_class(enum isched_agent_reason r)
+{
+        switch (r) {
+        case ISCHED_AGENT_REASON_EXPLOIT:
+        case ISCHED_AGENT_REASON_EXPLORE:
+                return "policy";
+        case ISCHED_AGENT_REASON_GAIN:
+        case ISCHED_AGENT_REASON_SAFE_EXPLORE:
+        case ISCHED_AGENT_REASON_VISIT:
+        case ISCHED_AGENT_REASON_HYSTERESIS:
+        case ISCHED_AGENT_REASON_KNOWN_WORSE:
+        case ISCHED_AGENT_REASON_RISK:
+        case ISCHED_AGENT_REASON_WAIT:
+        case ISCHED_AGENT_REASON_ROLLBACK:
+                return "safety";
+        default:
+                return "guard";
+        }
+}
 
 static const char *const mode_names[ISCHED_AGENT_MODE_COUNT] = {
         [ISCHED_AGENT_ACTIVE] = "active",     [ISCHED_AGENT_DRY_RUN] = "dry-run",
@@ -53,6 +77,9 @@ ISCHED_EXPORT int isched_agent_config_init(struct isched_agent_config *config)
                 .rollback_windows = 3,
                 .rollback_margin = 0.1,
                 .model_save_epochs = 10,
+                .budget = 0.01,
+                .baseline = ISCHED_ARR_COUNT,
+                .log_max_bytes = 64ULL << 20,
         };
         return 0;
 }
@@ -78,6 +105,10 @@ static int check_config(const struct isched_agent_config *c)
                                      c->max_switches_per_hour);
         if (!isched__finite(c->rollback_margin) || c->rollback_margin < 0)
                 return isched__error(-EINVAL, "agent config: rollback_margin must be finite and >= 0");
+        if (!isched__finite(c->budget) || c->budget < 0 || c->budget > 1)
+                return isched__error(-EINVAL, "agent config: budget %g out of range 0..1 (score per window)", c->budget);
+        if ((unsigned)c->baseline > ISCHED_ARR_COUNT)
+                return isched__error(-EINVAL, "agent config: baseline %d is not an arrangement", (int)c->baseline);
         return 0;
 }
 
@@ -158,7 +189,77 @@ static int setup_policy(struct isched_agent *a, const struct isched_policy *poli
                 if (r < 0)
                         return r;
         }
+        memcpy(a->nr_runqueues, pool->nr_runqueues, sizeof(a->nr_runqueues));
+        return isched_policy_get_params(a->policy, &a->pp);
+}
+
+/* The lowest arm that groups the pool's pCPUs as `arm` does (the one the
+ * policy's mask keeps of a group of identical arrangements). */
+static enum isched_arrangement canonical_arm(const struct isched_agent *a, enum isched_arrangement arm)
+{
+        if ((unsigned)arm >= ISCHED_ARR_COUNT || a->nr_runqueues[arm] == 0)
+                return arm;
+        for (unsigned i = 0; i < (unsigned)arm; i++)
+                if (a->nr_runqueues[i] == a->nr_runqueues[arm] && (a->pp.arm_mask & (1u << i)))
+                        return (enum isched_arrangement)i;
+        return arm;
+}
+
+/* The safety layer judges against the baseline: the arrangement found at
+ * takeover unless the configuration names one.  Its calibration comes
+ * from the model the agent starts with. */
+static int setup_safety(struct isched_agent *a)
+{
+        struct isched__safety_params sp;
+        struct isched__safety_calibration sc;
+        struct isched_calibration cal;
+        int r;
+
+        a->baseline = canonical_arm(a, a->cfg.baseline < ISCHED_ARR_COUNT ? a->cfg.baseline : a->takeover);
+        if (!(a->pp.arm_mask & (1u << a->baseline)))
+                return isched__error(-EINVAL, "pool %s: the baseline arrangement %s is not among the arms the policy may choose",
+                                     a->pool, isched_arrangement_to_string(a->baseline));
+        isched__safety_params_init(&sp);
+        sp.budget = a->cfg.budget;
+        sp.switch_cost = a->cparams.switch_penalty;
+        /* The stop-loss acts at the first snapshot after the settle. */
+        sp.exposure_windows = (double)(a->cfg.settle_intervals + 1) / (double)a->cfg.epoch_intervals;
+        r = isched__safety_new(&sp, a->pp.arm_mask, a->baseline, &a->safety);
+        if (r < 0)
+                return r;
+        r = isched_context_get_calibration(a->context, &cal);
+        if (r < 0)
+                return r;
+        sc = (struct isched__safety_calibration){
+                .noise_sd = cal.noise_sd, .noise_weight = cal.noise_weight,
+                .switch_cost = cal.switch_cost, .switch_cost_weight = cal.switch_cost_weight,
+        };
+        memcpy(sc.model_error, cal.model_error, sizeof(sc.model_error));
+        memcpy(sc.model_error_weight, cal.model_error_weight, sizeof(sc.model_error_weight));
+        isched__safety_set_calibration(a->safety, &sc);
         return 0;
+}
+
+/* A model learned from another kind of throughput is refused (context.h). */
+static int check_observation(struct isched_agent *a)
+{
+        const enum isched_observation had = isched_context_get_observation(a->context);
+        int r;
+
+        a->observation = isched_counters_observation(isched_backend_get_name(a->backend), &a->start);
+        r = isched_context_set_observation(a->context, a->observation);
+        if (r == -EDOM)
+                return isched__error(-EINVAL,
+                                     "pool %s: the model (or prior) was learned in observation mode %s, but this pool "
+                                     "is observed in mode %s (%s): their scores are not comparable; use a model "
+                                     "learned in mode %s, or start without one",
+                                     a->pool, isched_observation_to_string(had),
+                                     isched_observation_to_string(a->observation),
+                                     a->observation == ISCHED_OBS_GROUND_TRUTH ? "the simulator's work counter"
+                                     : a->observation == ISCHED_OBS_XEN        ? "Xen's counters: guest CPU time"
+                                                                               : "Xen's counters and guest-published work",
+                                     isched_observation_to_string(a->observation));
+        return r;
 }
 
 ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, struct isched_backend *backend,
@@ -185,10 +286,12 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         a->state_dir = dup_or_null(config->state_dir, &oom);
         a->log_path = dup_or_null(config->log_path, &oom);
         a->model_path = dup_or_null(config->model_path, &oom);
+        a->lock_dir = dup_or_null(config->lock_dir, &oom);
         a->cfg.pool = a->pool;
         a->cfg.state_dir = a->state_dir;
         a->cfg.log_path = a->log_path;
         a->cfg.model_path = a->model_path;
+        a->cfg.lock_dir = a->lock_dir;
         if (config->max_switches_per_hour)
                 a->switch_times = calloc(config->max_switches_per_hour, sizeof(*a->switch_times));
         if (oom || (config->max_switches_per_hour && !a->switch_times)) {
@@ -228,7 +331,14 @@ ISCHED_EXPORT int isched_agent_new(const struct isched_agent_config *config, str
         a->have_start = true;
         record_snapshot(a, &a->start);
         a->now_ns = a->start.timestamp_ns;
-        a->current = a->start.arrangement;
+        a->current = a->takeover = a->start.arrangement;
+        agent__inherit_takeover(a);
+        r = check_observation(a);
+        if (r < 0)
+                goto fail;
+        r = setup_safety(a);
+        if (r < 0)
+                goto fail;
         /* The arrangement found has been in force for an unknown time: the
          * dwell time counts from the agent's start, so that a restarted
          * agent does not switch at once. */
@@ -272,11 +382,13 @@ ISCHED_EXPORT struct isched_agent *isched_agent_unref(struct isched_agent *agent
         isched_backend_unref(agent->backend);
         isched_policy_free(agent->policy);
         isched_context_free(agent->context);
+        isched__safety_free(agent->safety);
         free(agent->switch_times);
         free(agent->pool);
         free(agent->state_dir);
         free(agent->log_path);
         free(agent->model_path);
+        free(agent->lock_dir);
         free(agent->state_path);
         free(agent->lock_path);
         free(agent->hold_path);
@@ -285,10 +397,11 @@ ISCHED_EXPORT struct isched_agent *isched_agent_unref(struct isched_agent *agent
 }
 
 /* A decision that will never get its reward is logged without one. */
-static void drop_pending(struct isched_agent *a, const char *why)
+void agent__drop_pending(struct isched_agent *a, const char *why)
 {
         if (!a->pending.valid)
                 return;
+        a->unlearned++;
         agent__log_record(a, &a->pending, NULL, why);
         a->pending.valid = false;
 }
@@ -304,7 +417,15 @@ static void restart_window(struct isched_agent *a, const struct isched_counters 
 static void stop_agent(struct isched_agent *a)
 {
         a->mode = ISCHED_AGENT_STOPPED;
-        drop_pending(a, "pool vanished");
+        snprintf(a->stop_reason, sizeof(a->stop_reason), "the pool vanished");
+        /* What waited to be confirmed is given up, in decision order. */
+        while (a->q_len) {
+                a->unlearned++;
+                agent__log_record(a, &a->queue[a->q_head], NULL, "pool vanished before the window was confirmed");
+                a->q_head = (a->q_head + 1) % AGENT_QUEUE;
+                a->q_len--;
+        }
+        agent__drop_pending(a, "pool vanished");
         isched__log(ISCHED_LOG_WARNING, "pool %s vanished: its agent stops", a->pool);
         agent__write_state(a);
 }
@@ -332,37 +453,190 @@ static void note_switch(struct isched_agent *a)
                 a->n_switch_times++;
 }
 
-/* Learn from the window that followed the pending decision, and watch for
- * a switch that made things worse. */
-static int reward_pending(struct isched_agent *a, const struct isched_window *w, double score)
+static double epoch_ns(const struct isched_agent *a)
 {
-        double reward;
-        int r;
+        return (double)a->cfg.interval_ns * (double)a->cfg.epoch_intervals;
+}
 
-        r = isched_context_reward(a->context, w, a->pending.valid && a->pending.switched, &reward);
-        if (r < 0)
-                return r;
-        /* Rollback watches the first windows after a switch: one that is
-         * not significantly worse than before ends the watch. */
-        if (a->watching) {
-                if (score < a->lkg_score - a->cfg.rollback_margin) {
-                        a->bad_windows++;
+/* ---- learning ------------------------------------------------------------ */
+
+/* Learn, in order, the decisions whose reward windows the safety layer
+ * has confirmed: the policy learns the window's score minus the baseline's
+ * score measured in the same workload segment.  A window that is never to
+ * be learned (a transient, one that straddles a change, one whose segment
+ * never measured the baseline) is logged with the reason. */
+static int learn_windows(struct isched_agent *a, bool final)
+{
+        while (a->q_len) {
+                struct agent_record *rec = &a->queue[a->q_head];
+                const char *why = NULL;
+                double baseline, reward;
+                int r = isched__safety_learnable(a->safety, rec->window_id, final, &baseline, &why);
+
+                if (r == 0)
+                        break;
+                if (r > 0) {
+                        reward = rec->window_score - baseline;
+                        rec->baseline = baseline;
+                        rec->learned_epoch = a->epochs;
+                        r = isched_policy_update(a->policy, (uint32_t)canonical_arm(a, rec->arm), rec->x,
+                                                 ISCHED_F_COUNT, reward);
+                        if (r < 0)
+                                return r;
+                        a->updates++;
+                        a->reward_sum += reward;
+                        a->last_reward = reward;
+                        agent__log_record(a, rec, &reward, NULL);
                 } else {
-                        a->watching = false;
-                        a->bad_windows = 0;
+                        a->unlearned++;
+                        agent__log_record(a, rec, NULL, why);
                 }
+                a->q_head = (a->q_head + 1) % AGENT_QUEUE;
+                a->q_len--;
         }
-        if (!a->pending.valid)
-                return 0;
-        r = isched_policy_update(a->policy, (uint32_t)a->pending.arm, a->pending.x, ISCHED_F_COUNT, reward);
-        if (r < 0)
-                return r;
-        a->updates++;
-        a->reward_sum += reward;
-        a->last_reward = reward;
-        agent__log_record(a, &a->pending, &reward, NULL);
-        a->pending.valid = false;
         return 0;
+}
+
+static int learn_confirmed(struct isched_agent *a)
+{
+        return learn_windows(a, false);
+}
+
+int agent__finish_learning(struct isched_agent *a)
+{
+        return learn_windows(a, true);
+}
+
+/* The pending decision's reward window has been observed. */
+static void enqueue_pending(struct isched_agent *a, uint64_t window_id, double score)
+{
+        struct agent_record *slot;
+
+        if (!a->pending.valid)
+                return;
+        if (a->q_len == AGENT_QUEUE) {
+                a->unlearned++;
+                agent__log_record(a, &a->queue[a->q_head], NULL,
+                                  "waited too long for a baseline window in its workload segment");
+                a->q_head = (a->q_head + 1) % AGENT_QUEUE;
+                a->q_len--;
+        }
+        a->pending.window_id = window_id;
+        a->pending.window_score = score;
+        slot = &a->queue[(a->q_head + a->q_len) % AGENT_QUEUE];
+        *slot = a->pending;
+        a->q_len++;
+        a->pending.valid = false;
+}
+
+/* Give a window to the safety layer; its id, or 0 if the layer refused it. */
+static uint64_t observe_window(struct isched_agent *a, const struct isched_window *w, double score,
+                               const double *raw, bool transient)
+{
+        struct isched__safety_window sw = {
+                .arm = (uint32_t)canonical_arm(a, a->current),
+                .score = score,
+                .fraction = (double)w->duration_ns / epoch_ns(a),
+                .transient = transient,
+        };
+        struct isched__safety_event ev;
+
+        memcpy(sw.features, raw, sizeof(sw.features));
+        if (isched__safety_observe(a->safety, &sw, &ev) < 0)
+                return 0;
+        if (ev.change)
+                isched__log(ISCHED_LOG_INFO, "pool %s: workload change detected (%s%s%s), re-exploring within the budget",
+                            a->pool, ev.change_feature < 0 ? "score" : "feature ",
+                            ev.change_feature < 0 ? "" : isched_feature_name((unsigned)ev.change_feature),
+                            ev.change_feature < 0 ? " shift" : " shift");
+        return ev.id;
+}
+
+/* The rollback guard watches the first windows after a switch: one that
+ * is not significantly worse than before ends the watch. */
+static void watch_rollback(struct isched_agent *a, double score)
+{
+        if (!a->watching)
+                return;
+        if (score < a->lkg_score - a->cfg.rollback_margin) {
+                a->bad_windows++;
+        } else {
+                a->watching = false;
+                a->bad_windows = 0;
+        }
+}
+
+/* ---- deciding ------------------------------------------------------------ */
+
+/* How uncertain the policy's estimate of arm i is, per unit of noise:
+ * sqrt(x' A^-1 x) for the linear kinds (their width without its
+ * multiplier), 1/sqrt(pulls + 1) for the others. */
+static double unit_width(const struct isched_agent *a, const struct isched_decision *d, unsigned i)
+{
+        const struct isched_arm_explanation *e = &d->arms[i];
+
+        switch (a->pp.kind) {
+        case ISCHED_POLICY_LINUCB:
+        case ISCHED_POLICY_DLINUCB:
+                if (a->pp.alpha > 0)
+                        return e->width / a->pp.alpha;
+                break;
+        case ISCHED_POLICY_LINTS:
+                return e->width / a->pp.ts_v;
+        default:
+                break;
+        }
+        return 1.0 / sqrt((double)e->pulls + 1.0);
+}
+
+/* The policy's view of every arm, as the safety layer's prior: the
+ * predicted gain over the baseline, its standard error (the model's
+ * measured error and the noise through the regression), the policy's
+ * preference and its proposal. */
+static void safety_prior(const struct isched_agent *a, const struct isched_decision *d,
+                         struct isched__safety_prior *p)
+{
+        const unsigned b = (unsigned)a->baseline;
+        struct isched__safety_status st;
+
+        isched__safety_get_status(a->safety, &st);
+        for (unsigned i = 0; i < ISCHED_ARR_COUNT; i++) {
+                const double ui = unit_width(a, d, i), ub = unit_width(a, d, b);
+
+                p->gain[i] = d->arms[i].estimate - d->arms[b].estimate;
+                p->sd[i] = sqrt(st.model_error[i] * st.model_error[i] +
+                                st.noise_sd * st.noise_sd * (ui * ui + ub * ub));
+                p->rank[i] = d->arms[i].enabled ? d->arms[i].score : -INFINITY;
+        }
+        p->proposal = d->arm;
+}
+
+static enum isched_agent_reason agent_reason(const struct isched__safety_decision *sd,
+                                             const struct isched_decision *d)
+{
+        const enum isched_agent_reason policy_reason =
+                d->reason == ISCHED_CHOICE_EXPLORE ? ISCHED_AGENT_REASON_EXPLORE : ISCHED_AGENT_REASON_EXPLOIT;
+
+        switch (sd->reason) {
+        case SAFETY_ACCEPT:
+                return sd->arm == d->arm ? policy_reason : ISCHED_AGENT_REASON_GAIN;
+        case SAFETY_STAY:
+                return sd->arm == d->arm ? policy_reason : ISCHED_AGENT_REASON_WAIT;
+        case SAFETY_EXPLOIT:
+                return ISCHED_AGENT_REASON_GAIN;
+        case SAFETY_EXPLORE:
+                return ISCHED_AGENT_REASON_SAFE_EXPLORE;
+        case SAFETY_STINT:
+                return sd->arm == d->arm ? policy_reason : ISCHED_AGENT_REASON_VISIT;
+        case SAFETY_HYSTERESIS:
+                return ISCHED_AGENT_REASON_HYSTERESIS;
+        case SAFETY_ELIMINATED:
+                return ISCHED_AGENT_REASON_KNOWN_WORSE;
+        case SAFETY_BUDGET:
+                return ISCHED_AGENT_REASON_RISK;
+        default:
+                return ISCHED_AGENT_REASON_ROLLBACK;
+        }
 }
 
 static bool is_policy_reason(enum isched_agent_reason r)
@@ -370,10 +644,10 @@ static bool is_policy_reason(enum isched_agent_reason r)
         return r == ISCHED_AGENT_REASON_EXPLOIT || r == ISCHED_AGENT_REASON_EXPLORE;
 }
 
-/* The policy proposes; the guards dispose.  Returns the arrangement to be
- * in force and sets *reason. */
+/* The policy proposed, the safety layer disposed; now the guards.  Returns
+ * the arrangement to be in force and updates *reason. */
 static enum isched_arrangement apply_guards(struct isched_agent *a, enum isched_arrangement wanted,
-                                            enum isched_agent_reason *reason)
+                                            enum isched_arrangement fallback, enum isched_agent_reason *reason)
 {
         if (a->mode == ISCHED_AGENT_HELD) {
                 *reason = ISCHED_AGENT_REASON_OVERRIDE;
@@ -383,13 +657,17 @@ static enum isched_arrangement apply_guards(struct isched_agent *a, enum isched_
                 *reason = ISCHED_AGENT_REASON_ADVISORY;
                 return a->current;
         }
-        if (a->watching && a->cfg.rollback_windows && a->bad_windows >= a->cfg.rollback_windows &&
-            a->lkg != a->current) {
-                *reason = ISCHED_AGENT_REASON_ROLLBACK;
-                return a->lkg;
-        }
-        if (wanted == a->current)
+        /* The safety layer's rollback ignores the dwell time and the
+         * switch budget, as the rollback guard does. */
+        if (*reason == ISCHED_AGENT_REASON_ROLLBACK)
                 return wanted;
+        if (a->watching && a->cfg.rollback_windows && a->bad_windows >= a->cfg.rollback_windows &&
+            fallback != canonical_arm(a, a->current)) {
+                *reason = ISCHED_AGENT_REASON_ROLLBACK;
+                return fallback;
+        }
+        if (wanted == canonical_arm(a, a->current))
+                return a->current;
         if (a->now_ns - a->last_switch_ns < a->cfg.min_dwell_ns) {
                 *reason = ISCHED_AGENT_REASON_DWELL;
                 return a->current;
@@ -427,19 +705,17 @@ static int apply_switch(struct isched_agent *a, enum isched_arrangement target, 
                 return 0;
         }
         if (*reason == ISCHED_AGENT_REASON_ROLLBACK) {
-                isched__log(ISCHED_LOG_WARNING, "pool %s: rollback from %s to last-known-good %s after %u worse windows",
-                            a->pool, isched_arrangement_to_string(from), isched_arrangement_to_string(target),
-                            a->bad_windows);
+                isched__log(ISCHED_LOG_WARNING, "pool %s: rollback from %s to %s (%s)", a->pool,
+                            isched_arrangement_to_string(from), isched_arrangement_to_string(target),
+                            target == a->baseline ? "the baseline" : "the best-known arrangement");
                 a->watching = false;
                 a->bad_windows = 0;
         } else if (!a->watching || a->bad_windows == 0) {
-                /* A switch away from an arrangement that was doing no worse
-                 * than its predecessor makes it the one to come back to. */
-                a->lkg = from;
                 a->lkg_score = score;
                 a->watching = a->cfg.rollback_windows > 0;
                 a->bad_windows = 0;
         }
+        isched__safety_note_switch(a->safety, (uint32_t)canonical_arm(a, from), (uint32_t)canonical_arm(a, target));
         a->current = target;
         note_switch(a);
         return 1;
@@ -454,6 +730,24 @@ static void maybe_save_model(struct isched_agent *a)
                             isched_last_error());
 }
 
+/* What the safety layer learned about the model and the host goes into
+ * the context builder, so that a saved model carries it. */
+static void sync_calibration(struct isched_agent *a)
+{
+        struct isched__safety_calibration sc;
+        struct isched_calibration cal;
+
+        isched__safety_get_calibration(a->safety, &sc);
+        isched_calibration_init(&cal);
+        cal.noise_sd = sc.noise_sd;
+        cal.noise_weight = sc.noise_weight;
+        cal.switch_cost = sc.switch_cost;
+        cal.switch_cost_weight = sc.switch_cost_weight;
+        memcpy(cal.model_error, sc.model_error, sizeof(cal.model_error));
+        memcpy(cal.model_error_weight, sc.model_error_weight, sizeof(cal.model_error_weight));
+        (void)isched_context_set_calibration(a->context, &cal);
+}
+
 static bool is_window_error(int r)
 {
         return r == -ERANGE || r == -EDOM || r == -ESTALE;
@@ -463,7 +757,7 @@ static void skip_window(struct isched_agent *a, const struct isched_counters *c,
 {
         a->skipped++;
         isched__log(ISCHED_LOG_INFO, "pool %s: window skipped, not learned: %s", a->pool, why);
-        drop_pending(a, why);
+        agent__drop_pending(a, why);
         restart_window(a, c);
         /* The snapshot that broke the window may itself be the lie (event
          * counters that went backwards once, which no time bound catches
@@ -473,42 +767,62 @@ static void skip_window(struct isched_agent *a, const struct isched_counters *c,
         agent__write_state(a);
 }
 
-/* One decision epoch ends with snapshot c. */
-static int end_epoch(struct isched_agent *a, const struct isched_counters *c)
+/* A window's score and features; window errors are the caller's to skip. */
+static int measure(struct isched_agent *a, const struct isched_counters *c, struct isched_window *w,
+                   double *score, double *x, double *raw)
 {
-        struct agent_record rec = { .valid = true };
-        struct isched_window w;
-        double score;
         int r;
 
-        a->epochs++;
-        r = isched_window_from_counters(&a->start, c, &w);
+        r = isched_window_from_counters(&a->start, c, w);
         if (r == 0)
-                r = isched_context_score(&a->cparams, &w, &score);
-        if (r == 0)
-                r = reward_pending(a, &w, score);
-        if (r == 0)
-                r = isched_context_features(a->context, &w, rec.x, ISCHED_F_COUNT, rec.raw);
-        if (is_window_error(r)) {
-                skip_window(a, c, isched_last_error());
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        a->last_score = score;
+                r = isched_context_score(&a->cparams, w, score);
+        if (r == 0 && x)
+                r = isched_context_features(a->context, w, x, ISCHED_F_COUNT, raw);
+        return r;
+}
 
+/* Decide on context x (from the window that just ended at c). */
+static int decide(struct isched_agent *a, const struct isched_counters *c, const struct isched_window *w,
+                  const double *x, const double *raw, double score, bool stopped)
+{
+        struct agent_record rec = { .valid = true };
+        struct isched__safety_prior prior;
+        struct isched__safety_status st;
+        int r;
+
+        memcpy(rec.x, x, sizeof(rec.x));
+        memcpy(rec.raw, raw, sizeof(rec.raw));
+        rec.throughput = w->throughput;
+        rec.throughput_source = !w->throughput_is_work                 ? "cpu-time"
+                                : (w->valid & ISCHED_CNT_GUEST_WORK) ? "guest-work"
+                                                                     : "work";
+        rec.work_domains = w->work_domains;
         r = isched_policy_choose(a->policy, rec.x, ISCHED_F_COUNT, &rec.decision, NULL);
         if (r < 0)
                 return r;
+        safety_prior(a, &rec.decision, &prior);
+        r = isched__safety_decide(a->safety, (uint32_t)canonical_arm(a, a->current), &prior, &rec.safety);
+        if (r < 0)
+                return r;
+        if (a->cfg.no_safety) {
+                rec.safety.arm = rec.decision.arm;
+                rec.safety.reason = SAFETY_ACCEPT;
+        }
+        isched__safety_get_status(a->safety, &st);
         a->decisions++;
         rec.epoch = a->epochs;
         rec.time_ns = a->now_ns;
+        rec.wall_time_s = agent__wall_time_s();
         rec.score = score;
         rec.before = a->current;
         rec.mode = a->mode;
-        rec.reason = rec.decision.reason == ISCHED_CHOICE_EXPLORE ? ISCHED_AGENT_REASON_EXPLORE
-                                                                  : ISCHED_AGENT_REASON_EXPLOIT;
-        rec.arm = apply_guards(a, (enum isched_arrangement)rec.decision.arm, &rec.reason);
+        rec.switch_cost = st.switch_cost;
+        rec.segment = st.segment;
+        rec.window_score = rec.settle_score = rec.baseline = NAN;
+        rec.stopped = stopped;
+        rec.reason = agent_reason(&rec.safety, &rec.decision);
+        rec.arm = apply_guards(a, (enum isched_arrangement)rec.safety.arm,
+                               (enum isched_arrangement)rec.safety.fallback, &rec.reason);
         if (rec.arm != a->current) {
                 r = apply_switch(a, rec.arm, &rec.reason, score);
                 if (r < 0)
@@ -518,22 +832,116 @@ static int end_epoch(struct isched_agent *a, const struct isched_counters *c)
                         rec.arm = a->current;
         }
         /* The propensity of what was done: the policy's own when its choice
-         * stands, 1 when a guard decided (guards are deterministic). */
+         * stands, 1 when the safety layer or a guard decided (both are
+         * deterministic given the agent's state). */
         rec.propensity = is_policy_reason(rec.reason) ? rec.decision.propensity : 1.0;
         a->pending = rec;
         a->last = rec;
         if (rec.switched) {
                 a->settle_left = a->cfg.settle_intervals;
-                a->have_start = a->settle_left == 0;
+                a->have_start = true;
                 a->start = *c;
                 a->start.arrangement = a->current;
         } else {
                 restart_window(a, c);
         }
         a->observed = 0;
+        sync_calibration(a);
         maybe_save_model(a);
         agent__write_state(a);
         return 1;
+}
+
+/* One decision epoch ends with snapshot c (early, if the stop-loss said so). */
+static int end_epoch(struct isched_agent *a, const struct isched_counters *c, bool stopped)
+{
+        double x[ISCHED_F_COUNT], raw[ISCHED_F_COUNT], score;
+        struct isched_window w;
+        uint64_t id;
+        int r;
+
+        a->epochs++;
+        r = measure(a, c, &w, &score, x, raw);
+        if (is_window_error(r)) {
+                skip_window(a, c, isched_last_error());
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        a->last_score = score;
+        if (stopped)
+                a->stop_losses++;
+        watch_rollback(a, score);
+        id = observe_window(a, &w, score, raw, false);
+        if (a->pending.valid)
+                a->pending.stopped = stopped;
+        enqueue_pending(a, id, score);
+        r = learn_confirmed(a);
+        if (r < 0)
+                return r;
+        return decide(a, c, &w, x, raw, score, stopped);
+}
+
+/* The settle after a switch has ended at c: its window is the switch's
+ * transient, observed as such.  If the exploration budget cannot even
+ * afford the first interval after it, the agent decides again at once. */
+static int end_settle(struct isched_agent *a, const struct isched_counters *c)
+{
+        double x[ISCHED_F_COUNT], raw[ISCHED_F_COUNT], score;
+        struct isched_window w;
+        uint64_t id;
+        int r;
+
+        r = measure(a, c, &w, &score, NULL, NULL);
+        if (is_window_error(r)) {
+                skip_window(a, c, isched_last_error());
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        /* The features of a transient are the workload's all the same. */
+        r = isched_window_from_counters(&a->start, c, &w);
+        if (r == 0)
+                r = isched_context_features(a->context, &w, x, ISCHED_F_COUNT, raw);
+        if (r < 0) {
+                skip_window(a, c, isched_last_error());
+                return 0;
+        }
+        id = observe_window(a, &w, score, raw, true);
+        if (a->pending.valid)
+                a->pending.settle_score = score;
+        if (a->mode == ISCHED_AGENT_ACTIVE && !a->cfg.no_safety &&
+            !isched__safety_may_continue(a->safety, (uint32_t)canonical_arm(a, a->current), NAN, 0.0,
+                                         (double)a->cfg.interval_ns / epoch_ns(a))) {
+                a->epochs++;
+                a->stop_losses++;
+                a->last_score = score;
+                if (a->pending.valid)
+                        a->pending.stopped = true;
+                enqueue_pending(a, id, score);
+                r = learn_confirmed(a);
+                if (r < 0)
+                        return r;
+                return decide(a, c, &w, x, raw, score, true);
+        }
+        restart_window(a, c);
+        return 0;
+}
+
+/* Stop-loss: a window away from the baseline ends early when one more
+ * interval could overrun the exploration budget. */
+static bool stop_loss(struct isched_agent *a, const struct isched_counters *c)
+{
+        struct isched_window w;
+        double score;
+
+        if (a->mode != ISCHED_AGENT_ACTIVE || a->cfg.no_safety || canonical_arm(a, a->current) == a->baseline)
+                return false;
+        if (isched_window_from_counters(&a->start, c, &w) < 0 || isched_context_score(&a->cparams, &w, &score) < 0)
+                return false;
+        return !isched__safety_may_continue(a->safety, (uint32_t)canonical_arm(a, a->current), score,
+                                            (double)w.duration_ns / epoch_ns(a),
+                                            (double)a->cfg.interval_ns / epoch_ns(a));
 }
 
 static void check_resume_by_file(struct isched_agent *a)
@@ -568,7 +976,7 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
         if (!agent)
                 return isched__error(-EINVAL, "isched_agent_tick: NULL agent");
         if (agent->mode == ISCHED_AGENT_STOPPED)
-                return isched__error(-ENOENT, "the agent of pool %s has stopped: the pool vanished", agent->pool);
+                return isched__error(-ENOENT, "the agent of pool %s has stopped: %s", agent->pool, agent->stop_reason);
         agent->last_tick_switched = false;
         r = isched_backend_read_counters(agent->backend, agent->pool_id, &c);
         if (r == -ENOENT) {
@@ -587,6 +995,8 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
                 snprintf(why, sizeof(why), "the arrangement changed from %s to %s and the agent did not change it",
                          isched_arrangement_to_string(agent->current) ?: "?",
                          isched_arrangement_to_string(c.arrangement) ?: "?");
+                isched__safety_note_switch(agent->safety, (uint32_t)canonical_arm(agent, agent->current),
+                                           (uint32_t)canonical_arm(agent, c.arrangement));
                 agent->current = c.arrangement;
                 agent->watching = false;
                 if (agent->mode == ISCHED_AGENT_ACTIVE)
@@ -599,7 +1009,7 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
         }
         if (agent->settle_left > 0) {
                 if (--agent->settle_left == 0)
-                        restart_window(agent, &c);
+                        return end_settle(agent, &c);
                 return 0;
         }
         if (!agent->have_start) {
@@ -607,14 +1017,17 @@ ISCHED_EXPORT int isched_agent_tick(struct isched_agent *agent)
                 return 0;
         }
         if (++agent->observed < agent->cfg.epoch_intervals)
-                return 0;
-        return end_epoch(agent, &c);
+                return stop_loss(agent, &c) ? end_epoch(agent, &c, true) : 0;
+        return end_epoch(agent, &c, false);
 }
 
 ISCHED_EXPORT int isched_agent_get_status(const struct isched_agent *agent, struct isched_agent_status *ret_status)
 {
+        struct isched__safety_status st;
+
         if (!agent || !ret_status)
                 return isched__error(-EINVAL, "isched_agent_get_status: NULL argument");
+        isched__safety_get_status(agent->safety, &st);
         *ret_status = (struct isched_agent_status){
                 .mode = agent->mode,
                 .arrangement = agent->current,
@@ -631,7 +1044,27 @@ ISCHED_EXPORT int isched_agent_get_status(const struct isched_agent *agent, stru
                 .mean_reward = agent->updates ? agent->reward_sum / (double)agent->updates : NAN,
                 .last_score = agent->last_score,
                 .last_tick_switched = agent->last_tick_switched,
+                .baseline = agent->baseline,
+                .gain = NAN,
+                .gain_sd = NAN,
+                .measured_gain = st.measured_gain,
+                .measured_gain_sd = st.measured_gain_sd,
+                .budget_spent = st.spent,
+                .budget_allowance = st.allowance,
+                .changes = st.changes,
+                .stop_losses = agent->stop_losses,
+                .unlearned = agent->unlearned,
+                .waiting = agent->q_len + (agent->pending.valid ? 1u : 0u),
+                .takeover_arrangement = agent->takeover,
+                .output_errors = agent->output_errors,
         };
+        if (agent->last.valid) {
+                const unsigned cur = (unsigned)canonical_arm(agent, agent->current), b = (unsigned)agent->baseline;
+                const struct isched__safety_arm_estimate *e = agent->last.safety.arms;
+
+                ret_status->gain = cur == b ? 0.0 : e[cur].mean - e[b].mean;
+                ret_status->gain_sd = cur == b ? 0.0 : sqrt(e[cur].sd * e[cur].sd + e[b].sd * e[b].sd);
+        }
         return 0;
 }
 

@@ -6,6 +6,8 @@
 
 #include "intellisched/backend.h"
 
+struct isched__guest_tracker;
+
 struct isched_backend_ops {
         const char *name;
         int (*list_pools)(struct isched_backend *b, struct isched_pool_info **ret, size_t *ret_n);
@@ -13,6 +15,8 @@ struct isched_backend_ops {
         int (*get_arrangement)(struct isched_backend *b, uint32_t pool, enum isched_arrangement *ret);
         int (*set_arrangement)(struct isched_backend *b, uint32_t pool, enum isched_arrangement a);
         int (*wait)(struct isched_backend *b, uint64_t interval_ns);
+        /* NULL, or the backend's guest-work tracker (mode xen+guests) */
+        struct isched__guest_tracker *(*guest_tracker)(struct isched_backend *b);
         void (*destroy)(struct isched_backend *b);
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend-private.h"
+#include "guest-work.h"
 #include "util/util.h"
 
 struct backend_entry {
@@ -141,6 +142,21 @@ ISCHED_EXPORT int isched_backend_set_arrangement(struct isched_backend *backend,
                 return isched__error(-EINVAL, "invalid arrangement %d: use cpu, core, socket, node or all",
                                      (int)arrangement);
         return backend->ops->set_arrangement(backend, pool_id, arrangement);
+}
+
+ISCHED_EXPORT int isched_backend_list_guests(struct isched_backend *backend, uint32_t pool_id,
+                                            struct isched_guest_info **ret_guests, size_t *ret_n)
+{
+        struct isched__guest_tracker *t;
+
+        if (!backend || !ret_guests || !ret_n)
+                return isched__error(-EINVAL, "isched_backend_list_guests: NULL argument");
+        t = backend->ops->guest_tracker ? backend->ops->guest_tracker(backend) : NULL;
+        if (!t)
+                return isched__error(-EOPNOTSUPP,
+                                     "the %s backend does not observe guest-published work (observation mode xen+guests)",
+                                     backend->ops->name);
+        return isched__guest_list(t, pool_id, ret_guests, ret_n);
 }
 
 ISCHED_EXPORT int isched_backend_wait(struct isched_backend *backend, uint64_t interval_ns)

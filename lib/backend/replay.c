@@ -221,6 +221,9 @@ int isched__backend_replay_init(struct isched_backend *b, const struct isched_ba
 
         if (!cfg->trace_path || !*cfg->trace_path)
                 return isched__error(-EINVAL, "the replay backend needs a trace file (config field trace_path)");
+        if (cfg->observation)
+                return isched__error(-EINVAL,
+                                     "the replay backend has no observation mode: a trace replays what its backend observed");
         rp = calloc(1, sizeof(*rp));
         if (!rp || !(rp->path = strdup(cfg->trace_path))) {
                 free(rp);

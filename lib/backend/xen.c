@@ -29,6 +29,7 @@
 
 #include "backend-private.h"
 #include "util/util.h"
+#include "xen-guest.h"
 #include "xen-parse.h"
 
 #define XEN_NO_PATCHES_MSG \
@@ -73,6 +74,9 @@ struct xen_backend {
         struct xen_pool_acct *pools;
         size_t nr_pools, cap_pools;
         xc_domaininfo_t *dominfo;
+        struct isched__xen_guests *guests; /* observation xen+guests only */
+        struct isched__xen_domain_ref *refs;
+        size_t cap_refs;
 };
 
 /* The Xen libraries log through xentoollog; forward their messages to the
@@ -697,6 +701,30 @@ static int read_guest_time(struct xen_backend *x, uint32_t pool, struct isched_c
         return 0;
 }
 
+/* Observation xen+guests: the work the pool's domains publish in xenstore
+ * (docs/guest-work.md), read after read_guest_time() listed them. */
+static int read_guest_work(struct xen_backend *x, uint32_t pool, struct isched_counters *c)
+{
+        size_t n = 0;
+
+        if (x->cap_refs < x->nr_doms) {
+                struct isched__xen_domain_ref *grown = realloc(x->refs, x->nr_doms * sizeof(*grown));
+
+                if (!grown)
+                        return isched__error(-ENOMEM, "out of memory reading guest-published work");
+                x->refs = grown;
+                x->cap_refs = x->nr_doms;
+        }
+        for (size_t i = 0; i < x->nr_doms; i++) {
+                if (x->doms[i].pool != pool)
+                        continue;
+                x->refs[n].domid = x->doms[i].domid;
+                memcpy(x->refs[n].handle, x->doms[i].handle, sizeof(x->refs[n].handle));
+                n++;
+        }
+        return isched__xen_guests_read(x->guests, pool, c->timestamp_ns, x->refs, n, c);
+}
+
 static int xen_read_counters(struct isched_backend *b, uint32_t pool, struct isched_counters *ret)
 {
         struct xen_backend *x = b->priv;
@@ -724,6 +752,11 @@ static int xen_read_counters(struct isched_backend *b, uint32_t pool, struct isc
                 goto out;
         if (d.have_stats)
                 isched__xen_stats_to_counters(&d.stats, &c);
+        if (x->guests) {
+                r = read_guest_work(x, pool, &c);
+                if (r < 0)
+                        goto out;
+        }
         *ret = c;
 out:
         xc_cpupool_infofree(x->xch, info);
@@ -858,8 +891,15 @@ static void xen_destroy(struct isched_backend *b)
         free(x->doms);
         free(x->pools);
         free(x->dominfo);
+        isched__xen_guests_free(x->guests);
+        free(x->refs);
         free(x);
         b->priv = NULL;
+}
+
+static struct isched__guest_tracker *xen_guest_tracker(struct isched_backend *b)
+{
+        return isched__xen_guests_tracker(((struct xen_backend *)b->priv)->guests);
 }
 
 static const struct isched_backend_ops xen_ops = {
@@ -870,19 +910,51 @@ static const struct isched_backend_ops xen_ops = {
         .set_arrangement = xen_set_arrangement,
         .wait = xen_wait,
         .destroy = xen_destroy,
+        .guest_tracker = xen_guest_tracker,
 };
+
+/* Observation xen+guests: set up the reading of guest-published work
+ * (xenstore is connected at the first read).  *ret stays NULL in mode xen. */
+static int open_guests(const struct isched_backend_config *cfg, struct isched__xen_guests **ret)
+{
+        const unsigned allowed = 1u << ISCHED_OBS_XEN | 1u << ISCHED_OBS_XEN_GUESTS;
+        struct isched__guest_weight *weights = NULL;
+        struct isched__guest_params params;
+        enum isched_observation mode;
+        int r;
+
+        *ret = NULL;
+        r = isched__guest_observation(cfg, "xen", ISCHED_OBS_XEN, allowed, &mode);
+        if (r < 0 || mode != ISCHED_OBS_XEN_GUESTS)
+                return r;
+        r = isched__guest_params_from_config(cfg, &params, &weights);
+        if (r == 0)
+                r = isched__xen_guests_new(&params, ret);
+        free(weights);
+        return r;
+}
 
 int isched__backend_xen_init(struct isched_backend *b, const struct isched_backend_config *cfg)
 {
+        struct isched__xen_guests *guests;
         struct xen_backend *x;
         int r;
 
-        r = check_control_domain();
+        /* Configuration errors first: they need no hypervisor. */
+        r = open_guests(cfg, &guests);
         if (r < 0)
                 return r;
+        r = check_control_domain();
+        if (r < 0) {
+                isched__xen_guests_free(guests);
+                return r;
+        }
         x = calloc(1, sizeof(*x));
-        if (!x)
+        if (!x) {
+                isched__xen_guests_free(guests);
                 return isched__error(-ENOMEM, "out of memory opening the xen backend");
+        }
+        x->guests = guests;
         b->priv = x;
         b->ops = &xen_ops;
         x->dominfo = calloc(DOMAINS_PER_CALL, sizeof(*x->dominfo));

@@ -91,6 +91,30 @@ static cJSON *baseline_to_json(const struct isched_context *c)
         return o;
 }
 
+static cJSON *unknown_or_double(double v)
+{
+        return isnan(v) ? cJSON_CreateNull() : isched__json_create_double(v);
+}
+
+static cJSON *calibration_to_json(const struct isched_calibration *cal)
+{
+        cJSON *o = cJSON_CreateObject(), *err, *w;
+
+        if (!o || !add(o, "noise_sd", unknown_or_double(cal->noise_sd)) ||
+            !add(o, "noise_weight", isched__json_create_double(cal->noise_weight)) ||
+            !add(o, "switch_cost", unknown_or_double(cal->switch_cost)) ||
+            !add(o, "switch_cost_weight", isched__json_create_double(cal->switch_cost_weight)) ||
+            !add(o, "model_error", err = cJSON_CreateArray()) || !add(o, "model_error_weight", w = cJSON_CreateArray())) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++) {
+                cJSON_AddItemToArray(err, unknown_or_double(cal->model_error[a]));
+                cJSON_AddItemToArray(w, isched__json_create_double(cal->model_error_weight[a]));
+        }
+        return o;
+}
+
 int isched__context_to_json(const struct isched_context *c, cJSON **ret)
 {
         const char *names[ISCHED_F_COUNT];
@@ -104,7 +128,9 @@ int isched__context_to_json(const struct isched_context *c, cJSON **ret)
         if (!o || !add(o, "schema", cJSON_CreateString(ISCHED_FEATURE_SCHEMA)) ||
             !add(o, "features", cJSON_CreateStringArray(names, ISCHED_F_COUNT)) ||
             !add(o, "params", params_to_json(&c->params)) || !add(o, "normaliser", normaliser_to_json(c)) ||
-            !add(o, "baseline", baseline_to_json(c))) {
+            !add(o, "baseline", baseline_to_json(c)) ||
+            !add(o, "observation", cJSON_CreateString(isched_observation_to_string(c->observation))) ||
+            !add(o, "calibration", calibration_to_json(&c->calibration))) {
                 cJSON_Delete(o);
                 return isched__error(-ENOMEM, "out of memory writing the context builder as JSON");
         }
@@ -223,6 +249,81 @@ static int baseline_from_json(const cJSON *j, struct isched_context *c)
         return isched__json_double(o, WHERE ".baseline", "value", &c->baseline);
 }
 
+/* What the scores were computed from; "unknown" for a builder that never
+ * saw a window. */
+static int observation_from_json(const cJSON *j, struct isched_context *c)
+{
+        const char *name;
+        int r;
+
+        r = isched__json_string(j, WHERE, "observation", &name);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < ISCHED_OBS_COUNT; i++)
+                if (strcmp(name, isched_observation_to_string((enum isched_observation)i)) == 0) {
+                        c->observation = (enum isched_observation)i;
+                        return 0;
+                }
+        return isched__error(-EINVAL, WHERE ".observation is \"%.64s\"; one of unknown, ground-truth, xen, xen+guests",
+                             name);
+}
+
+/* A number, or null for "unknown". */
+static int unknown_or_number(const cJSON *o, const char *where, const char *key, double *ret)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+        if (cJSON_IsNull(v)) {
+                *ret = NAN;
+                return 0;
+        }
+        return isched__json_double(o, where, key, ret);
+}
+
+static int calibration_array(const cJSON *o, const char *key, bool nullable, double *v)
+{
+        const cJSON *a, *e;
+        unsigned i = 0;
+        int r;
+
+        r = isched__json_array(o, WHERE ".calibration", key, ISCHED_ARR_COUNT, &a);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, a) {
+                if (nullable && cJSON_IsNull(e))
+                        v[i] = NAN;
+                else if (!isched__json_number_value(e, &v[i]))
+                        return isched__error(-EINVAL, WHERE ".calibration.%s[%u] must be a finite number%s", key, i,
+                                             nullable ? " or null" : "");
+                i++;
+        }
+        return 0;
+}
+
+static int calibration_from_json(const cJSON *j, struct isched_context *c)
+{
+        struct isched_calibration cal;
+        const cJSON *o;
+        int r;
+
+        isched_calibration_init(&cal);
+        r = isched__json_object(j, WHERE, "calibration", &o);
+        if (r < 0)
+                return r;
+        if ((r = unknown_or_number(o, WHERE ".calibration", "noise_sd", &cal.noise_sd)) < 0 ||
+            (r = isched__json_double(o, WHERE ".calibration", "noise_weight", &cal.noise_weight)) < 0 ||
+            (r = unknown_or_number(o, WHERE ".calibration", "switch_cost", &cal.switch_cost)) < 0 ||
+            (r = isched__json_double(o, WHERE ".calibration", "switch_cost_weight", &cal.switch_cost_weight)) < 0 ||
+            (r = calibration_array(o, "model_error", true, cal.model_error)) < 0 ||
+            (r = calibration_array(o, "model_error_weight", false, cal.model_error_weight)) < 0)
+                return r;
+        r = isched__calibration_check(&cal);
+        if (r < 0)
+                return isched__error(r, WHERE ".%s", isched_last_error());
+        c->calibration = cal;
+        return 0;
+}
+
 int isched__context_from_json(const cJSON *j, struct isched_context **ret)
 {
         struct isched_context_params params;
@@ -245,6 +346,10 @@ int isched__context_from_json(const cJSON *j, struct isched_context **ret)
         r = normaliser_from_json(j, c);
         if (r >= 0)
                 r = baseline_from_json(j, c);
+        if (r >= 0)
+                r = observation_from_json(j, c);
+        if (r >= 0)
+                r = calibration_from_json(j, c);
         if (r < 0) {
                 isched_context_free(c);
                 return r;

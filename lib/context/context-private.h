@@ -19,9 +19,15 @@ struct isched_context {
          * far and the exponentially weighted mean (NaN while count is 0). */
         uint64_t baseline_count;
         double baseline;
+        /* What the scores are computed from (ISCHED_OBS_UNKNOWN until set). */
+        enum isched_observation observation;
+        struct isched_calibration calibration;
 };
 
 /* Check a parameter set; -EINVAL naming the field (prefixed by where). */
 int isched__context_params_check(const struct isched_context_params *params, const char *where);
+
+/* Check a calibration; -EINVAL naming the field. */
+int isched__calibration_check(const struct isched_calibration *cal);
 
 #endif

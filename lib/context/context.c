@@ -20,18 +20,54 @@
 static const char *const feature_names[ISCHED_F_COUNT] = {
         [ISCHED_F_BIAS] = "bias",
         [ISCHED_F_UTILISATION] = "utilisation",
-        [ISCHED_F_LOAD] = "load",
         [ISCHED_F_VCPU_RATIO] = "vcpu_ratio",
         [ISCHED_F_WAKE_RATE] = "wake_rate",
-        [ISCHED_F_LAT_MEAN] = "lat_mean",
-        [ISCHED_F_LAT_P99] = "lat_p99",
-        [ISCHED_F_MIGRATION_RATE] = "migration_rate",
-        [ISCHED_F_CSWITCH_RATE] = "cswitch_rate",
+        [ISCHED_F_WAKE_SPREAD] = "wake_spread",
 };
 
 ISCHED_EXPORT const char *isched_feature_name(unsigned i)
 {
         return i < ISCHED_F_COUNT ? feature_names[i] : NULL;
+}
+
+static const char *const observation_names[ISCHED_OBS_COUNT] = {
+        [ISCHED_OBS_UNKNOWN] = "unknown",
+        [ISCHED_OBS_GROUND_TRUTH] = "ground-truth",
+        [ISCHED_OBS_XEN] = "xen",
+        [ISCHED_OBS_XEN_GUESTS] = "xen+guests",
+};
+
+ISCHED_EXPORT const char *isched_observation_to_string(enum isched_observation mode)
+{
+        return (unsigned)mode < ISCHED_OBS_COUNT ? observation_names[mode] : NULL;
+}
+
+ISCHED_EXPORT int isched_observation_from_string(const char *name, enum isched_observation *ret_mode)
+{
+        if (!name || !ret_mode)
+                return isched__error(-EINVAL, "isched_observation_from_string: NULL argument");
+        for (unsigned i = 0; i < ISCHED_OBS_COUNT; i++)
+                if (strcmp(name, observation_names[i]) == 0) {
+                        *ret_mode = (enum isched_observation)i;
+                        return 0;
+                }
+        return isched__error(-EINVAL, "unknown observation mode \"%s\" (ground-truth, xen, xen+guests)", name);
+}
+
+ISCHED_EXPORT enum isched_observation isched_counters_observation(const char *backend_name,
+                                                                  const struct isched_counters *counters)
+{
+        if (!counters)
+                return ISCHED_OBS_UNKNOWN;
+        /* The one place that maps counters to a mode. */
+        if (counters->valid & ISCHED_CNT_GUEST_WORK)
+                return ISCHED_OBS_XEN_GUESTS;
+        if ((counters->valid & ISCHED_CNT_WORK) && backend_name &&
+            (strcmp(backend_name, "sim") == 0 || strcmp(backend_name, "replay") == 0))
+                return ISCHED_OBS_GROUND_TRUTH;
+        if (counters->valid & ISCHED_CNT_WORK)
+                return ISCHED_OBS_XEN_GUESTS;
+        return ISCHED_OBS_XEN;
 }
 
 /* ---- window metrics ---------------------------------------------------- */
@@ -196,6 +232,11 @@ ISCHED_EXPORT int isched_window_from_counters(const struct isched_counters *prev
                 w.throughput = rate_per_s(valid, ISCHED_CNT_WORK, prev->work_units, cur->work_units,
                                           duration_s) / w.nr_pcpus;
                 w.throughput_is_work = true;
+                w.work_domains = cur->work_domains;
+        } else if (valid & ISCHED_CNT_GUEST_WORK) {
+                /* Observed through the guests, but none published valid
+                 * work: no throughput, never CPU time in its place (the two
+                 * are not comparable), so the window has no score. */
         } else if (valid & ISCHED_CNT_GUEST) {
                 w.throughput = (double)(cur->guest_ns - prev->guest_ns) / capacity_ns;
         }
@@ -271,6 +312,7 @@ ISCHED_EXPORT int isched_context_new(const struct isched_context_params *params,
         c->params = *params;
         c->params.size = sizeof(c->params);
         c->baseline = NAN;
+        isched_calibration_init(&c->calibration);
         *ret_context = c;
         return 0;
 }
@@ -306,19 +348,19 @@ ISCHED_EXPORT int isched_context_get_params(const struct isched_context *context
 
 /* ---- features --------------------------------------------------------- */
 
+/* Only what the workload decides, not the arrangement (context.h): the
+ * busy fraction, the overcommitment, and how often vCPUs block per unit of
+ * CPU time they use and per pCPU.  Rates enter through log1p, in units
+ * that put typical values near 1. */
 static void raw_features(const struct isched_window *w, double *x)
 {
-        const double pcpus = w->nr_pcpus;
+        const double pcpus = w->nr_pcpus, busy_ms_per_s = w->utilisation * pcpus * 1e3;
 
         x[ISCHED_F_BIAS] = 1.0;
         x[ISCHED_F_UTILISATION] = w->utilisation;
-        x[ISCHED_F_LOAD] = w->load;
         x[ISCHED_F_VCPU_RATIO] = (double)w->nr_vcpus / pcpus;
-        x[ISCHED_F_WAKE_RATE] = log1p(w->wakeups_per_s / pcpus / 1e3);
-        x[ISCHED_F_LAT_MEAN] = log1p(w->lat_mean_us);
-        x[ISCHED_F_LAT_P99] = log1p(w->lat_p99_us);
-        x[ISCHED_F_MIGRATION_RATE] = log1p(w->migrations_per_s / pcpus);
-        x[ISCHED_F_CSWITCH_RATE] = log1p(w->cswitches_per_s / pcpus / 1e3);
+        x[ISCHED_F_WAKE_RATE] = busy_ms_per_s > 0.0 ? log1p(w->wakeups_per_s / busy_ms_per_s) : 0.0;
+        x[ISCHED_F_WAKE_SPREAD] = log1p(w->wakeups_per_s / pcpus / 1e3);
 }
 
 /* Welford's update of feature i's running mean and squared deviations. */
@@ -397,6 +439,9 @@ ISCHED_EXPORT int isched_context_score(const struct isched_context_params *param
                 return r;
         if (!(window->throughput > 0.0))
                 return isched__error(-EDOM, "window throughput is 0 (%s): no score; the window is skipped",
+                                     (window->valid & (ISCHED_CNT_GUEST_WORK | ISCHED_CNT_WORK)) ==
+                                                     ISCHED_CNT_GUEST_WORK ?
+                                             "no guest of the pool published valid work" :
                                      (window->valid & (ISCHED_CNT_WORK | ISCHED_CNT_GUEST)) ?
                                              "the pool did no work" :
                                              "the backend measures neither work nor guest time");
@@ -439,4 +484,80 @@ ISCHED_EXPORT double isched_context_get_baseline(const struct isched_context *co
         if (!context || context->baseline_count == 0)
                 return NAN;
         return context->baseline;
+}
+
+ISCHED_EXPORT int isched_calibration_init(struct isched_calibration *cal)
+{
+        if (!cal)
+                return isched__error(-EINVAL, "isched_calibration_init: NULL argument");
+        *cal = (struct isched_calibration){ .size = sizeof(*cal), .noise_sd = NAN, .switch_cost = NAN };
+        for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
+                cal->model_error[a] = NAN;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_context_get_calibration(const struct isched_context *context,
+                                                 struct isched_calibration *ret_cal)
+{
+        if (!context || !ret_cal)
+                return isched__error(-EINVAL, "isched_context_get_calibration: NULL argument");
+        *ret_cal = context->calibration;
+        return 0;
+}
+
+/* A calibration value is NaN (unknown) or finite and >= 0; a weight finite and >= 0. */
+static int check_calibration_pair(const char *name, double v, double w)
+{
+        if (!(isnan(v) || (isched__finite(v) && v >= 0.0)) || !isched__finite(w) || w < 0.0)
+                return isched__error(-EINVAL, "calibration: %s must be unknown (NaN) or finite and >= 0, "
+                                              "with a finite weight >= 0", name);
+        return 0;
+}
+
+int isched__calibration_check(const struct isched_calibration *cal)
+{
+        int r;
+
+        if (cal->size < sizeof(*cal))
+                return isched__error(-EINVAL, "calibration size %zu is smaller than this library's %zu", cal->size,
+                                     sizeof(*cal));
+        if ((r = check_calibration_pair("noise_sd", cal->noise_sd, cal->noise_weight)) < 0 ||
+            (r = check_calibration_pair("switch_cost", cal->switch_cost, cal->switch_cost_weight)) < 0)
+                return r;
+        for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
+                if ((r = check_calibration_pair("model_error", cal->model_error[a], cal->model_error_weight[a])) < 0)
+                        return r;
+        return 0;
+}
+
+ISCHED_EXPORT int isched_context_set_calibration(struct isched_context *context, const struct isched_calibration *cal)
+{
+        int r;
+
+        if (!context || !cal)
+                return isched__error(-EINVAL, "isched_context_set_calibration: NULL argument");
+        r = isched__calibration_check(cal);
+        if (r < 0)
+                return r;
+        context->calibration = *cal;
+        context->calibration.size = sizeof(*cal);
+        return 0;
+}
+
+ISCHED_EXPORT enum isched_observation isched_context_get_observation(const struct isched_context *context)
+{
+        return context ? context->observation : ISCHED_OBS_UNKNOWN;
+}
+
+ISCHED_EXPORT int isched_context_set_observation(struct isched_context *context, enum isched_observation mode)
+{
+        if (!context || (unsigned)mode >= ISCHED_OBS_COUNT || mode == ISCHED_OBS_UNKNOWN)
+                return isched__error(-EINVAL, "isched_context_set_observation: NULL context or invalid mode");
+        if (context->observation != ISCHED_OBS_UNKNOWN && context->observation != mode)
+                return isched__error(-EDOM,
+                                     "the model was learned from observation mode %s and this pool is observed in mode %s: "
+                                     "their scores are not comparable",
+                                     observation_names[context->observation], observation_names[mode]);
+        context->observation = mode;
+        return 0;
 }

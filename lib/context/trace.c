@@ -14,7 +14,8 @@
 
 #define KNOWN_COUNTER_BITS                                                                            \
         (ISCHED_CNT_BUSY | ISCHED_CNT_GUEST | ISCHED_CNT_WAIT | ISCHED_CNT_WAKEUPS | ISCHED_CNT_LATENCY | \
-         ISCHED_CNT_CSWITCH | ISCHED_CNT_MIGRATIONS | ISCHED_CNT_BALANCE | ISCHED_CNT_WORK)
+         ISCHED_CNT_CSWITCH | ISCHED_CNT_MIGRATIONS | ISCHED_CNT_BALANCE | ISCHED_CNT_WORK | \
+         ISCHED_CNT_GUEST_WORK)
 
 /* The uint64 members of struct isched_counters, by their JSON names. */
 static const struct {
@@ -70,6 +71,9 @@ static cJSON *counters_to_json(const struct isched_counters *counters)
         ok = ok && add(o, "version", cJSON_CreateNumber(c.version)) && add(o, "valid", cJSON_CreateNumber(c.valid)) &&
              add(o, "nr_pcpus", cJSON_CreateNumber(c.nr_pcpus)) && add(o, "nr_vcpus", cJSON_CreateNumber(c.nr_vcpus)) &&
              add(o, "arrangement", cJSON_CreateString(isched_arrangement_to_string(c.arrangement)));
+        if (c.valid & ISCHED_CNT_GUEST_WORK)
+                ok = ok && add(o, "work_generation", cJSON_CreateNumber(c.work_generation)) &&
+                     add(o, "work_domains", cJSON_CreateNumber(c.work_domains));
         for (size_t i = 0; ok && i < ARRAY_SIZE(u64_fields); i++)
                 ok = add(o, u64_fields[i].key, isched__json_create_u64(*u64_field(&c, i)));
         if (ok) {
@@ -132,6 +136,11 @@ static int counters_from_json(const cJSON *o, const char *where, struct isched_c
         if (c.valid & ~(uint32_t)KNOWN_COUNTER_BITS)
                 return isched__error(-EINVAL, "%s.valid has unknown bits 0x%x", where,
                                      c.valid & ~(uint32_t)KNOWN_COUNTER_BITS);
+        /* Only guest-published work has a generation (docs/trace-format.md). */
+        if ((c.valid & ISCHED_CNT_GUEST_WORK) &&
+            ((r = u32_member(o, where, "work_generation", &c.work_generation)) < 0 ||
+             (r = u32_member(o, where, "work_domains", &c.work_domains)) < 0))
+                return r;
         for (size_t k = 0; k < ARRAY_SIZE(u64_fields); k++)
                 if ((r = isched__json_u64(o, where, u64_fields[k].key, u64_field(&c, k))) < 0)
                         return r;
@@ -151,12 +160,14 @@ static int counters_from_json(const cJSON *o, const char *where, struct isched_c
 
 static cJSON *pool_to_json(const struct isched_pool_info *p)
 {
-        cJSON *o = cJSON_CreateObject(), *rq = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject(), *rq = cJSON_CreateObject();
         bool ok = o && rq;
 
+        /* One value per arm: an object keyed by the arm's name (docs/json.md). */
         for (unsigned a = 0; ok && a < ISCHED_ARR_COUNT; a++)
-                ok = append(rq, cJSON_CreateNumber(p->nr_runqueues[a]));
-        ok = ok && add(o, "id", cJSON_CreateNumber(p->id)) && add(o, "name", cJSON_CreateString(p->name)) &&
+                ok = add(rq, isched_arrangement_to_string((enum isched_arrangement)a),
+                         cJSON_CreateNumber(p->nr_runqueues[a]));
+        ok = ok && add(o, "pool_id", cJSON_CreateNumber(p->id)) && add(o, "pool", cJSON_CreateString(p->name)) &&
              add(o, "nr_pcpus", cJSON_CreateNumber(p->nr_pcpus)) &&
              add(o, "scheduler", cJSON_CreateString(p->scheduler)) &&
              add(o, "arrangement", cJSON_CreateString(isched_arrangement_to_string(p->arrangement))) &&
@@ -186,17 +197,51 @@ static int name_member(const cJSON *o, const char *where, const char *key, char 
         return 0;
 }
 
-static int pool_from_json(const cJSON *o, const char *where, struct isched_pool_info *ret)
+/* nr_runqueues: {"cpu": n, ...} (v3) or [n, ...] in arm order (v2). */
+static int runqueues_from_json(const cJSON *o, const char *where, struct isched_pool_info *p)
+{
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, "nr_runqueues"), *e;
+        unsigned a = 0;
+        int r;
+
+        if (!item)
+                return 0;
+        if (cJSON_IsArray(item) && (r = isched__json_array(o, where, "nr_runqueues", ISCHED_ARR_COUNT, &item)) < 0)
+                return r;
+        if (!cJSON_IsArray(item) && !cJSON_IsObject(item))
+                return isched__error(-EINVAL, "%s.nr_runqueues must be an object keyed by arrangement", where);
+        for (a = 0; a < ISCHED_ARR_COUNT; a++) {
+                const char *arm = isched_arrangement_to_string((enum isched_arrangement)a);
+                char path[96];
+                uint64_t v;
+
+                e = cJSON_IsArray(item) ? cJSON_GetArrayItem(item, (int)a) : cJSON_GetObjectItemCaseSensitive(item, arm);
+                snprintf(path, sizeof(path), "%s.nr_runqueues.%s", where, arm);
+                if (!e)
+                        return isched__error(-EINVAL, "%s is missing", path);
+                if ((r = isched__json_u64_item(e, path, &v)) < 0)
+                        return r;
+                if (v > p->nr_pcpus)
+                        return isched__error(-EINVAL, "%s is %llu, more than the pool's %u pCPUs", path,
+                                             (unsigned long long)v, p->nr_pcpus);
+                p->nr_runqueues[a] = (uint32_t)v;
+        }
+        if (cJSON_IsObject(item) && cJSON_GetArraySize(item) != ISCHED_ARR_COUNT)
+                return isched__error(-EINVAL, "%s.nr_runqueues must have exactly cpu, core, socket, node and all", where);
+        return 0;
+}
+
+/* legacy: a v2 header names the pool "name" and its id "id". */
+static int pool_from_json(const cJSON *o, const char *where, bool legacy, struct isched_pool_info *ret)
 {
         struct isched_pool_info p = { .arrangement = ISCHED_ARR_SOCKET };
-        const cJSON *item, *e;
-        unsigned a = 0;
+        const cJSON *item;
         int r;
 
         if (!cJSON_IsObject(o))
                 return isched__error(-EINVAL, "%s must be an object", where);
-        if ((r = u32_member(o, where, "id", &p.id)) < 0 ||
-            (r = name_member(o, where, "name", p.name, sizeof(p.name))) < 0 ||
+        if ((r = u32_member(o, where, legacy ? "id" : "pool_id", &p.id)) < 0 ||
+            (r = name_member(o, where, legacy ? "name" : "pool", p.name, sizeof(p.name))) < 0 ||
             (r = u32_member(o, where, "nr_pcpus", &p.nr_pcpus)) < 0 ||
             (r = name_member(o, where, "scheduler", p.scheduler, sizeof(p.scheduler))) < 0)
                 return r;
@@ -212,22 +257,8 @@ static int pool_from_json(const cJSON *o, const char *where, struct isched_pool_
                         return isched__error(-EINVAL, "%s.can_switch must be true or false", where);
                 p.can_switch = cJSON_IsTrue(item);
         }
-        if (cJSON_GetObjectItemCaseSensitive(o, "nr_runqueues")) {
-                if ((r = isched__json_array(o, where, "nr_runqueues", ISCHED_ARR_COUNT, &item)) < 0)
-                        return r;
-                cJSON_ArrayForEach(e, item) {
-                        uint64_t v;
-                        char path[96];
-
-                        snprintf(path, sizeof(path), "%s.nr_runqueues[%u]", where, a);
-                        if ((r = isched__json_u64_item(e, path, &v)) < 0)
-                                return r;
-                        if (v > p.nr_pcpus)
-                                return isched__error(-EINVAL, "%s is %llu, more than the pool's %u pCPUs", path,
-                                                     (unsigned long long)v, p.nr_pcpus);
-                        p.nr_runqueues[a++] = (uint32_t)v;
-                }
-        }
+        if ((r = runqueues_from_json(o, where, &p)) < 0)
+                return r;
         *ret = p;
         return 0;
 }
@@ -237,6 +268,7 @@ static int pool_from_json(const cJSON *o, const char *where, struct isched_pool_
 struct isched_trace_writer {
         int fd;
         off_t good_size; /* the file's size after its last complete line */
+        uint64_t max_bytes; /* 0: no limit */
         size_t n_pools;
         uint32_t *pool_ids;
         char *path;
@@ -270,6 +302,11 @@ static int write_line(struct isched_trace_writer *w, const cJSON *obj)
                 return isched__error(-ENOMEM, "out of memory writing trace %s", w->path);
         len = strlen(text);
         text[len] = '\n'; /* replaces the NUL; the buffer is not used as a string again */
+        if (w->max_bytes && (uint64_t)w->good_size + len + 1 > w->max_bytes) {
+                free(text);
+                return isched__error(-EFBIG, "trace %s reached its size limit of %llu bytes", w->path,
+                                     (unsigned long long)w->max_bytes);
+        }
         r = write_all(w->fd, text, len + 1);
         free(text);
         if (r < 0) {
@@ -317,8 +354,7 @@ static cJSON *header_to_json(const struct isched_pool_info *pools, size_t n)
 
         for (size_t i = 0; ok && i < n; i++)
                 ok = append(list, pool_to_json(&pools[i]));
-        ok = ok && add(o, "format", cJSON_CreateString(ISCHED_TRACE_FORMAT)) &&
-             add(o, "version", cJSON_CreateNumber(ISCHED_TRACE_VERSION));
+        ok = ok && add(o, "schema", cJSON_CreateString(ISCHED_TRACE_SCHEMA));
         if (ok) {
                 ok = add(o, "pools", list);
                 list = NULL;
@@ -402,7 +438,7 @@ ISCHED_EXPORT int isched_trace_writer_append(struct isched_trace_writer *writer,
                 return isched__error(-ENOENT, "trace %s: pool %u is not in its header", writer->path, pool_id);
         line = cJSON_CreateObject();
         c = counters_to_json(counters);
-        if (!line || !c || !add(line, "pool", cJSON_CreateNumber(pool_id))) {
+        if (!line || !c || !add(line, "pool_id", cJSON_CreateNumber(pool_id))) {
                 cJSON_Delete(c);
                 cJSON_Delete(line);
                 return isched__error(-ENOMEM, "out of memory writing trace %s", writer->path);
@@ -414,6 +450,14 @@ ISCHED_EXPORT int isched_trace_writer_append(struct isched_trace_writer *writer,
         r = write_line(writer, line);
         cJSON_Delete(line);
         return r;
+}
+
+ISCHED_EXPORT int isched_trace_writer_set_max_bytes(struct isched_trace_writer *writer, uint64_t max_bytes)
+{
+        if (!writer)
+                return isched__error(-EINVAL, "isched_trace_writer_set_max_bytes: NULL writer");
+        writer->max_bytes = max_bytes;
+        return 0;
 }
 
 ISCHED_EXPORT struct isched_trace_writer *isched_trace_writer_free(struct isched_trace_writer *writer)
@@ -442,6 +486,7 @@ struct isched_trace_reader {
         long first_record_offset;
         struct isched_pool_info *pools;
         size_t n_pools;
+        bool legacy;               /* a version 2 trace: "format"/"version", records' "pool" */
 };
 
 enum line_kind { LINE_EOF, LINE_FULL, LINE_TORN };
@@ -523,7 +568,7 @@ static bool blank(const char *s)
 static int parse_header(struct isched_trace_reader *r, const cJSON *h)
 {
         char where[64];
-        const cJSON *list, *e;
+        const cJSON *list, *e, *schema;
         const char *format;
         uint64_t version;
         size_t i = 0;
@@ -532,22 +577,39 @@ static int parse_header(struct isched_trace_reader *r, const cJSON *h)
         snprintf(where, sizeof(where), "header");
         if (!cJSON_IsObject(h))
                 return isched__error(-EINVAL, "trace %s line 1: the header must be a JSON object", r->path);
-        if ((ret = isched__json_string(h, where, "format", &format)) < 0)
-                return trace_error(r, ret);
-        if (strcmp(format, ISCHED_TRACE_FORMAT) != 0)
-                return isched__error(-EINVAL, "trace %s line 1: header.format is \"%.32s\", not \"%s\": not a counter trace",
-                                     r->path, format, ISCHED_TRACE_FORMAT);
-        if ((ret = isched__json_u64(h, where, "version", &version)) < 0)
-                return trace_error(r, ret);
-        if (version == 1)
-                return isched__error(-EPROTO,
-                                     "trace %s line 1: header.version is 1, a trace with the old log2 latency histogram "
-                                     "(32 buckets); this library reads version %d (%d sub-octave buckets): record it "
-                                     "again with `isched run --record`",
-                                     r->path, ISCHED_TRACE_VERSION, ISCHED_LATENCY_BUCKETS);
-        if (version != ISCHED_TRACE_VERSION)
-                return isched__error(-EPROTO, "trace %s line 1: header.version is %llu; this library reads version %d",
-                                     r->path, (unsigned long long)version, ISCHED_TRACE_VERSION);
+        schema = cJSON_GetObjectItemCaseSensitive(h, "schema");
+        if (schema) {
+                if (!cJSON_IsString(schema) || strcmp(schema->valuestring, ISCHED_TRACE_SCHEMA) != 0)
+                        return isched__error(cJSON_IsString(schema) && strncmp(schema->valuestring, "isched-trace-v", 14) == 0
+                                                     ? -EPROTO
+                                                     : -EINVAL,
+                                             "trace %s line 1: header.schema is %s%.32s%s, not \"%s\" (or a version 2 "
+                                             "trace): not a counter trace this library reads",
+                                             r->path, cJSON_IsString(schema) ? "\"" : "",
+                                             cJSON_IsString(schema) ? schema->valuestring : "not a string",
+                                             cJSON_IsString(schema) ? "\"" : "", ISCHED_TRACE_SCHEMA);
+        } else {
+                /* Version 2: the same records, with the older names. */
+                if ((ret = isched__json_string(h, where, "format", &format)) < 0)
+                        return trace_error(r, ret);
+                if (strcmp(format, ISCHED_TRACE_FORMAT_V2) != 0)
+                        return isched__error(-EINVAL,
+                                             "trace %s line 1: header.format is \"%.32s\", not \"%s\": not a counter trace",
+                                             r->path, format, ISCHED_TRACE_FORMAT_V2);
+                if ((ret = isched__json_u64(h, where, "version", &version)) < 0)
+                        return trace_error(r, ret);
+                if (version == 1)
+                        return isched__error(-EPROTO,
+                                             "trace %s line 1: header.version is 1, a trace with the old log2 latency "
+                                             "histogram (32 buckets); this library reads %s and version 2 (%d "
+                                             "sub-octave buckets): record it again with `isched run --record`",
+                                             r->path, ISCHED_TRACE_SCHEMA, ISCHED_LATENCY_BUCKETS);
+                if (version != 2)
+                        return isched__error(-EPROTO,
+                                             "trace %s line 1: header.version is %llu; this library reads %s and version 2",
+                                             r->path, (unsigned long long)version, ISCHED_TRACE_SCHEMA);
+                r->legacy = true;
+        }
         if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(h, "pools")))
                 return isched__error(-EINVAL, "trace %s line 1: header.pools must be an array", r->path);
         list = cJSON_GetObjectItemCaseSensitive(h, "pools");
@@ -560,7 +622,7 @@ static int parse_header(struct isched_trace_reader *r, const cJSON *h)
                 return isched__error(-ENOMEM, "out of memory reading trace %s", r->path);
         cJSON_ArrayForEach(e, list) {
                 snprintf(where, sizeof(where), "header.pools[%zu]", i);
-                if ((ret = pool_from_json(e, where, &r->pools[i])) < 0)
+                if ((ret = pool_from_json(e, where, r->legacy, &r->pools[i])) < 0)
                         return trace_error(r, ret);
                 for (size_t k = 0; k < i; k++)
                         if (r->pools[k].id == r->pools[i].id)
@@ -590,12 +652,12 @@ static int parse_record(struct isched_trace_reader *r, const cJSON *j, uint32_t 
         snprintf(where, sizeof(where), "record");
         if (!cJSON_IsObject(j))
                 return isched__error(-EINVAL, "trace %s line %lu: a record must be a JSON object", r->path, r->line);
-        if ((ret = u32_member(j, where, "pool", &pool)) < 0 ||
+        if ((ret = u32_member(j, where, r->legacy ? "pool" : "pool_id", &pool)) < 0 ||
             (ret = isched__json_object(j, where, "counters", &counters)) < 0)
                 return trace_error(r, ret);
         if (!has_pool(r, pool))
-                return isched__error(-EINVAL, "trace %s line %lu: record.pool %u is not in the header", r->path,
-                                     r->line, pool);
+                return isched__error(-EINVAL, "trace %s line %lu: record.%s %u is not in the header", r->path,
+                                     r->line, r->legacy ? "pool" : "pool_id", pool);
         snprintf(where, sizeof(where), "record.counters");
         if ((ret = counters_from_json(counters, where, ret_counters)) < 0)
                 return trace_error(r, ret);

@@ -149,21 +149,16 @@ static cJSON *names_to_json(const char *const *names, unsigned n)
         return cJSON_CreateStringArray(names, (int)n);
 }
 
+/* The enabled arms by name, in Xen's order (docs/json.md). */
 static cJSON *arms_to_json(uint32_t mask)
 {
         const char *names[ISCHED_MAX_ARMS];
-        cJSON *o = cJSON_CreateObject();
-        bool ok = o != NULL;
+        unsigned n = 0;
 
         for (unsigned a = 0; a < ISCHED_MAX_ARMS; a++)
-                names[a] = isched_arrangement_to_string((enum isched_arrangement)a);
-        ok = ok && add(o, "names", names_to_json(names, ISCHED_MAX_ARMS));
-        ok = ok && add(o, "mask", cJSON_CreateNumber(mask));
-        if (!ok) {
-                cJSON_Delete(o);
-                return NULL;
-        }
-        return o;
+                if (mask & (1u << a))
+                        names[n++] = isched_arrangement_to_string((enum isched_arrangement)a);
+        return names_to_json(names, n);
 }
 
 static cJSON *features_to_json(const struct isched_policy_params *pp)
@@ -204,12 +199,11 @@ int isched__model_to_json(const struct isched_policy *p, const cJSON *context_js
         cJSON *doc = cJSON_CreateObject(), *stats = cJSON_CreateArray();
         bool ok = doc && stats;
 
-        ok = ok && add(doc, "format", cJSON_CreateString(ISCHED_MODEL_FORMAT_NAME));
-        ok = ok && add(doc, "version", cJSON_CreateNumber(ISCHED_MODEL_FORMAT_VERSION));
+        ok = ok && add(doc, "schema", cJSON_CreateString(ISCHED_MODEL_SCHEMA));
         ok = ok && add(doc, "generator", cJSON_CreateString("libintellisched " ISCHED_VERSION_STRING));
         ok = ok && add(doc, "policy", policy_params_to_json(&p->params));
         ok = ok && add(doc, "features", features_to_json(&p->params));
-        ok = ok && add(doc, "arms", arms_to_json(p->params.arm_mask));
+        ok = ok && add(doc, "arms_enabled", arms_to_json(p->params.arm_mask));
         ok = ok && add(doc, "rounds", number((double)p->rounds));
         ok = ok && add(doc, "decisions", number((double)p->decisions));
         ok = ok && add(doc, "rng", rng_to_json(p));
@@ -404,29 +398,45 @@ static int get_matrix(const cJSON *obj, const char *path, const char *key, unsig
         return matrix_value(it, full, d, out);
 }
 
+/* isched-model-v2, or the first format ("format": "intellisched-model",
+ * "version": 1), which differs only in how it names the enabled arms.
+ * Returns the version, or -errno. */
 static int check_format(const cJSON *doc)
 {
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
         const char *format = NULL;
         double version;
         int r;
 
         if (!cJSON_IsObject(doc))
                 return isched__error(-EINVAL, "model file: not a JSON object");
+        if (schema) {
+                if (!cJSON_IsString(schema) || strncmp(schema->valuestring, "isched-model-v", 14) != 0)
+                        return isched__error(-EINVAL, "model file: schema is not \"%s\": not a model file",
+                                             ISCHED_MODEL_SCHEMA);
+                if (strcmp(schema->valuestring, ISCHED_MODEL_SCHEMA) != 0)
+                        return isched__error(-EPROTO,
+                                             "model file: schema %.32s; this library reads %s and version 1: "
+                                             "retrain, or use the isched release that wrote it",
+                                             schema->valuestring, ISCHED_MODEL_SCHEMA);
+                return ISCHED_MODEL_FORMAT_VERSION;
+        }
         r = get_string(doc, "", "format", &format);
         if (r < 0)
-                return r;
+                return isched__error(r, "model file: neither schema (\"%s\") nor format: not a model file",
+                                     ISCHED_MODEL_SCHEMA);
         if (strcmp(format, ISCHED_MODEL_FORMAT_NAME) != 0)
                 return isched__error(-EINVAL, "model file: field format is '%.64s', not '%s': not a model file",
                                      format, ISCHED_MODEL_FORMAT_NAME);
         r = get_number(doc, "", "version", &version);
         if (r < 0)
                 return r;
-        if (version != ISCHED_MODEL_FORMAT_VERSION)
+        if (version != 1)
                 return isched__error(-EPROTO,
-                                     "model file: format version %g, this library reads version %d only; "
+                                     "model file: format version %g; this library reads %s and version 1: "
                                      "retrain, or use the isched release that wrote it",
-                                     version, ISCHED_MODEL_FORMAT_VERSION);
-        return 0;
+                                     version, ISCHED_MODEL_SCHEMA);
+        return 1;
 }
 
 static int parse_seed(const cJSON *pol, uint64_t *ret)
@@ -446,9 +456,52 @@ static int parse_seed(const cJSON *pol, uint64_t *ret)
         return 0;
 }
 
-static int parse_params(const cJSON *doc, struct isched_policy_params *pp, const char **names)
+/* Version 1 files: "arms": {"names": [the five], "mask": bits}. */
+static int parse_arms_v1(const cJSON *doc, uint64_t *mask)
 {
-        const cJSON *pol = NULL, *feat = NULL, *fnames = NULL, *arms = NULL, *anames = NULL, *it = NULL;
+        const cJSON *arms = NULL, *anames = NULL, *it = NULL;
+        unsigned i = 0;
+        int r;
+
+        if ((r = get_typed(doc, "", "arms", cJSON_IsObject, "an object", &arms)) < 0 ||
+            (r = get_typed(arms, "arms", "names", cJSON_IsArray, "an array", &anames)) < 0)
+                return r;
+        cJSON_ArrayForEach(it, anames) {
+                const char *want = isched_arrangement_to_string((enum isched_arrangement)i);
+
+                if (!want || !cJSON_IsString(it) || strcmp(it->valuestring, want) != 0)
+                        return bad("arms.names", "must be [\"cpu\", \"core\", \"socket\", \"node\", \"all\"]");
+                i++;
+        }
+        if (i != ISCHED_MAX_ARMS)
+                return bad("arms.names", "must be [\"cpu\", \"core\", \"socket\", \"node\", \"all\"]");
+        if ((r = get(arms, "arms", "mask", &it)) < 0)
+                return r;
+        return count_value(it, "arms.mask", ISCHED_ARM_MASK_ALL, mask);
+}
+
+static int parse_arms_enabled(const cJSON *doc, uint64_t *mask)
+{
+        const cJSON *list = NULL, *it = NULL;
+        enum isched_arrangement a;
+        int r;
+
+        if ((r = get_typed(doc, "", "arms_enabled", cJSON_IsArray, "an array", &list)) < 0)
+                return r;
+        *mask = 0;
+        cJSON_ArrayForEach(it, list) {
+                if (!cJSON_IsString(it) || isched_arrangement_from_string(it->valuestring, &a) < 0)
+                        return bad("arms_enabled", "must hold the names cpu, core, socket, node or all");
+                if (*mask & (1u << a))
+                        return bad("arms_enabled", "names an arm twice");
+                *mask |= 1u << a;
+        }
+        return 0;
+}
+
+static int parse_params(const cJSON *doc, int version, struct isched_policy_params *pp, const char **names)
+{
+        const cJSON *pol = NULL, *feat = NULL, *fnames = NULL, *it = NULL;
         const char *kind_name;
         uint64_t mask;
         unsigned i = 0;
@@ -486,24 +539,11 @@ static int parse_params(const cJSON *doc, struct isched_policy_params *pp, const
         pp->n_features = i;
         pp->feature_names = names;
 
-        if ((r = get_typed(doc, "", "arms", cJSON_IsObject, "an object", &arms)) < 0 ||
-            (r = get_typed(arms, "arms", "names", cJSON_IsArray, "an array", &anames)) < 0)
-                return r;
-        i = 0;
-        cJSON_ArrayForEach(it, anames) {
-                const char *want = isched_arrangement_to_string((enum isched_arrangement)i);
-
-                if (!want || !cJSON_IsString(it) || strcmp(it->valuestring, want) != 0)
-                        return bad("arms.names", "must be [\"cpu\", \"core\", \"socket\", \"node\", \"all\"]");
-                i++;
-        }
-        if (i != ISCHED_MAX_ARMS)
-                return bad("arms.names", "must be [\"cpu\", \"core\", \"socket\", \"node\", \"all\"]");
-        if ((r = get(arms, "arms", "mask", &it)) < 0 ||
-            (r = count_value(it, "arms.mask", ISCHED_ARM_MASK_ALL, &mask)) < 0)
+        r = version == 1 ? parse_arms_v1(doc, &mask) : parse_arms_enabled(doc, &mask);
+        if (r < 0)
                 return r;
         if (mask == 0)
-                return bad("arms.mask", "enables no arm");
+                return bad(version == 1 ? "arms.mask" : "arms_enabled", "enables no arm");
         pp->arm_mask = (uint32_t)mask;
         /* Range checks of every parameter; the detail names the field. */
         return isched__policy_params_check(pp);
@@ -654,12 +694,12 @@ int isched__model_from_json(const cJSON *doc, struct isched_policy **ret_policy,
         const char *names[ISCHED_MAX_FEATURES];
         struct isched_policy *p;
         const cJSON *context;
-        int r;
+        int r, version;
 
-        r = check_format(doc);
-        if (r < 0)
-                return r;
-        r = parse_params(doc, &pp, names);
+        version = check_format(doc);
+        if (version < 0)
+                return version;
+        r = parse_params(doc, version, &pp, names);
         if (r < 0)
                 return r;
         r = isched_policy_new(&pp, &p);

@@ -9,7 +9,8 @@
 #include "intellisched/policy.h"
 
 /* The "format" member of every model file. */
-#define ISCHED_MODEL_FORMAT_NAME "intellisched-model"
+#define ISCHED_MODEL_FORMAT_NAME "intellisched-model" /* the format member of version 1 files */
+#define ISCHED_MODEL_SCHEMA "isched-model-v2"
 
 /* The largest model file read (d = 64 takes about 1.5 MB). */
 #define ISCHED_MODEL_MAX_BYTES (64u << 20)

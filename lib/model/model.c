@@ -183,8 +183,8 @@ static int check_mergeable(const struct isched_policy_params *a, const char *pat
         SAME_PARAM(epsilon_decay);
         SAME_PARAM(ts_v);
         if (a->arm_mask != b->arm_mask)
-                return isched__error(-EINVAL, "cannot merge %s into %s: arms.mask differs (%u and %u)", path_b,
-                                     path_a, a->arm_mask, b->arm_mask);
+                return isched__error(-EINVAL, "cannot merge %s into %s: arms_enabled differs (mask %#x and %#x)",
+                                     path_b, path_a, a->arm_mask, b->arm_mask);
         if (strcmp(a->feature_schema, b->feature_schema) != 0)
                 return isched__error(-EINVAL, "cannot merge %s into %s: features.schema differs ('%s' and '%s')",
                                      path_b, path_a, a->feature_schema, b->feature_schema);

@@ -14,10 +14,6 @@
  * Cholesky), which bound the drift of the Sherman-Morrison updates. */
 #define ISCHED_POLICY_REFRESH_INTERVAL 1024u
 
-/* Largest magnitude accepted for a context value or a reward: squares and
- * sums of squares of such values stay far from overflow. */
-#define ISCHED_POLICY_VALUE_MAX 1e100
-
 /* Longest feature name or schema, in bytes. */
 #define ISCHED_POLICY_NAME_MAX 127u
 

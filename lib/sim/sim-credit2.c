@@ -345,7 +345,7 @@ static void runq_tickle(struct isched_sim *sim, struct sim_unit *new, s_time_t n
                         return;
         }
 tickle:
-        tickle_cpu(sim, PC(sim, (uint32_t)ipid), now + delay + SIM_IPI_NS);
+        tickle_cpu(sim, PC(sim, (uint32_t)ipid), now + delay + sim->cost.ipi_ns);
         new->tickled_cpu = ipid;
 }
 
@@ -379,32 +379,35 @@ static bool unit_grab_budget(struct sim_pool *pool, struct sim_unit *svc, s_time
         return svc->budget > 0;
 }
 
-static void unpark_parked_units(struct isched_sim *sim, struct sim_dom *sdom, s_time_t now)
+/* unpark_parked_units(), run on @p cpu: each unit under its runqueue's lock. */
+static void unpark_parked_units(struct isched_sim *sim, struct sim_dom *sdom, uint32_t cpu, s_time_t now)
 {
         for (uint32_t i = 0; i < sdom->nr_units; i++) {
                 struct sim_unit *svc = sdom->units[i];
+                s_time_t delay;
 
                 if (!svc->parked)
                         continue;
+                delay = sim_lock_rq(sim, svc->rqd, cpu, now);
                 svc->parked = false;
                 if (svc->is_running) {
                         svc->flags |= CSFLAG_delayed_runq_add;
                 } else if (unit_runnable(svc) && !svc->on_runq) {
                         update_load(sdom->pool, svc->rqd, svc, 1, now);
                         runq_insert(svc, now);
-                        runq_tickle(sim, svc, now, 0);
+                        runq_tickle(sim, svc, now, delay);
                 }
         }
 }
 
-static void unit_return_budget(struct isched_sim *sim, struct sim_unit *svc, s_time_t now)
+static void unit_return_budget(struct isched_sim *sim, struct sim_unit *svc, uint32_t cpu, s_time_t now)
 {
         struct sim_dom *sdom = svc->sdom;
 
         sdom->budget += svc->budget;
         svc->budget = 0;
         if (sdom->budget > 0)
-                unpark_parked_units(sim, sdom, now);
+                unpark_parked_units(sim, sdom, cpu, now);
 }
 
 /* replenish_domain_budget() */
@@ -415,7 +418,8 @@ void csched2_replenish(struct isched_sim *sim, struct sim_dom *sdom, s_time_t no
                 return;
         if (sdom->budget > sdom->tot_budget)
                 sdom->budget = sdom->tot_budget;
-        unpark_parked_units(sim, sdom, now);
+        /* The replenishment timer runs on the pool's first pCPU (cpumask_any()). */
+        unpark_parked_units(sim, sdom, sdom->pool->cpus[0], now);
 }
 
 /* ---- credit reset ---- */
@@ -444,12 +448,18 @@ static void reset_credit(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t n
 
 /* ---- placement and migration ---- */
 
-/* csched2_res_pick(): the runqueue with the least b_avgload (our own
- * counted without our load), or the one a balance_load() asked for. */
-static uint32_t csched2_res_pick(struct sim_pool *pool, struct sim_unit *svc)
+/* csched2_res_pick() on @p cpu at @p t: the runqueue with the least
+ * b_avgload (our own counted without our load), or the one a
+ * balance_load() asked for.  Other runqueues are read under spin_trylock():
+ * one whose lock is held is skipped (its load counts as MAX_LOAD); if no
+ * runqueue could be read, the unit stays on its pCPU (get_fallback_cpu()).
+ * The time the trylocks took is added to *ret_ns. */
+static uint32_t csched2_res_pick(struct isched_sim *sim, struct sim_unit *svc, uint32_t cpu, s_time_t t,
+                                 s_time_t *ret_ns)
 {
+        struct sim_pool *pool = svc->sdom->pool;
         struct sim_rq *min_rqd = NULL;
-        s_time_t min_avgload = STIME_MAX;
+        s_time_t min_avgload = STIME_MAX, spent = 0;
         uint32_t new_cpu;
 
         if (svc->flags & CSFLAG_runq_migrate_request) {
@@ -462,17 +472,25 @@ static uint32_t csched2_res_pick(struct sim_pool *pool, struct sim_unit *svc)
         }
         for (uint32_t r = 0; r < pool->nr_rqs; r++) {
                 struct sim_rq *rqd = &pool->rqs[r];
-                s_time_t rqd_avgload;
+                s_time_t rqd_avgload = STIME_MAX, c;
 
-                if (rqd == svc->rqd)
+                if (rqd == svc->rqd) {
                         rqd_avgload = rqd->b_avgload - svc->avgload > 0 ? rqd->b_avgload - svc->avgload : 0;
-                else
-                        rqd_avgload = rqd->b_avgload;
+                } else {
+                        const bool got = sim_trylock_rq(sim, rqd, cpu, t + spent, &c);
+
+                        spent += c;
+                        if (got)
+                                rqd_avgload = rqd->b_avgload;
+                }
                 if (rqd_avgload < min_avgload) {
                         min_avgload = rqd_avgload;
                         min_rqd = rqd;
                 }
         }
+        *ret_ns += spent;
+        if (!min_rqd)
+                return svc->processor; /* get_fallback_cpu() */
         new_cpu = rq_cycle(min_rqd, min_rqd->pick_bias);
         min_rqd->pick_bias = new_cpu;
         return new_cpu;
@@ -487,7 +505,7 @@ static void migrate(struct isched_sim *sim, struct sim_unit *svc, struct sim_rq 
                 svc->migrate_rqd = trqd;
                 svc->migrating = true;
                 svc->flags |= CSFLAG_runq_migrate_request;
-                tickle_cpu(sim, PC(sim, svc->processor), now + SIM_IPI_NS);
+                tickle_cpu(sim, PC(sim, svc->processor), now + sim->cost.ipi_ns);
         } else {
                 bool on_runq = false;
 
@@ -509,22 +527,27 @@ static void migrate(struct isched_sim *sim, struct sim_unit *svc, struct sim_rq 
         }
 }
 
-/* sched_unit_migrate_finish() + csched2_unit_migrate() + vcpu_wake() for
- * a unit balance_load() asked to move while it was running. */
-static void migrate_finish(struct isched_sim *sim, struct sim_unit *svc, s_time_t now)
+/* sched_unit_migrate_finish() + csched2_unit_migrate() + vcpu_wake() on
+ * @p cpu, at @p t, for a unit balance_load() asked to move while it was
+ * running.  Returns the time it took (trylocks, the target's lock). */
+static s_time_t migrate_finish(struct isched_sim *sim, struct sim_unit *svc, uint32_t cpu, s_time_t now,
+                               s_time_t t)
 {
-        struct sim_pool *pool = svc->sdom->pool;
-        const uint32_t new_cpu = csched2_res_pick(pool, svc);
+        s_time_t spent = 0;
+        const uint32_t new_cpu = csched2_res_pick(sim, svc, cpu, t, &spent);
         struct sim_rq *trqd = PC(sim, new_cpu)->rqd;
 
-        if (trqd != svc->rqd)
+        if (trqd != svc->rqd) {
+                spent += sim_lock_rq(sim, trqd, cpu, t + spent);
                 migrate(sim, svc, trqd, now);
-        else
+        } else {
                 svc->processor = new_cpu;
+        }
         svc->migrating = false;
         svc->migrate_rqd = NULL;
         if (unit_runnable(svc))
-                csched2_unit_wake(sim, svc, now);
+                csched2_unit_wake(sim, svc, cpu, now);
+        return spent;
 }
 
 typedef struct {
@@ -561,27 +584,44 @@ static bool unit_is_migrateable(const struct sim_unit *svc)
         return !(svc->flags & CSFLAG_runq_migrate_request);
 }
 
-/* balance_load(), from csched2_schedule() at a credit reset.  As in Xen,
- * the capacity test after the scan reads st.orqd, which is then the last
- * runqueue of the list, not the one with the largest delta. */
-static void balance_load(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
+/* balance_load(), from csched2_schedule() at a credit reset, on pCPU
+ * @p pc with its runqueue locked.  As in Xen, the capacity test after the
+ * scan reads st.orqd, which is then the last runqueue of the list, not the
+ * one with the largest delta.  Other runqueues are read under
+ * spin_trylock() (one that is held is skipped); if the chosen one's lock
+ * is taken by the time we try it, the scan starts over ("goto retry"),
+ * here at most SIM_BALANCE_RETRIES times, each later by the time the scan
+ * took.  Returns the time balance_load() took. */
+#define SIM_BALANCE_RETRIES 8
+
+static s_time_t balance_load(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
 {
         struct sim_pool *pool = pc->pool;
+        const struct sim_derived *k = &sim->cost;
         struct sim_rq *max_delta_rqd = NULL;
         balance_state_t st = { .best_push_svc = NULL, .best_pull_svc = NULL };
         bool inner_load_updated = false;
+        s_time_t t = now, c;
+        unsigned retries = 0;
 
         st.lrqd = pc->rqd;
         update_runq_load(pool, st.lrqd, 0, now);
+        pool->cnt.balance_checks++;
+retry:
+        max_delta_rqd = NULL;
         st.load_delta = 0;
         st.orqd = NULL;
-        pool->cnt.balance_checks++;
         for (uint32_t r = 0; r < pool->nr_rqs; r++) {
                 struct sim_rq *rqd = &pool->rqs[r];
                 s_time_t delta;
+                bool got;
 
                 st.orqd = rqd;
                 if (st.orqd == st.lrqd)
+                        continue;
+                got = sim_trylock_rq(sim, rqd, pc->id, t, &c);
+                t += c;
+                if (!got)
                         continue;
                 update_runq_load(pool, st.orqd, 0, now);
                 delta = st.lrqd->b_avgload - st.orqd->b_avgload;
@@ -593,7 +633,7 @@ static void balance_load(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t n
                 }
         }
         if (!max_delta_rqd)
-                return;
+                return t - now;
         {
                 s_time_t load_max = st.lrqd->b_avgload;
                 uint32_t cpus_max;
@@ -604,14 +644,20 @@ static void balance_load(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t n
                 if (load_max < ((s_time_t)cpus_max << pool->load_precision_shift)) {
                         if (st.load_delta <
                             (1LL << (pool->load_precision_shift + OPT_UNDERLOAD_BALANCE_TOLERANCE)))
-                                return;
+                                return t - now;
                 } else if (st.load_delta <
                            (1LL << (pool->load_precision_shift + OPT_OVERLOAD_BALANCE_TOLERANCE))) {
-                        return;
+                        return t - now;
                 }
         }
         st.orqd = max_delta_rqd;
-        sim_lock_rq(sim, st.orqd, now);
+        if (!sim_trylock_rq(sim, st.orqd, pc->id, t, &c)) {
+                t += c;
+                if (++retries <= SIM_BALANCE_RETRIES)
+                        goto retry;
+                return t - now;
+        }
+        t += c;
 
         for (struct sim_unit *push_svc = st.lrqd->svc; push_svc; push_svc = push_svc->rqd_next) {
                 update_svc_load(pool, push_svc, 0, now);
@@ -640,30 +686,36 @@ static void balance_load(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t n
                 migrate(sim, st.best_pull_svc, st.lrqd, now);
                 pool->cnt.balance_moves++;
         }
+        /* The work under the other runqueue's lock (its lock and load lines
+         * came with the trylock). */
+        t += k->lock_cs_ns;
+        sim_hold_rq(st.orqd, t);
+        return t - now;
 }
 
 /* ---- entry points ---- */
 
-/* csched2_unit_insert(): initial placement by csched2_res_pick(). */
+/* csched2_unit_insert(): initial placement by csched2_res_pick(), run on
+ * the pool's first pCPU. */
 void csched2_unit_insert(struct isched_sim *sim, struct sim_unit *svc, s_time_t now)
 {
-        struct sim_pool *pool = svc->sdom->pool;
+        s_time_t spent = 0;
 
         svc->rqd = NULL;
-        svc->processor = csched2_res_pick(pool, svc);
+        svc->processor = csched2_res_pick(sim, svc, svc->sdom->pool->cpus[0], now, &spent);
         _runq_assign(svc, PC(sim, svc->processor)->rqd);
 }
 
 /* csched2_unit_wake(): the unit stays on its runqueue; only its CPUs are
  * tickled. */
-void csched2_unit_wake(struct isched_sim *sim, struct sim_unit *svc, s_time_t now)
+void csched2_unit_wake(struct isched_sim *sim, struct sim_unit *svc, uint32_t waker_cpu, s_time_t now)
 {
         struct sim_pool *pool = svc->sdom->pool;
         s_time_t delay;
 
         if (svc->is_running || svc->on_runq || !unit_runnable(svc))
                 return;
-        delay = sim_lock_rq(sim, svc->rqd, now);
+        delay = sim_lock_rq(sim, svc->rqd, waker_cpu, now);
         update_load(pool, svc->rqd, svc, 1, now);
         runq_insert(svc, now);
         runq_tickle(sim, svc, now, delay);
@@ -684,13 +736,15 @@ void csched2_unit_sleep(struct isched_sim *sim, struct sim_unit *svc, s_time_t n
         }
 }
 
-static void csched2_context_saved(struct isched_sim *sim, struct sim_unit *svc, s_time_t now)
+/* csched2_context_saved() on @p cpu (the runqueue lock is taken again by
+ * the caller, csched2_schedule()). */
+static void csched2_context_saved(struct isched_sim *sim, struct sim_unit *svc, uint32_t cpu, s_time_t now)
 {
         struct sim_pool *pool = svc->sdom->pool;
 
         svc->flags &= ~CSFLAG_scheduled;
         if (has_cap(svc) && svc->budget > 0)
-                unit_return_budget(sim, svc, now);
+                unit_return_budget(sim, svc, cpu, now);
         if ((svc->flags & CSFLAG_delayed_runq_add) && unit_runnable(svc)) {
                 svc->flags &= ~CSFLAG_delayed_runq_add;
                 runq_insert(svc, now);
@@ -767,10 +821,11 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
         struct sim_pool *pool = pc->pool;
         struct sim_rq *rqd = pc->rqd;
         struct sim_unit *scurr = pc->curr, *snext;
-        s_time_t lock_delay, time;
+        const struct sim_derived *k = &sim->cost;
+        s_time_t lock_delay, overhead, time;
 
         pool->sched_calls++;
-        lock_delay = sim_lock_rq(sim, rqd, now);
+        lock_delay = sim_lock_rq(sim, rqd, pc->id, now);
         if (rqd->tickled & BIT(pc)) {
                 rqd->tickled &= ~BIT(pc);
                 smt_idle_mask_set(pc, rqd->idle & ~rqd->tickled, &rqd->smt_idle);
@@ -802,7 +857,9 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
                         top_credit = rqd->runq->credit;
                 if (top_credit <= CSCHED2_CREDIT_RESET) {
                         reset_credit(sim, pc, now, snext);
-                        balance_load(sim, pc, now);
+                        /* balance_load() runs with our runqueue locked. */
+                        lock_delay += balance_load(sim, pc, now + lock_delay);
+                        sim_hold_rq(rqd, now + lock_delay);
                 }
                 snext->start_time = now;
                 snext->tickled_cpu = -1;
@@ -822,83 +879,77 @@ void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now)
         /* The pCPU's timer is brought up to date by sim_unit_start() or
          * below, once both the schedule timer and the burst end are known. */
         pc->sched_at = time >= 0 ? now + time : INT64_MAX;
-        if (!snext)
-                sim_cpu_timer_sync(sim, pc);
 
+        overhead = k->sched_ns + lock_delay;
         if (snext == scurr) {
                 if (snext)
-                        sim_unit_start(sim, snext, pc, now, SIM_SCHED_NS + lock_delay);
+                        sim_unit_start(sim, snext, pc, now, overhead);
+                else
+                        sim_cpu_timer_sync(sim, pc);
                 return;
         }
         pool->cnt.context_switches++;
+        /* The switch, then csched2_context_saved() for the unit switched
+         * from (the idle unit too) takes the runqueue lock again. */
+        overhead += k->ctx_switch_ns;
+        overhead += sim_lock_rq(sim, rqd, pc->id, now + overhead);
         if (scurr) {
                 sim_unit_stop(sim, scurr, now);
-                csched2_context_saved(sim, scurr, now);
+                csched2_context_saved(sim, scurr, pc->id, now);
+                if (scurr->migrating)
+                        overhead += migrate_finish(sim, scurr, pc->id, now, now + overhead);
         }
         if (snext)
-                sim_unit_start(sim, snext, pc, now, SIM_SCHED_NS + SIM_CTX_SWITCH_NS + lock_delay);
-        if (scurr && scurr->migrating)
-                migrate_finish(sim, scurr, now);
+                sim_unit_start(sim, snext, pc, now, overhead);
+        else
+                sim_cpu_timer_sync(sim, pc);
 }
 
 /* ---- building runqueues ---- */
 
-static void free_rqs(struct sim_pool *pool)
+static void free_rqs(struct sim_rq *rqs, uint32_t n)
 {
-        for (uint32_t r = 0; r < pool->nr_rqs; r++) {
-                free(pool->rqs[r].cpus);
-                free(pool->rqs[r].preempt_at);
+        for (uint32_t r = 0; r < n; r++) {
+                free(rqs[r].cpus);
+                free(rqs[r].preempt_at);
         }
-        free(pool->rqs);
-        pool->rqs = NULL;
-        pool->nr_rqs = 0;
+        free(rqs);
 }
 
-/* csched2_alloc_pdata() + init_pdata() for every CPU of the pool, in order. */
-void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isched_arrangement arr)
+/* The runqueues cpu_add_to_runqueue() builds for the pool's CPUs in
+ * order, with their CPUs attached (rqd, rq_idx, sibling_mask); nothing
+ * else of the CPUs is touched.  Their load averages start now. */
+static int build_rqs(struct isched_sim *sim, struct sim_pool *pool, enum isched_arrangement arr,
+                     struct sim_rq **ret_rqs, uint32_t *ret_n)
 {
         uint32_t *rq_of = calloc(pool->nr_cpus, sizeof(*rq_of));
-        uint32_t n;
+        struct sim_rq *rqs = NULL;
+        uint32_t n = 0;
 
-        free_rqs(pool);
-        if (!rq_of) {
-                sim->failed = true;
-                return;
-        }
+        if (!rq_of)
+                return -ENOMEM;
         n = sim_build_runqueues(&sim->topo, arr, pool->cpus, pool->nr_cpus, rq_of);
-        pool->rqs = calloc(n ? n : 1, sizeof(*pool->rqs));
-        if (!pool->rqs || !n) {
+        rqs = n ? calloc(n, sizeof(*rqs)) : NULL;
+        if (!rqs) {
                 free(rq_of);
-                sim->failed = true;
-                return;
+                return -ENOMEM;
         }
-        pool->nr_rqs = n;
-        pool->arrangement = arr;
         for (uint32_t r = 0; r < n; r++) {
-                pool->rqs[r].id = (int)r;
-                pool->rqs[r].max_weight = 1;
-                /* The load average of a runqueue built now starts now.
-                 * Left at 0 after a live switch (sim->now >> the 1-s
-                 * window), the first update_runq_load() would take its
-                 * "reset condition" and set b_avgload to the runqueue's
-                 * instantaneous load, throwing away the avgload that
-                 * _runq_assign() added for the units already placed
-                 * there: csched2_res_pick() would then see occupied
-                 * runqueues as empty and stack units on the first ones
-                 * (10 of 16 per-cpu runqueues used on xenbuild), unlike a
-                 * build at time 0, where last update == now. */
-                pool->rqs[r].load_last_update = sim->now >> LOADAVG_GRANULARITY_SHIFT;
-                pool->rqs[r].cpus = calloc(pool->nr_cpus, sizeof(uint32_t));
-                pool->rqs[r].preempt_at = malloc(pool->nr_cpus * sizeof(s_time_t));
-                if (!pool->rqs[r].cpus || !pool->rqs[r].preempt_at)
-                        sim->failed = true;
-        }
-        if (sim->failed) {
-                free(rq_of);
-                return;
+                rqs[r].id = (int)r;
+                rqs[r].pool = pool;
+                rqs[r].max_weight = 1;
+                rqs[r].lock_holder = -1;
+                rqs[r].load_last_update = sim->now >> LOADAVG_GRANULARITY_SHIFT;
+                rqs[r].cpus = calloc(pool->nr_cpus, sizeof(uint32_t));
+                rqs[r].preempt_at = malloc(pool->nr_cpus * sizeof(s_time_t));
+                if (!rqs[r].cpus || !rqs[r].preempt_at) {
+                        free_rqs(rqs, n);
+                        free(rq_of);
+                        return -ENOMEM;
+                }
         }
         for (uint32_t i = 0; i < pool->nr_cpus; i++) {
-                struct sim_rq *rqd = &pool->rqs[rq_of[i]];
+                struct sim_rq *rqd = &rqs[rq_of[i]];
                 struct sim_pcpu *pc = PC(sim, pool->cpus[i]);
 
                 if (rqd->nr_cpus == 0)
@@ -907,12 +958,6 @@ void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isch
                 rqd->preempt_at[rqd->nr_cpus] = INT64_MAX;
                 rqd->cpus[rqd->nr_cpus++] = pc->id;
                 pc->rqd = rqd;
-                /* init_cpu_runqueue(): idle and smt_idle set, not tickled. */
-                rqd->idle |= BIT(pc);
-                rqd->smt_idle |= BIT(pc);
-                pc->sched_at = INT64_MAX;
-                pc->burst_at = INT64_MAX;
-                sim_cpu_timer_sync(sim, pc);
         }
         /* init_cpu_runqueue(): sibling_mask holds the siblings in the same runqueue. */
         for (uint32_t i = 0; i < pool->nr_cpus; i++) {
@@ -924,77 +969,185 @@ void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isch
                                 pc->sibl_mask |= 1ull << k;
         }
         free(rq_of);
+        *ret_rqs = rqs;
+        *ret_n = n;
+        return 0;
+}
+
+/* csched2_alloc_pdata() + init_pdata() for every CPU of the pool, in
+ * order, before any unit is inserted. */
+void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isched_arrangement arr)
+{
+        struct sim_rq *rqs;
+        uint32_t n;
+
+        free_rqs(pool->rqs, pool->nr_rqs);
+        pool->rqs = NULL;
+        pool->nr_rqs = 0;
+        if (build_rqs(sim, pool, arr, &rqs, &n) < 0) {
+                sim->failed = true;
+                return;
+        }
+        pool->rqs = rqs;
+        pool->nr_rqs = n;
+        pool->arrangement = arr;
+        for (uint32_t i = 0; i < pool->nr_cpus; i++) {
+                struct sim_pcpu *pc = PC(sim, pool->cpus[i]);
+
+                /* init_cpu_runqueue(): idle and smt_idle set, not tickled. */
+                pc->rqd->idle |= BIT(pc);
+                pc->rqd->smt_idle |= BIT(pc);
+                pc->sched_at = INT64_MAX;
+                pc->burst_at = INT64_MAX;
+                sim_cpu_timer_sync(sim, pc);
+        }
 }
 
 void csched2_pool_init(struct isched_sim *sim, struct sim_pool *pool)
 {
+        (void)sim;
         pool->ratelimit_us = SCHED_DEFAULT_RATELIMIT_US;
         pool->load_precision_shift = LOADAVG_PRECISION_SHIFT;
         pool->load_window_shift = LOADAVG_WINDOW_SHIFT - LOADAVG_GRANULARITY_SHIFT;
 }
 
-/* A live switch of the arrangement, as the runtime-rearrangement series
- * would do it: pause the pool, deschedule everyone, rebuild the runqueues,
- * re-place every unit with csched2_res_pick() on a fresh credit epoch, and
- * resume when the pause is over. */
+/* A unit credit2 counts in its runqueue's load: queued or scheduled. */
+static bool unit_counted(const struct sim_unit *svc)
+{
+        return svc->on_runq || svc->is_running || (svc->flags & CSFLAG_scheduled);
+}
+
+/* The live switch, as the Xen patch does it (docs/live-switch.md): under
+ * all the runqueue locks, the pool's CPUs join the new runqueues as
+ * cpu_add_to_runqueue() builds them; each unit goes to the new runqueue of
+ * the pCPU it is assigned to (no csched2_res_pick()); each new runqueue's
+ * load is that of its counted units, their load averages brought up to
+ * now first; a new credit epoch starts as reset_credit() starts one; the
+ * queued units are spliced into their new queues in credit order.  The
+ * locks are held for the freeze; then every CPU reschedules. */
 int csched2_switch_arrangement(struct isched_sim *sim, struct sim_pool *pool,
                                enum isched_arrangement arr, s_time_t now)
 {
-        const s_time_t pause = SIM_SWITCH_PAUSE_NS + SIM_SWITCH_PAUSE_PER_CPU_NS * (s_time_t)pool->nr_cpus;
+        const struct sim_derived *k = &sim->cost;
+        const s_time_t freeze = k->switch_freeze_ns + k->switch_freeze_per_cpu_ns * (s_time_t)pool->nr_cpus;
+        struct sim_rq *old = pool->rqs, *rqs;
+        const uint32_t nr_old = pool->nr_rqs;
+        struct sim_unit **order = calloc(pool->nr_units ? pool->nr_units : 1, sizeof(*order));
+        bool *was_idle = calloc(pool->nr_cpus, sizeof(*was_idle));
+        uint32_t n, nr_order = 0;
+        int r;
 
+        if (!order || !was_idle) {
+                free(order);
+                free(was_idle);
+                return -ENOMEM;
+        }
         for (uint32_t i = 0; i < pool->nr_cpus; i++) {
                 struct sim_pcpu *pc = PC(sim, pool->cpus[i]);
 
+                was_idle[i] = (pc->rqd->idle & BIT(pc)) != 0;
                 if (pc->curr) {
-                        struct sim_unit *u = pc->curr;
-
-                        sim_unit_progress(sim, u, now);
-                        sim_unit_stop(sim, u, now);
-                        u->runnable_since = now;
+                        sim_unit_progress(sim, pc->curr, now);
+                        burn_credits(pc->rqd, pc->curr, now);
                 }
         }
-        for (uint32_t d = 0; d < pool->nr_doms; d++) {
-                struct sim_dom *sdom = pool->doms[d];
-
-                for (uint32_t i = 0; i < sdom->nr_units; i++) {
-                        struct sim_unit *svc = sdom->units[i];
-
-                        if (svc->on_runq)
-                                runq_remove(pool, svc, now);
-                        svc->runnable_since = now;
-                        svc->rqd = NULL;
-                        svc->rqd_next = NULL;
-                        svc->flags = 0;
-                        svc->migrating = false;
-                        svc->migrate_rqd = NULL;
-                        svc->tickled_cpu = -1;
-                }
-        }
-        csched2_pool_build(sim, pool, arr);
-        if (sim->failed)
-                return -ENOMEM;
-        for (uint32_t d = 0; d < pool->nr_doms; d++) {
-                struct sim_dom *sdom = pool->doms[d];
-
-                for (uint32_t i = 0; i < sdom->nr_units; i++) {
-                        struct sim_unit *svc = sdom->units[i];
-
-                        svc->credit = (int)CSCHED2_CREDIT_INIT;
-                        svc->residual = 0;
-                        csched2_unit_insert(sim, svc, now);
-                        if (unit_runnable(svc)) {
-                                update_load(pool, svc->rqd, svc, 1, now);
-                                runq_insert(svc, now);
+        /* The units in old-runqueue order (ascending id, each in its list
+         * order); the queued ones leave their old queues in queue order. */
+        for (uint32_t q = 0; q < nr_old; q++)
+                for (struct sim_unit *svc = old[q].svc; svc; svc = svc->rqd_next)
+                        order[nr_order++] = svc;
+        r = build_rqs(sim, pool, arr, &rqs, &n);
+        if (r < 0) {
+                /* The CPUs point to the old runqueues again. */
+                for (uint32_t q = 0; q < nr_old; q++)
+                        for (uint32_t i = 0; i < old[q].nr_cpus; i++) {
+                                PC(sim, old[q].cpus[i])->rqd = &old[q];
+                                PC(sim, old[q].cpus[i])->rq_idx = i;
                         }
+                free(order);
+                free(was_idle);
+                return r;
+        }
+        for (uint32_t i = 0; i < nr_order; i++) {
+                struct sim_unit *svc = order[i];
+                struct sim_rq *nrqd = PC(sim, svc->processor)->rqd;
+                const bool counted = unit_counted(svc);
+
+                svc->rqd = nrqd;
+                svc->rqd_next = NULL;
+                if (nrqd->svc_tail)
+                        nrqd->svc_tail->rqd_next = svc;
+                else
+                        nrqd->svc = svc;
+                nrqd->svc_tail = svc;
+                if (svc->weight > nrqd->max_weight)
+                        nrqd->max_weight = svc->weight;
+                if (counted) {
+                        update_svc_load(pool, svc, 0, now);
+                        nrqd->load++;
+                        nrqd->avgload += svc->avgload;
+                }
+                svc->flags &= ~CSFLAG_runq_migrate_request;
+                svc->migrate_rqd = NULL;
+                svc->tickled_cpu = -1;
+                /* reset_credit()'s epoch: relative credit is kept up to the carry-over clip. */
+                if (svc->credit > CSCHED2_CARRYOVER_MAX)
+                        svc->credit = (int)CSCHED2_CARRYOVER_MAX;
+                svc->credit += (int)CSCHED2_CREDIT_INIT;
+                svc->start_time = now;
+                svc->residual = 0;
+        }
+        /* The old queues, oldest runqueue first and each in order, are
+         * merged into the new ones by descending credit, stably. */
+        for (uint32_t q = 0; q < nr_old; q++) {
+                for (struct sim_unit *svc = old[q].runq, *next; svc; svc = next) {
+                        struct sim_rq *nrqd = svc->rqd;
+                        struct sim_unit *iter = nrqd->runq, *prev = NULL;
+
+                        next = svc->runq_next;
+                        /* Walk from the tail: units of earlier queues with
+                         * equal credit stay ahead. */
+                        for (iter = nrqd->runq; iter && iter->credit >= svc->credit; iter = iter->runq_next)
+                                prev = iter;
+                        svc->runq_prev = prev;
+                        svc->runq_next = iter;
+                        if (prev)
+                                prev->runq_next = svc;
+                        else
+                                nrqd->runq = svc;
+                        if (iter)
+                                iter->runq_prev = svc;
                 }
         }
-        /* The paused pCPUs are busy in the hypervisor, not in guests; the
-         * counters see the pause as it elapses (sim_pool_pause_ns()). */
-        pool->pause_ns_done = sim_pool_pause_ns(pool, now);
-        pool->pause_start = now;
-        pool->paused_until = now + pause;
+        for (uint32_t r2 = 0; r2 < n; r2++) {
+                rqs[r2].b_avgload = rqs[r2].avgload;
+                rqs[r2].lock_free_at = now + freeze;
+                rqs[r2].lock_holder = (int32_t)pool->cpus[0];
+        }
+        free_rqs(old, nr_old);
+        pool->rqs = rqs;
+        pool->nr_rqs = n;
+        pool->arrangement = arr;
+        /* The CPUs keep their idle bits, are all tickled and reschedule
+         * once the locks are released. */
+        pool->paused_until = now + freeze;
+        for (uint32_t i = 0; i < pool->nr_cpus; i++) {
+                struct sim_pcpu *pc = PC(sim, pool->cpus[i]);
+
+                if (was_idle[i])
+                        pc->rqd->idle |= BIT(pc);
+                if (pc->curr)
+                        pc->rqd->preempt_at[pc->rq_idx] =
+                                MICROSECS(pool->ratelimit_us) <= CSCHED2_RATELIMIT_TICKLE_TOLERANCE
+                                        ? INT64_MIN
+                                        : pc->curr->state_entry_time + MICROSECS(pool->ratelimit_us) -
+                                                  CSCHED2_RATELIMIT_TICKLE_TOLERANCE;
+                pc->rqd->tickled |= BIT(pc);
+                pc->sched_at = INT64_MAX;
+                sim_cpu_kick(sim, pc, now + freeze + k->ipi_ns);
+        }
         pool->switches++;
-        for (uint32_t i = 0; i < pool->nr_cpus; i++)
-                sim_cpu_kick(sim, PC(sim, pool->cpus[i]), pool->paused_until);
+        free(order);
+        free(was_idle);
         return 0;
 }

@@ -81,28 +81,28 @@ static void heap_remove(struct sim_evq *q, uint32_t slot)
 
 static void wheel_unlink(struct sim_evq *q, uint32_t slot)
 {
-        const uint32_t b = (uint32_t)(q->time[slot] >> SIM_WHEEL_SHIFT) & (SIM_WHEEL_SIZE - 1);
-        const uint32_t n = q->next[slot], p = q->prev[slot];
+        const uint32_t b = (uint32_t)(q->ts[slot].time >> SIM_WHEEL_SHIFT) & (SIM_WHEEL_SIZE - 1);
+        const uint32_t n = q->ts[slot].next, p = q->ts[slot].prev;
 
         if (p == SIM_EV_NONE)
-                q->head[b] = n;
+                q->bucket[b].head = n;
         else
-                q->next[p] = n;
+                q->ts[p].next = n;
         if (n == SIM_EV_NONE)
-                q->tail[b] = p;
+                q->bucket[b].tail = p;
         else
-                q->prev[n] = p;
-        if (q->head[b] == SIM_EV_NONE)
+                q->ts[n].prev = p;
+        if (q->bucket[b].head == SIM_EV_NONE)
                 q->bits[b >> 6] &= ~(1ull << (b & 63));
 }
 
 static void evq_remove(struct sim_evq *q, uint32_t slot)
 {
-        if (q->where[slot] == SIM_EV_WHEEL)
+        if (q->ts[slot].where == SIM_EV_WHEEL)
                 wheel_unlink(q, slot);
         else
                 heap_remove(q, slot);
-        q->where[slot] = SIM_EV_OFF;
+        q->ts[slot].where = SIM_EV_OFF;
 }
 
 void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
@@ -110,30 +110,30 @@ void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
         struct sim_evq *q = &sim->evq;
         const uint64_t bucket = (uint64_t)when >> SIM_WHEEL_SHIFT;
 
-        q->armed[slot]++;
-        if (q->where[slot] != SIM_EV_OFF)
+        q->ts[slot].armed++;
+        if (q->ts[slot].where != SIM_EV_OFF)
                 evq_remove(q, slot);
-        q->time[slot] = when;
+        q->ts[slot].time = when;
         if (bucket - q->cur < SIM_WHEEL_SIZE) {
-                const uint32_t b = (uint32_t)bucket & (SIM_WHEEL_SIZE - 1), t = q->tail[b];
+                const uint32_t b = (uint32_t)bucket & (SIM_WHEEL_SIZE - 1), t = q->bucket[b].tail;
 
-                q->next[slot] = SIM_EV_NONE;
-                q->prev[slot] = t;
+                q->ts[slot].next = SIM_EV_NONE;
+                q->ts[slot].prev = t;
                 if (t == SIM_EV_NONE) {
-                        q->head[b] = slot;
+                        q->bucket[b].head = slot;
                         q->bits[b >> 6] |= 1ull << (b & 63);
                 } else {
-                        q->next[t] = slot;
+                        q->ts[t].next = slot;
                 }
-                q->tail[b] = slot;
-                q->where[slot] = SIM_EV_WHEEL;
+                q->bucket[b].tail = slot;
+                q->ts[slot].where = SIM_EV_WHEEL;
         } else {
                 const uint32_t i = q->len++;
 
                 q->heap[i].time = when;
                 q->heap[i].slot = slot;
                 sift_up(q, i);
-                q->where[slot] = SIM_EV_HEAP;
+                q->ts[slot].where = SIM_EV_HEAP;
         }
 }
 
@@ -141,14 +141,14 @@ void sim_timer_cancel(struct isched_sim *sim, uint32_t slot)
 {
         struct sim_evq *q = &sim->evq;
 
-        if (q->where[slot] != SIM_EV_OFF)
+        if (q->ts[slot].where != SIM_EV_OFF)
                 evq_remove(q, slot);
 }
 
 /* When the slot's timer fires, or INT64_MAX if it is not armed. */
 static inline s_time_t timer_when(const struct sim_evq *q, uint32_t slot)
 {
-        return q->where[slot] == SIM_EV_OFF ? INT64_MAX : q->time[slot];
+        return q->ts[slot].where == SIM_EV_OFF ? INT64_MAX : q->ts[slot].time;
 }
 
 /* The next timer due, or false if there is none. */
@@ -162,9 +162,9 @@ static bool evq_first(const struct sim_evq *q, uint32_t *ret_slot)
                 if (word) {
                         const uint32_t b = (w << 6) | (uint32_t)__builtin_ctzll(word);
 
-                        best = q->head[b];
-                        for (uint32_t k = q->next[best]; k != SIM_EV_NONE; k = q->next[k])
-                                if (q->time[k] < q->time[best])
+                        best = q->bucket[b].head;
+                        for (uint32_t k = q->ts[best].next; k != SIM_EV_NONE; k = q->ts[k].next)
+                                if (q->ts[k].time < q->ts[best].time)
                                         best = k;
                         break;
                 }
@@ -173,7 +173,7 @@ static bool evq_first(const struct sim_evq *q, uint32_t *ret_slot)
                 if (w == start >> 6)
                         word &= ~(~0ull << (start & 63)); /* back at the start: only what is before it */
         }
-        if (q->len && (best == SIM_EV_NONE || q->heap[0].time < q->time[best]))
+        if (q->len && (best == SIM_EV_NONE || q->heap[0].time < q->ts[best].time))
                 best = q->heap[0].slot;
         *ret_slot = best;
         return best != SIM_EV_NONE;
@@ -184,15 +184,11 @@ static int evq_init(struct sim_evq *q, uint32_t nr_slots)
         q->nr_slots = nr_slots;
         q->heap = calloc(nr_slots, sizeof(*q->heap));
         q->pos = calloc(nr_slots, sizeof(*q->pos));
-        q->armed = calloc(nr_slots, sizeof(*q->armed));
-        q->time = calloc(nr_slots, sizeof(*q->time));
-        q->next = calloc(nr_slots, sizeof(*q->next));
-        q->prev = calloc(nr_slots, sizeof(*q->prev));
-        q->where = calloc(nr_slots, sizeof(*q->where));
-        if (!q->heap || !q->pos || !q->armed || !q->time || !q->next || !q->prev || !q->where)
+        q->ts = calloc(nr_slots, sizeof(*q->ts));
+        if (!q->heap || !q->pos || !q->ts)
                 return -ENOMEM;
         for (uint32_t b = 0; b < SIM_WHEEL_SIZE; b++)
-                q->head[b] = q->tail[b] = SIM_EV_NONE;
+                q->bucket[b].head = q->bucket[b].tail = SIM_EV_NONE;
         q->cur = 0;
         return 0;
 }
@@ -201,11 +197,7 @@ static void evq_free(struct sim_evq *q)
 {
         free(q->heap);
         free(q->pos);
-        free(q->armed);
-        free(q->time);
-        free(q->next);
-        free(q->prev);
-        free(q->where);
+        free(q->ts);
 }
 
 /* ---- random numbers: one splitmix64 stream per vCPU ---- */
@@ -224,9 +216,56 @@ static double rng_uniform(uint64_t *s)
         return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-static s_time_t rng_exp(uint64_t *s, s_time_t mean)
+/* Exponential variates by Marsaglia and Tsang's ziggurat ("The Ziggurat
+ * Method for Generating Random Variables", J. Stat. Software 5(8), 2000)
+ * with 256 layers and 53-bit uniforms: one random number and one
+ * multiplication 99% of the time, exact in distribution. */
+#define ZIG_R 7.69711747013104972  /* start of the tail */
+#define ZIG_V 3.949659822581572e-3 /* area of each layer */
+
+static void zig_init(struct sim_zig *z)
 {
-        double v = -(double)mean * log(1.0 - rng_uniform(s));
+        const double m = 9007199254740992.0; /* 2^53 */
+        double de = ZIG_R, te = de;
+        const double q = ZIG_V / exp(-de);
+
+        z->ke[0] = (uint64_t)((de / q) * m);
+        z->ke[1] = 0;
+        z->we[0] = q / m;
+        z->we[255] = de / m;
+        z->fe[0] = 1.0;
+        z->fe[255] = exp(-de);
+        for (int i = 254; i >= 1; i--) {
+                de = -log(ZIG_V / de + exp(-de));
+                z->ke[i + 1] = (uint64_t)((de / te) * m);
+                te = de;
+                z->fe[i] = exp(-de);
+                z->we[i] = de / m;
+        }
+}
+
+static double zig_exp(const struct sim_zig *z, uint64_t *s)
+{
+        for (;;) {
+                uint64_t r = rng_next(s) >> 3;
+                const unsigned i = (unsigned)(r & 255);
+                double x;
+
+                r >>= 8;
+                x = (double)r * z->we[i];
+                if (r < z->ke[i])
+                        return x;
+                if (i == 0)
+                        return ZIG_R - log(1.0 - rng_uniform(s));
+                if ((z->fe[i - 1] - z->fe[i]) * rng_uniform(s) + z->fe[i] < exp(-x))
+                        return x;
+        }
+}
+
+/* An exponential time of mean @p mean, at most 20 means. */
+static s_time_t rng_exp(const struct isched_sim *sim, uint64_t *s, s_time_t mean)
+{
+        double v = (double)mean * zig_exp(&sim->zig, s);
 
         if (v > (double)mean * 20.0)
                 v = (double)mean * 20.0;
@@ -235,60 +274,184 @@ static s_time_t rng_exp(uint64_t *s, s_time_t mean)
 
 /* ---- costs ---- */
 
-/* Runqueue lock: one acquisition holds the lock for a time that grows with
- * the CPUs sharing it (the lock and runqueue cache lines bounce between
- * them); an acquisition that finds it held waits.  Returns wait + hold. */
-s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, s_time_t now)
+static inline enum sim_dist pcpu_dist(const struct isched_sim *sim, uint32_t a, uint32_t b)
 {
-        struct sim_pool *pool = sim->pcpus[rqd->cpus[0]].pool;
-        const s_time_t hold = SIM_LOCK_HOLD_NS + SIM_LOCK_BOUNCE_NS * (s_time_t)(rqd->nr_cpus - 1);
-        const s_time_t start = rqd->lock_free_at > now ? rqd->lock_free_at : now;
+        const struct sim_pcpu *x = &sim->pcpus[a], *y = &sim->pcpus[b];
 
-        rqd->lock_free_at = start + hold;
-        pool->lock_ops++;
-        pool->lock_wait_ns += (uint64_t)(start - now);
-        return start - now + hold;
+        return a == b ? SIM_DIST_SAME
+               : x->core == y->core ? SIM_DIST_SIBLING
+               : x->socket == y->socket ? SIM_DIST_SOCKET
+               : x->node == y->node ? SIM_DIST_REMOTE : SIM_DIST_NODE;
 }
 
-/* What a unit must refill when it starts on @p cpu: the part of its
- * working set a cache level it lost held, at that level's refill cost. */
+/* The lock's line and the runqueue data come from the pCPU that held the
+ * lock last: what one line costs to get here. */
+static inline s_time_t lock_line_ns(const struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu)
+{
+        return rqd->lock_holder < 0 ? 0 : sim->cost.xfer_ns[pcpu_dist(sim, (uint32_t)rqd->lock_holder, cpu)];
+}
+
+/* Ticket lock (xen/common/spinlock.c): an acquisition that finds the lock
+ * held waits in FIFO order.  When it is released to us, the releasing
+ * store has invalidated the copy of every spinning waiter and their reads
+ * of the line are served one at a time, so the next holder sees it after
+ * (waiters + 1) / 2 transfers on average: handing the lock over costs more
+ * the more pCPUs wait (Boyd-Wickizer et al., "Non-scalable locks are
+ * dangerous", 2012).  Holding it costs the work done under it plus the
+ * transfer of the runqueue's other lines from the last holder.  Returns
+ * the time from @p now until the critical section is done. */
+s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s_time_t now)
+{
+        struct sim_pool *pool = rqd->pool;
+        const struct sim_derived *k = &sim->cost;
+        const s_time_t x = lock_line_ns(sim, rqd, cpu);
+        const s_time_t start = rqd->lock_free_at > now ? rqd->lock_free_at : now;
+        s_time_t handoff = x, hold;
+
+        while (rqd->lock_qlen && rqd->lock_queue[rqd->lock_qhead] <= now) {
+                rqd->lock_qhead = (rqd->lock_qhead + 1) % SIM_LOCK_QUEUE;
+                rqd->lock_qlen--;
+        }
+        if (start > now) {
+                /* lock_qlen acquirers are queued ahead of us. */
+                handoff = x * (s_time_t)(rqd->lock_qlen + 2) / 2;
+                if (rqd->lock_qlen < SIM_LOCK_QUEUE) {
+                        rqd->lock_queue[(rqd->lock_qhead + rqd->lock_qlen) % SIM_LOCK_QUEUE] = start;
+                        rqd->lock_qlen++;
+                }
+        }
+        hold = k->lock_cs_ns + x * (s_time_t)(k->rq_lines > 1 ? k->rq_lines - 1 : 0);
+        rqd->lock_free_at = start + handoff + hold;
+        rqd->lock_holder = (int32_t)cpu;
+        pool->lock_ops++;
+        pool->lock_wait_ns += (uint64_t)(start - now + handoff - x);
+        return start - now + handoff + hold;
+}
+
+/* spin_trylock() to read a runqueue's load (csched2_res_pick(),
+ * balance_load()'s scan): fails if the lock is held at @p t, having read
+ * its line; else holds it for the lock's and the load's lines.  The time
+ * spent either way is in *ret_ns. */
+bool sim_trylock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s_time_t t, s_time_t *ret_ns)
+{
+        struct sim_pool *pool = rqd->pool;
+        const s_time_t x = lock_line_ns(sim, rqd, cpu);
+
+        pool->trylocks++;
+        if (rqd->lock_free_at > t) {
+                pool->trylock_fails++;
+                *ret_ns = x;
+                return false;
+        }
+        rqd->lock_free_at = t + 2 * x;
+        rqd->lock_holder = (int32_t)cpu;
+        *ret_ns = 2 * x;
+        return true;
+}
+
+/* The lock stays held until @p until (work done under it). */
+void sim_hold_rq(struct sim_rq *rqd, s_time_t until)
+{
+        if (until > rqd->lock_free_at)
+                rqd->lock_free_at = until;
+}
+
+/* LLC residency of a unit whose cache lines are on @p socket: the LLC is
+ * shared in proportion to the working sets of the units whose caches are
+ * there (the units that ran there last, running or not), /1024. */
+static inline uint64_t llc_share(const struct isched_sim *sim, uint32_t socket)
+{
+        const uint64_t occ = sim->llc_occ_kb[socket], llc = sim->cost.llc_kb;
+
+        return occ <= llc ? 1024 : llc * 1024 / occ;
+}
+
+/* Where a unit's cache lines live moves to @p socket (or its working set
+ * changed: @p old_wss, @p new_wss). */
+static void llc_move(struct isched_sim *sim, int from_socket, int to_socket, uint32_t old_wss, uint32_t new_wss)
+{
+        if (from_socket >= 0)
+                sim->llc_occ_kb[from_socket] -= old_wss;
+        if (to_socket >= 0)
+                sim->llc_occ_kb[to_socket] += new_wss;
+}
+
+/* What a unit must refill when it starts on @p pc, from where its lines
+ * are, at a line's latency over the misses in flight (sim-costs.c):
+ * - same pCPU after others ran there: the L2 part, from the LLC for its
+ *   share of it, else from memory;
+ * - SMT sibling: nothing (L1 and L2 are the core's);
+ * - another core of the socket: the L2 part, from that core's L2;
+ * - another socket: the L2 part and what the old LLC held of the rest,
+ *   from the old socket's caches. */
 static s_time_t cache_refill_ns(const struct isched_sim *sim, const struct sim_unit *u,
                                 const struct sim_pcpu *pc)
 {
-        static const uint32_t lost_cap_kb[SIM_CACHE_NR] = { 0, 512, 64, 1024, 32768, 32768 };
-        static const uint32_t ns_per_kb[SIM_CACHE_NR] = { 0, 15, 15, 15, 80, 110 };
-        enum sim_cache_dist d;
-        uint32_t lost;
+        const struct sim_derived *k = &sim->cost;
+        const uint64_t wss = u->beh.wss_kb, l2 = wss < k->l2_kb ? wss : k->l2_kb;
+        const struct sim_pcpu *from;
+        uint64_t share;
+        int64_t ps;
 
         if (u->last_cpu < 0)
                 return 0;
-        {
-                const struct sim_pcpu *from = &sim->pcpus[u->last_cpu];
-
-                d = from == pc ? SIM_CACHE_SAME
-                    : from->core == pc->core ? SIM_CACHE_SIBLING
-                    : from->socket == pc->socket ? SIM_CACHE_SOCKET
-                    : from->node == pc->node ? SIM_CACHE_REMOTE : SIM_CACHE_NODE;
+        from = &sim->pcpus[u->last_cpu];
+        switch (pcpu_dist(sim, from->id, pc->id)) {
+        case SIM_DIST_SAME:
+                if (pc->last_unit == u)
+                        return 0;
+                share = llc_share(sim, from->socket);
+                ps = (int64_t)(l2 * 16) *
+                     (((int64_t)share * k->line_ps[SIM_SRC_SOCKET] +
+                       (1024 - (int64_t)share) * u->sdom->mem_line_ps[pc->node]) >> 10);
+                break;
+        case SIM_DIST_SIBLING:
+                return 0;
+        case SIM_DIST_SOCKET:
+                ps = (int64_t)(l2 * 16) * k->line_ps[SIM_SRC_SOCKET];
+                break;
+        default:
+                share = llc_share(sim, from->socket);
+                ps = (int64_t)((l2 + (((wss - l2) * share) >> 10)) * 16) * k->line_ps[SIM_SRC_REMOTE];
+                break;
         }
-        if (d == SIM_CACHE_SAME && pc->last_unit != u)
-                d = SIM_CACHE_EVICTED;
-        lost = u->beh.wss_kb < lost_cap_kb[d] ? u->beh.wss_kb : lost_cap_kb[d];
-        return (s_time_t)lost * ns_per_kb[d];
+        return (s_time_t)(ps / 1000);
+}
+
+/* The memory-stall factor of a unit that starts on @p pc (/1024): its
+ * accesses that miss L2 go to the working set beyond L2; the part the LLC
+ * holds costs an LLC access, the rest a memory access from where the
+ * domain's memory is (remote memory is charged per access). */
+static uint32_t mem_rate(const struct isched_sim *sim, const struct sim_unit *u, const struct sim_pcpu *pc)
+{
+        const struct sim_derived *k = &sim->cost;
+        const double a = u->beh.mem_access_per_us;
+        const uint32_t wss = u->beh.wss_kb;
+        double beyond, share, stall_ps;
+
+        if (a <= 0 || wss <= k->l2_kb)
+                return 1024;
+        beyond = (double)(wss - k->l2_kb) / wss;
+        share = (double)llc_share(sim, pc->socket) / 1024.0;
+        stall_ps = a * beyond *
+                   (share * (double)k->line_ps[SIM_SRC_SOCKET] + (1.0 - share) * (double)u->sdom->mem_line_ps[pc->node]);
+        return (uint32_t)(1024.0 * 1e6 / (1e6 + stall_ps));
 }
 
 /* Useful work per ns (/1024) of a thread: SMT siblings that are both busy
- * share the core, which then does (1 + SIM_SMT_GAIN_PCT%) of one thread.
+ * share the core, which then does (1 + smt_gain_pct%) of one thread.
  * sim->core_busy[] counts the busy threads of each core. */
 static void smt_rate_init(struct isched_sim *sim)
 {
+        const uint32_t gain = sim->cost.smt_gain_pct;
+
         for (uint32_t busy = 0; busy <= 8; busy++)
-                sim->smt_rate_tab[busy] = busy <= 1 ? 1024
-                                          : (uint32_t)((1024 * (100 + SIM_SMT_GAIN_PCT * (busy - 1))) / (100 * busy));
+                sim->smt_rate_tab[busy] = busy <= 1 ? 1024 : (uint32_t)((1024 * (100 + gain * (busy - 1))) / (100 * busy));
 }
 
-static inline uint32_t smt_rate(const struct isched_sim *sim, uint32_t cpu)
+static inline uint32_t unit_rate(const struct isched_sim *sim, const struct sim_unit *u, uint32_t cpu)
 {
-        return sim->smt_rate_tab[sim->core_busy[sim->pcpus[cpu].core]];
+        return (sim->smt_rate_tab[sim->core_busy[sim->pcpus[cpu].core]] * u->mem_rate) >> 10;
 }
 
 /* ---- progress of running units ---- */
@@ -356,14 +519,17 @@ static void schedule_burst_end(struct isched_sim *sim, struct sim_unit *u, s_tim
 static void refresh_core(struct isched_sim *sim, uint32_t cpu, s_time_t now)
 {
         const uint32_t T = sim->topo.threads, first = sim->pcpus[cpu].core * T;
-        const uint32_t rate = sim->smt_rate_tab[sim->core_busy[sim->pcpus[cpu].core]];
 
         if (T == 1)
                 return;
         for (uint32_t c = first; c < first + T; c++) {
                 struct sim_unit *u = sim->pcpus[c].curr;
+                uint32_t rate;
 
-                if (!u || rate == u->rate)
+                if (!u || c == cpu) /* cpu's own unit is up to date (sim_unit_start()) or gone */
+                        continue;
+                rate = unit_rate(sim, u, c);
+                if (rate == u->rate)
                         continue;
                 sim_unit_progress(sim, u, now);
                 u->rate = rate;
@@ -383,10 +549,17 @@ void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu 
                 return;
         }
         if (u->wake_time >= 0) {
-                pool->cnt.wake_latency_hist[isched_latency_bucket((uint64_t)(now + overhead - u->wake_time))]++;
+                const unsigned b = isched_latency_bucket((uint64_t)(now + overhead - u->wake_time));
+
+                pool->cnt.wake_latency_hist[b]++;
+                u->sdom->lat_hist[b]++;
+                u->sdom->wakeups++;
                 u->wake_time = -1;
         }
         u->stall_left = overhead + cache_refill_ns(sim, u, pc);
+        if (u->last_cpu < 0 || sim->pcpus[u->last_cpu].socket != pc->socket)
+                llc_move(sim, u->last_cpu < 0 ? -1 : (int)sim->pcpus[u->last_cpu].socket, (int)pc->socket,
+                         u->beh.wss_kb, u->beh.wss_kb);
         u->last_cpu = (int)pc->id;
         pc->last_unit = u;
         u->is_running = true;
@@ -400,7 +573,8 @@ void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu 
                         ? INT64_MIN
                         : now + MICROSECS(pool->ratelimit_us) - CSCHED2_RATELIMIT_TICKLE_TOLERANCE;
         pc->busy_since = now;
-        u->rate = smt_rate(sim, pc->id);
+        u->mem_rate = mem_rate(sim, u, pc);
+        u->rate = unit_rate(sim, u, pc->id);
         schedule_burst_end(sim, u, now);
         refresh_core(sim, pc->id, now);
 }
@@ -436,7 +610,7 @@ void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
 
 /* ---- behaviours ---- */
 
-static s_time_t sample_burst(struct sim_unit *u)
+static s_time_t sample_burst(const struct isched_sim *sim, struct sim_unit *u)
 {
         const struct sim_behaviour *b = &u->beh;
         s_time_t w;
@@ -444,12 +618,15 @@ static s_time_t sample_burst(struct sim_unit *u)
         switch (b->kind) {
         case SIM_KIND_IO:
         case SIM_KIND_CHAIN:
-                w = rng_exp(&u->rng, b->burst_ns);
+                w = rng_exp(sim, &u->rng, b->burst_ns);
                 break;
         case SIM_KIND_CPU:
         case SIM_KIND_CACHE:
                 w = b->sleep_ns ? (s_time_t)((0.5 + rng_uniform(&u->rng)) * (double)b->burst_ns)
                                 : b->burst_ns;
+                break;
+        case SIM_KIND_FORKJOIN: /* a job: uniform in 0.5-1.5x the mean */
+                w = (s_time_t)((0.5 + rng_uniform(&u->rng)) * (double)b->burst_ns);
                 break;
         default:
                 w = b->burst_ns;
@@ -475,46 +652,126 @@ static s_time_t onoff_wait(const struct sim_unit *u, s_time_t now)
         return pos < u->beh.on_ns ? 0 : period - pos;
 }
 
-static void schedule_wake(struct isched_sim *sim, struct sim_unit *u, s_time_t when)
+/* Arm a blocked unit's wake-up; @p waker is the pCPU whose interrupt or
+ * event-channel send wakes it (it takes the runqueue lock). */
+static void schedule_wake(struct isched_sim *sim, struct sim_unit *u, s_time_t when, uint32_t waker)
 {
         u->wake_pending = true;
+        u->waker_cpu = waker;
         sim_timer_set(sim, sim_slot_wake(sim, u->id), when);
 }
 
 /* When a blocked unit should next wake given its behaviour, or NEVER
- * (idle, or a chain unit waiting for a token). */
-static s_time_t next_wake(struct sim_unit *u, s_time_t now)
+ * (idle, a chain unit waiting for a token, a forkjoin unit waiting for
+ * the next step). */
+static s_time_t next_wake(const struct isched_sim *sim, struct sim_unit *u, s_time_t now)
 {
         switch (u->beh.kind) {
         case SIM_KIND_IDLE:
                 return NEVER;
         case SIM_KIND_CHAIN:
-                return u->tokens ? now + SIM_EVTCHN_NS : NEVER;
+                return u->tokens ? now + sim->cost.evtchn_ns : NEVER;
+        case SIM_KIND_FORKJOIN: /* a job's I/O, else woken by the next step */
+                return u->has_job ? now + rng_exp(sim, &u->rng, u->beh.sleep_ns) : NEVER;
         case SIM_KIND_ONOFF: {
                 s_time_t w = onoff_wait(u, now);
 
-                return now + (w ? w : rng_exp(&u->rng, u->beh.sleep_ns ? u->beh.sleep_ns : 1000));
+                return now + (w ? w : rng_exp(sim, &u->rng, u->beh.sleep_ns ? u->beh.sleep_ns : 1000));
         }
         default:
-                return now + rng_exp(&u->rng, u->beh.sleep_ns);
+                return now + rng_exp(sim, &u->rng, u->beh.sleep_ns);
         }
 }
 
 static void block_unit(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
 {
-        s_time_t w = next_wake(u, now);
+        s_time_t w = next_wake(sim, u, now);
 
         u->blocked = true;
         csched2_unit_sleep(sim, u, now);
         if (w != NEVER)
-                schedule_wake(sim, u, w);
+                schedule_wake(sim, u, w, u->processor);
 }
 
-static void give_token(struct isched_sim *sim, struct sim_unit *to, s_time_t now)
+/* A chain unit hands an item on, through an event channel sent from
+ * @p from_cpu: to the next vCPU of its domain, or to the domain "next"
+ * names (its vCPUs in turn). */
+static void give_token(struct isched_sim *sim, struct sim_unit *from, uint32_t from_cpu, s_time_t now)
 {
+        struct sim_dom *d = from->sdom;
+        struct sim_unit *to;
+
+        if (from->beh.next_dom >= 0) {
+                struct sim_dom *nd = &sim->doms[from->beh.next_dom];
+
+                to = nd->units[nd->rr++ % nd->nr_units];
+        } else {
+                to = d->units[(from->vcpu_id + 1) % d->nr_units];
+        }
         to->tokens++;
         if (to->blocked && !to->wake_pending && to->beh.kind == SIM_KIND_CHAIN)
-                schedule_wake(sim, to, now + SIM_EVTCHN_NS);
+                schedule_wake(sim, to, now + sim->cost.evtchn_ns, from_cpu);
+}
+
+/* forkjoin: a step of jobs starts; its vCPUs waiting for one are woken
+ * from @p cpu (the one that finished the step). */
+static void forkjoin_step(struct isched_sim *sim, struct sim_dom *d, uint32_t cpu, s_time_t now)
+{
+        d->fj_left = d->units[0]->beh.jobs ? d->units[0]->beh.jobs : d->nr_units;
+        d->fj_running = 0;
+        for (uint32_t i = 0; i < d->nr_units; i++) {
+                struct sim_unit *u = d->units[i];
+
+                if (u->beh.kind == SIM_KIND_FORKJOIN && u->blocked && !u->wake_pending)
+                        schedule_wake(sim, u, now + sim->cost.evtchn_ns, cpu);
+        }
+}
+
+/* forkjoin: take the next job of the step, if any is left and fewer than
+ * "parallel" run (make -j). */
+static bool forkjoin_take(const struct isched_sim *sim, struct sim_unit *u)
+{
+        struct sim_dom *d = u->sdom;
+        const uint32_t parallel = u->beh.parallel ? u->beh.parallel : d->nr_units;
+
+        if (!d->fj_left || d->fj_running >= parallel)
+                return false;
+        d->fj_left--;
+        d->fj_running++;
+        u->has_job = true;
+        u->work_left = sample_burst(sim, u);
+        return true;
+}
+
+/* forkjoin: a job (or the serial part) is done.  The last job of a step
+ * is followed by the serial part (on the vCPU that finished it), and that
+ * by the next step.  A vCPU goes on with the next job of the step; a job
+ * with I/O (sleep_us) blocks for it before it computes.  Returns whether
+ * the unit computes at once. */
+static bool forkjoin_done(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
+{
+        struct sim_dom *d = u->sdom;
+
+        if (u->has_job) {
+                u->has_job = false;
+                d->fj_running--;
+                if (d->fj_serial) {
+                        d->fj_serial = false;
+                        forkjoin_step(sim, d, u->processor, now);
+                } else if (!d->fj_left && !d->fj_running) {
+                        if (u->beh.serial_ns) {
+                                d->fj_serial = true;
+                                d->fj_running = 1;
+                                u->has_job = true;
+                                u->work_left = u->beh.serial_ns;
+                                return true;
+                        }
+                        forkjoin_step(sim, d, u->processor, now);
+                }
+        }
+        if (!forkjoin_take(sim, u))
+                return false;
+        return u->beh.sleep_ns == 0;
 }
 
 static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
@@ -527,15 +784,15 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 return;
         }
         switch (u->beh.kind) {
-        case SIM_KIND_CHAIN: {
-                struct sim_dom *d = u->sdom;
-
-                give_token(sim, d->units[(u->vcpu_id + 1) % d->nr_units], now);
+        case SIM_KIND_CHAIN:
+                give_token(sim, u, u->processor, now);
                 if (u->tokens)
                         u->tokens--;
                 again = u->tokens > 0;
                 break;
-        }
+        case SIM_KIND_FORKJOIN:
+                again = forkjoin_done(sim, u, now);
+                break;
         case SIM_KIND_ONOFF:
                 again = u->beh.sleep_ns == 0 && onoff_wait(u, now) == 0;
                 break;
@@ -547,7 +804,8 @@ static void burst_end(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 break;
         }
         if (again) {
-                u->work_left = sample_burst(u);
+                if (u->beh.kind != SIM_KIND_FORKJOIN)
+                        u->work_left = sample_burst(sim, u);
                 schedule_burst_end(sim, u, now);
         } else {
                 struct sim_pcpu *pc = &sim->pcpus[u->processor];
@@ -572,14 +830,19 @@ static void wake_unit(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         if (u->beh.kind == SIM_KIND_IDLE || (u->beh.kind == SIM_KIND_CHAIN && !u->tokens))
                 return;
         if (u->beh.kind == SIM_KIND_ONOFF && onoff_wait(u, now)) {
-                schedule_wake(sim, u, now + onoff_wait(u, now));
+                schedule_wake(sim, u, now + onoff_wait(u, now), u->processor);
                 return;
         }
+        if (u->beh.kind == SIM_KIND_FORKJOIN) {
+                if (!u->has_job && !forkjoin_take(sim, u))
+                        return; /* nothing for it in this step: wait for the next */
+        } else {
+                u->work_left = sample_burst(sim, u);
+        }
         u->blocked = false;
-        u->work_left = sample_burst(u);
         u->wake_time = now;
         pool->cnt.wakeups++;
-        csched2_unit_wake(sim, u, now);
+        csched2_unit_wake(sim, u, u->waker_cpu, now);
 }
 
 static void apply_behaviour(struct isched_sim *sim, struct sim_unit *u, const struct sim_behaviour *b,
@@ -587,26 +850,43 @@ static void apply_behaviour(struct isched_sim *sim, struct sim_unit *u, const st
 {
         const bool was_chain = u->beh.kind == SIM_KIND_CHAIN;
 
+        if (u->last_cpu >= 0 && b->wss_kb != u->beh.wss_kb) {
+                const int sock = (int)sim->pcpus[u->last_cpu].socket;
+
+                llc_move(sim, sock, sock, u->beh.wss_kb, b->wss_kb);
+        }
+        if (u->has_job && b->kind != SIM_KIND_FORKJOIN) {
+                u->has_job = false;
+                u->sdom->fj_running--;
+        }
         u->beh = *b;
         if (b->kind == SIM_KIND_CHAIN && !was_chain)
                 u->tokens = u->vcpu_id == 0 ? b->tokens : 0;
         if (u->blocked && !u->wake_pending) {
-                s_time_t w = next_wake(u, now);
+                s_time_t w = next_wake(sim, u, now);
 
                 if (w != NEVER)
-                        schedule_wake(sim, u, w);
+                        schedule_wake(sim, u, w, u->processor);
         }
 }
 
+/* A phase gives every domain its behaviour ("inherit" was resolved when
+ * the workload was read); a domain whose behaviour is the same goes on
+ * undisturbed. */
 static void start_phase(struct isched_sim *sim, s_time_t now)
 {
         const struct sim_wl_phase *ph = &sim->wl.phases[sim->phase];
 
         for (uint32_t d = 0; d < sim->nr_doms; d++) {
-                if (!ph->set[d])
+                struct sim_dom *sdom = &sim->doms[d];
+                const bool was_fj = sdom->units[0]->beh.kind == SIM_KIND_FORKJOIN;
+
+                if (memcmp(&sdom->units[0]->beh, &ph->beh[d], sizeof(ph->beh[d])) == 0)
                         continue;
-                for (uint32_t i = 0; i < sim->doms[d].nr_units; i++)
-                        apply_behaviour(sim, sim->doms[d].units[i], &ph->beh[d], now);
+                for (uint32_t i = 0; i < sdom->nr_units; i++)
+                        apply_behaviour(sim, sdom->units[i], &ph->beh[d], now);
+                if (ph->beh[d].kind == SIM_KIND_FORKJOIN && !was_fj)
+                        forkjoin_step(sim, sdom, sdom->units[0]->processor, now);
         }
         sim_timer_set(sim, sim_slot_phase(sim), now + ph->duration_ns);
 }
@@ -662,10 +942,10 @@ ISCHED_EXPORT int isched_sim_run(struct isched_sim *sim, uint64_t duration_ns)
         for (;;) {
                 uint32_t slot, armed;
 
-                if (!evq_first(&sim->evq, &slot) || sim->evq.time[slot] > end)
+                if (!evq_first(&sim->evq, &slot) || sim->evq.ts[slot].time > end)
                         break;
-                armed = sim->evq.armed[slot];
-                sim->now = sim->evq.time[slot];
+                armed = sim->evq.ts[slot].armed;
+                sim->now = sim->evq.ts[slot].time;
                 sim->evq.cur = (uint64_t)sim->now >> SIM_WHEEL_SHIFT;
                 sim->events++;
                 /* The slot stays armed while it fires: most handlers
@@ -673,7 +953,7 @@ ISCHED_EXPORT int isched_sim_run(struct isched_sim *sim, uint64_t duration_ns)
                 dispatch(sim, slot);
                 /* A pCPU's slot is always in sync (sim_cpu_timer_sync());
                  * any other slot that its handler did not re-arm is done. */
-                if (slot >= sim->topo.nr_cpus && sim->evq.armed[slot] == armed)
+                if (slot >= sim->topo.nr_cpus && sim->evq.ts[slot].armed == armed)
                         sim_timer_cancel(sim, slot);
                 if (sim->failed)
                         return isched__error(-ENOMEM, "out of memory growing the simulator's event queue");
@@ -713,6 +993,109 @@ static int load_workload(const struct isched_sim_config *cfg, struct sim_workloa
                         return isched__error(-ENOENT, "unknown scenario '%s' (isched sim --list names them)", name);
                 return sim_workload_parse(json, name, wl);
         }
+}
+
+/* The costs: the defaults with the workload's "costs", then the
+ * configuration's costs file or JSON on top. */
+static int load_costs(const struct isched_sim_config *cfg, const struct sim_workload *wl, struct sim_costs *ret)
+{
+        struct sim_costs c = wl->costs;
+        int r = 0;
+
+        if (cfg->costs_path && cfg->costs_json)
+                return isched__error(-EINVAL, "give at most one of a costs file and costs JSON");
+        if (cfg->costs_path) {
+                char *text = NULL;
+                size_t len = 0;
+
+                r = isched__read_file(cfg->costs_path, 1u << 20, &text, &len);
+                if (r < 0)
+                        return r == -EFBIG ? isched__error(r, "costs file %s is larger than 1 MiB", cfg->costs_path) : r;
+                r = sim_costs_parse(&c, text, cfg->costs_path);
+                free(text);
+        } else if (cfg->costs_json) {
+                r = sim_costs_parse(&c, cfg->costs_json, "costs");
+        }
+        if (r < 0)
+                return r;
+        *ret = c;
+        return 0;
+}
+
+/* Where each domain's memory is, and what a line of it costs from each
+ * node.  "auto" is libxl's automatic placement (numa_place_domain() in
+ * tools/libs/light/libxl_dom.c): the fewest nodes of the pool whose pCPUs
+ * are at least the domain's vCPUs, among them those with the fewest vCPUs
+ * placed already (numa_cmpf()), memory spread over them; "interleave"
+ * spreads it over all the pool's nodes; a number puts it on that node.
+ * Within a node of several sockets, memory is spread over the sockets'
+ * controllers: a line is local only if it is on the pCPU's socket. */
+static int place_memory(struct isched_sim *sim)
+{
+        const uint32_t nodes = sim->topo.nodes, S = sim->topo.sockets;
+        const struct sim_derived *k = &sim->cost;
+        uint32_t *vcpus_on = calloc(nodes, sizeof(*vcpus_on)), *cpus_on = calloc(nodes, sizeof(*cpus_on));
+        bool *on = calloc(nodes, sizeof(*on));
+        int r = 0;
+
+        if (!vcpus_on || !cpus_on || !on) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (uint32_t d = 0; d < sim->nr_doms; d++) {
+                struct sim_dom *sdom = &sim->doms[d];
+                const struct sim_pool *pool = sdom->pool;
+                uint32_t pool_nodes = 0, want = 0, chosen = 0, per_node = 0;
+
+                memset(cpus_on, 0, nodes * sizeof(*cpus_on));
+                for (uint32_t i = 0; i < pool->nr_cpus; i++)
+                        cpus_on[sim->pcpus[pool->cpus[i]].node]++;
+                for (uint32_t n = 0; n < nodes; n++) {
+                        on[n] = false;
+                        if (cpus_on[n]) {
+                                pool_nodes++;
+                                per_node = cpus_on[n] > per_node ? cpus_on[n] : per_node;
+                        }
+                }
+                if (sdom->wl->memory >= 0) {
+                        if ((uint32_t)sdom->wl->memory >= nodes) {
+                                r = isched__error(-EINVAL, "domains[%u].memory: node %d does not exist (the topology has %u)",
+                                                  d, sdom->wl->memory, nodes);
+                                goto out;
+                        }
+                        on[sdom->wl->memory] = true;
+                        chosen = 1;
+                } else {
+                        want = sdom->wl->memory == SIM_MEMORY_INTERLEAVE ? pool_nodes
+                                                                         : (sdom->nr_units + per_node - 1) / per_node;
+                        if (want > pool_nodes)
+                                want = pool_nodes;
+                        /* The nodes with the fewest vCPUs placed, lowest first on ties. */
+                        for (; chosen < want; chosen++) {
+                                int best = -1;
+
+                                for (uint32_t n = 0; n < nodes; n++)
+                                        if (cpus_on[n] && !on[n] && (best < 0 || vcpus_on[n] < vcpus_on[best]))
+                                                best = (int)n;
+                                on[best] = true;
+                        }
+                }
+                for (uint32_t n = 0; n < nodes; n++)
+                        if (on[n])
+                                vcpus_on[n] += sdom->nr_units / chosen;
+                /* From node n, a fraction 1/(chosen*S) of the lines is on its own socket's controller when n holds memory. */
+                for (uint32_t n = 0; n < nodes; n++) {
+                        const double local = on[n] ? 1.0 / ((double)chosen * S) : 0.0;
+
+                        sdom->mem_line_ps[n] = llround(local * (double)k->line_ps[SIM_SRC_MEM_LOCAL] +
+                                                       (1.0 - local) * (double)k->line_ps[SIM_SRC_MEM_REMOTE]);
+                }
+        }
+out:
+        free(vcpus_on);
+        free(cpus_on);
+        free(on);
+        return r == -ENOMEM ? isched__error(r, "out of memory placing memory") : r;
 }
 
 static int build_pools(struct isched_sim *sim)
@@ -787,7 +1170,9 @@ static int build_domains(struct isched_sim *sim)
                 sdom->weight = wd->weight;
                 sdom->cap = wd->cap;
                 sdom->units = calloc(wd->nr_vcpus, sizeof(struct sim_unit *));
-                if (!sdom->units)
+                sdom->lat_hist = calloc(ISCHED_LATENCY_BUCKETS, sizeof(*sdom->lat_hist));
+                sdom->mem_line_ps = calloc(sim->topo.nodes, sizeof(*sdom->mem_line_ps));
+                if (!sdom->units || !sdom->lat_hist || !sdom->mem_line_ps)
                         return -ENOMEM;
                 sdom->nr_units = wd->nr_vcpus;
                 if (sdom->cap) {
@@ -819,6 +1204,7 @@ static int build_domains(struct isched_sim *sim)
                         u->last_cpu = -1;
                         u->rng = sim->seed ^ (0x9e3779b97f4a7c15ull * (k + 1));
                         u->beh = wd->beh;
+                        u->mem_rate = 1024;
                         if (u->beh.kind == SIM_KIND_CHAIN)
                                 u->tokens = i == 0 ? u->beh.tokens : 0;
                         sdom->units[i] = u;
@@ -855,16 +1241,22 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         if (!sim)
                 return isched__error(-ENOMEM, "out of memory creating the simulator");
         sim->seed = config->seed;
-        smt_rate_init(sim);
         r = load_workload(config, &sim->wl);
         if (r < 0)
                 goto fail;
+        r = load_costs(config, &sim->wl, &sim->costs);
+        if (r < 0)
+                goto fail;
+        sim_costs_derive(&sim->costs, &sim->cost);
+        smt_rate_init(sim);
+        zig_init(&sim->zig);
         r = sim_topology_parse(config->topology ? config->topology : sim->wl.topology, &sim->topo);
         if (r < 0)
                 goto fail;
         sim->pcpus = calloc(sim->topo.nr_cpus, sizeof(*sim->pcpus));
         sim->core_busy = calloc(sim->topo.nr_cpus, sizeof(*sim->core_busy));
-        if (!sim->pcpus || !sim->core_busy) {
+        sim->llc_occ_kb = calloc(sim->topo.nodes * sim->topo.sockets, sizeof(*sim->llc_occ_kb));
+        if (!sim->pcpus || !sim->core_busy || !sim->llc_occ_kb) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -880,6 +1272,9 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
         if (r < 0)
                 goto fail;
         r = build_domains(sim);
+        if (r < 0)
+                goto fail;
+        r = place_memory(sim);
         if (r < 0)
                 goto fail;
         r = evq_init(&sim->evq, sim->topo.nr_cpus + sim->nr_units + sim->nr_doms + 1);
@@ -900,11 +1295,24 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
 
                 csched2_unit_insert(sim, u, 0);
                 if (u->beh.kind != SIM_KIND_IDLE && (u->beh.kind != SIM_KIND_CHAIN || u->tokens))
-                        schedule_wake(sim, u, (s_time_t)(rng_uniform(&u->rng) * 1e6));
+                        schedule_wake(sim, u, (s_time_t)(rng_uniform(&u->rng) * 1e6), u->processor);
         }
-        for (uint32_t d = 0; d < sim->nr_doms; d++)
-                if (sim->doms[d].cap)
-                        sim_timer_set(sim, sim_slot_repl(sim, d), CSCHED2_BDGT_REPL_PERIOD);
+        for (uint32_t d = 0; d < sim->nr_doms; d++) {
+                struct sim_dom *sdom = &sim->doms[d];
+
+                /* forkjoin: the first step's jobs wait for the vCPUs. */
+                if (sdom->units[0]->beh.kind == SIM_KIND_FORKJOIN)
+                        sdom->fj_left = sdom->units[0]->beh.jobs ? sdom->units[0]->beh.jobs : sdom->nr_units;
+                /* A cap's budget period starts when the cap is set
+                 * (csched2_dom_cntl(): next_repl = NOW() + period): at a
+                 * random time of the first period, different per domain. */
+                if (sdom->cap) {
+                        uint64_t rs = sim->seed ^ (0xc2b2ae3d27d4eb4full * (d + 1));
+                        const s_time_t phase = (s_time_t)(rng_uniform(&rs) * (double)CSCHED2_BDGT_REPL_PERIOD);
+
+                        sim_timer_set(sim, sim_slot_repl(sim, d), phase > 0 ? phase : 1);
+                }
+        }
         if (sim->wl.nr_phases) {
                 sim->phase = 0;
                 start_phase(sim, 0);
@@ -937,13 +1345,17 @@ ISCHED_EXPORT struct isched_sim *isched_sim_free(struct isched_sim *sim)
                 free(pool->cpus);
                 free(pool->doms);
         }
-        for (uint32_t d = 0; d < sim->nr_doms; d++)
+        for (uint32_t d = 0; d < sim->nr_doms; d++) {
                 free(sim->doms[d].units);
+                free(sim->doms[d].lat_hist);
+                free(sim->doms[d].mem_line_ps);
+        }
         free(sim->pools);
         free(sim->doms);
         free(sim->units);
         free(sim->pcpus);
         free(sim->core_busy);
+        free(sim->llc_occ_kb);
         evq_free(&sim->evq);
         sim_workload_clear(&sim->wl);
         free(sim);
@@ -1041,10 +1453,10 @@ ISCHED_EXPORT int isched_sim_read_counters(struct isched_sim *sim, uint32_t pool
         c.nr_vcpus = pool->nr_units;
         c.arrangement = pool->arrangement;
         /* Guest time is the time vCPUs ran (Xen's runstate "running",
-         * which contains the scheduling overhead on their pCPU); busy adds
-         * the pauses of arrangement switches.  Both only grow. */
+         * which contains the scheduling overhead on their pCPU); busy is
+         * the same (a live switch does not stop the guests). */
         c.guest_ns = c.busy_ns + busy;
-        c.busy_ns = c.guest_ns + sim_pool_pause_ns(pool, sim->now);
+        c.busy_ns = c.guest_ns;
         capacity = (uint64_t)sim->now * pool->nr_cpus;
         if (c.busy_ns > capacity)
                 c.busy_ns = capacity;
@@ -1111,6 +1523,8 @@ ISCHED_EXPORT int isched_sim_get_stats(const struct isched_sim *sim, uint32_t po
         s.lock_ops = pool->lock_ops;
         s.lock_wait_ns = pool->lock_wait_ns;
         s.switches = pool->switches;
+        s.trylocks = pool->trylocks;
+        s.trylock_fails = pool->trylock_fails;
         *ret_stats = s;
         return 0;
 }
@@ -1158,6 +1572,9 @@ ISCHED_EXPORT int isched_sim_domain_info(const struct isched_sim *sim, uint32_t 
         info.cap = d->cap;
         info.work_units = work_ns / 1000;
         info.run_ns = run_ns;
+        info.wakeups = d->wakeups;
+        memcpy(info.wake_latency_hist, d->lat_hist, sizeof(info.wake_latency_hist));
+        info.publishes = d->wl->publishes;
         *ret_info = info;
         return 0;
 }

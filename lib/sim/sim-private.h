@@ -39,29 +39,64 @@ typedef int64_t s_time_t;
 #define OPT_UNDERLOAD_BALANCE_TOLERANCE 0
 #define OPT_OVERLOAD_BALANCE_TOLERANCE  (-3)
 
-/* ---- Costs that are not Xen constants: see docs/simulator.md ---- */
-#define SIM_CTX_SWITCH_NS      2000  /* save/restore of a vCPU (VMCS, xsave, ...) */
-#define SIM_SCHED_NS            600  /* csched2_schedule() path itself */
-#define SIM_LOCK_HOLD_NS        250  /* runqueue lock hold, uncontended, 1 CPU */
-#define SIM_LOCK_BOUNCE_NS       45  /* extra hold per CPU sharing the lock (cache-line transfers) */
-#define SIM_IPI_NS             1500  /* tickle of a remote pCPU: IPI to SCHEDULE_SOFTIRQ */
-#define SIM_EVTCHN_NS          3000  /* event-channel notification latency (chain wakeups) */
-#define SIM_SMT_GAIN_PCT         25  /* a core with 2 busy threads does 1.25x one thread */
-#define SIM_SWITCH_PAUSE_NS  200000  /* pool pause while runqueues are rebuilt, base */
-#define SIM_SWITCH_PAUSE_PER_CPU_NS 5000
+/* ---- Costs that are not Xen constants (sim-costs.c, docs/simulator.md) ---- */
 #define SIM_MAX_CPUS           4096
 
-/* Cache distance classes of a migration, and what each costs per KiB of
- * the working set that has to be refilled (and how much of it is lost). */
-enum sim_cache_dist {
-        SIM_CACHE_SAME = 0,   /* same pCPU, nobody else ran in between */
-        SIM_CACHE_EVICTED,    /* same pCPU, other vCPUs ran in between */
-        SIM_CACHE_SIBLING,    /* SMT sibling: L1/L2 shared */
-        SIM_CACHE_SOCKET,     /* other core, same socket: LLC shared */
-        SIM_CACHE_REMOTE,     /* other socket, same NUMA node */
-        SIM_CACHE_NODE,       /* other NUMA node */
-        SIM_CACHE_NR
+/* Distance between two pCPUs, for cache-line transfers. */
+enum sim_dist {
+        SIM_DIST_SAME = 0,    /* the same pCPU */
+        SIM_DIST_SIBLING,     /* SMT sibling: L1/L2 shared */
+        SIM_DIST_SOCKET,      /* other core, same socket: LLC shared */
+        SIM_DIST_REMOTE,      /* other socket, same NUMA node */
+        SIM_DIST_NODE,        /* other NUMA node */
+        SIM_DIST_NR
 };
+
+/* Where refilled cache lines come from. */
+enum sim_src {
+        SIM_SRC_SOCKET = 0,   /* another core's L2 or the LLC of the socket */
+        SIM_SRC_REMOTE,       /* another socket's caches */
+        SIM_SRC_MEM_LOCAL,    /* memory of the pCPU's node */
+        SIM_SRC_MEM_REMOTE,   /* memory of another node */
+        SIM_SRC_NR
+};
+
+/* The cost constants, as a workload's "costs" or --costs FILE give them. */
+struct sim_costs {
+        double ctx_switch_ns, sched_ns, lock_cs_ns, rq_lines;
+        double xfer_smt_ns, xfer_socket_ns, xfer_remote_ns, xfer_node_ns;
+        double ipi_ns, evtchn_ns, smt_gain_pct;
+        double l2_kb, llc_kb, mem_local_ns, mem_remote_ns, mlp;
+        double switch_freeze_ns, switch_freeze_per_cpu_ns;
+};
+
+struct sim_cost_def {
+        const char *name, *unit;
+        double value, min, max;
+        size_t offset;
+        const char *source;
+};
+
+/* What the engine uses, derived from struct sim_costs once. */
+struct sim_derived {
+        s_time_t ctx_switch_ns, sched_ns, lock_cs_ns;
+        uint32_t rq_lines;
+        s_time_t xfer_ns[SIM_DIST_NR];
+        s_time_t ipi_ns, evtchn_ns;
+        uint32_t smt_gain_pct;
+        uint32_t l2_kb;
+        uint64_t llc_kb;
+        int64_t line_ps[SIM_SRC_NR]; /* per refilled or missed line, picoseconds */
+        s_time_t switch_freeze_ns, switch_freeze_per_cpu_ns;
+};
+
+struct cJSON;
+size_t sim_cost_count(void);
+const struct sim_cost_def *sim_cost_def(size_t i);
+void sim_costs_default(struct sim_costs *c);
+int sim_costs_apply_json(struct sim_costs *c, const struct cJSON *obj, const char *where);
+int sim_costs_parse(struct sim_costs *c, const char *json, const char *origin);
+void sim_costs_derive(const struct sim_costs *c, struct sim_derived *d);
 
 enum sim_kind {
         SIM_KIND_IDLE = 0, /* never runnable */
@@ -70,6 +105,7 @@ enum sim_kind {
         SIM_KIND_CHAIN,    /* producer/consumer ring: each burst wakes the next vCPU */
         SIM_KIND_CACHE,    /* CPU-bound with a large working set */
         SIM_KIND_ONOFF,    /* bursty: CPU-bound during on_ms, asleep during off_ms */
+        SIM_KIND_FORKJOIN, /* make -j: steps of parallel jobs, a serial part, the next step */
         SIM_KIND_NR
 };
 
@@ -80,6 +116,11 @@ struct sim_behaviour {
         uint32_t wss_kb;    /* working-set size */
         s_time_t on_ns, off_ns;
         uint32_t tokens;    /* chain: items in flight around the ring */
+        int32_t next_dom;   /* chain: domain the items go to next (-1: the next vCPU of this one) */
+        uint32_t jobs;      /* forkjoin: jobs per step (0: one per vCPU) */
+        uint32_t parallel;  /* forkjoin: jobs running at most at once, make -j (0: one per vCPU) */
+        s_time_t serial_ns; /* forkjoin: serial work between steps */
+        double mem_access_per_us; /* accesses per us of work that miss L2 (to the working set beyond it) */
 };
 
 /* Workload description, as parsed from JSON (built-in or file). */
@@ -94,14 +135,18 @@ struct sim_wl_domain {
         uint32_t nr_vcpus;
         uint32_t weight;
         uint32_t cap;      /* percent of one pCPU, 0 = none */
+        int32_t memory;    /* SIM_MEMORY_AUTO, SIM_MEMORY_INTERLEAVE or a node */
+        bool publishes;    /* publishes its work to dom0 (observation xen+guests) */
         struct sim_behaviour beh;
 };
 
+#define SIM_MEMORY_AUTO       (-1) /* libxl's automatic NUMA placement */
+#define SIM_MEMORY_INTERLEAVE (-2) /* striped over the pool's nodes */
+
 struct sim_wl_phase {
         s_time_t duration_ns;
-        /* per domain: a behaviour override, or NULL (flag) for unchanged */
+        /* every domain's behaviour in the phase, "inherit" resolved */
         struct sim_behaviour *beh; /* nr_domains entries */
-        bool *set;                 /* nr_domains entries */
 };
 
 struct sim_workload {
@@ -112,6 +157,7 @@ struct sim_workload {
         uint32_t nr_domains;
         struct sim_wl_phase *phases;
         uint32_t nr_phases;
+        struct sim_costs costs;    /* defaults, with the workload's "costs" applied */
 };
 
 int sim_workload_parse(const char *json, const char *origin, struct sim_workload *ret);
@@ -130,7 +176,7 @@ int sim_topology_parse(const char *s, struct sim_topology *ret);
 uint32_t sim_cpu_node(const struct sim_topology *t, uint32_t cpu);
 uint32_t sim_cpu_socket(const struct sim_topology *t, uint32_t cpu);  /* global socket id */
 uint32_t sim_cpu_core(const struct sim_topology *t, uint32_t cpu);    /* global core id */
-enum sim_cache_dist sim_cache_distance(const struct sim_topology *t, uint32_t from, uint32_t to);
+enum sim_dist sim_cpu_distance(const struct sim_topology *t, uint32_t from, uint32_t to);
 
 /* cpu_add_to_runqueue(): assign each CPU of cpus[] (in order) to a
  * runqueue; rq_of[i] receives the runqueue id of cpus[i].
@@ -185,9 +231,12 @@ struct sim_unit {                  /* struct csched2_unit + what sched_unit hold
         /* while running */
         s_time_t progress_at;
         s_time_t stall_left;       /* overhead before useful work resumes */
-        uint32_t rate;             /* useful work per ns, /1024 */
+        uint32_t rate;             /* useful work per ns (/1024): SMT share x memory stalls */
+        uint32_t mem_rate;         /* the memory-stall factor (/1024), fixed when it starts running */
+        uint32_t waker_cpu;        /* pCPU that takes the runqueue lock for its next wake-up */
         int last_cpu;              /* where its cache is warm, -1 none */
         uint64_t run_ns;           /* total time it ran (tests, debugging) */
+        bool has_job;              /* forkjoin: its burst is a job (or the serial part) */
 };
 
 struct sim_pcpu {
@@ -206,8 +255,11 @@ struct sim_pcpu {
         s_time_t overhead_until;   /* scheduler work on an idle CPU */
 };
 
+#define SIM_LOCK_QUEUE 16
+
 struct sim_rq {                    /* struct csched2_runqueue_data */
         int id;
+        struct sim_pool *pool;
         uint32_t *cpus;            /* active, sorted; bit i of the masks is cpus[i] */
         uint32_t nr_cpus;
         s_time_t *preempt_at;      /* by CPU index: curr is_preemptable() after this time (INT64_MAX: idle) */
@@ -220,7 +272,13 @@ struct sim_rq {                    /* struct csched2_runqueue_data */
         struct sim_unit *svc_tail;
         unsigned max_weight;
         uint32_t pick_bias;
-        s_time_t lock_free_at;     /* lock contention model */
+        /* The runqueue lock, a ticket lock (xen/common/spinlock.c): when it
+         * is free, which pCPU held it last (its lines are in that pCPU's
+         * cache), and when the acquirers queued on it get it. */
+        s_time_t lock_free_at;
+        int32_t lock_holder;
+        s_time_t lock_queue[SIM_LOCK_QUEUE];
+        uint32_t lock_qhead, lock_qlen;
 };
 
 struct sim_dom {
@@ -233,6 +291,12 @@ struct sim_dom {
         unsigned cap;
         s_time_t tot_budget, budget;
         uint64_t work_ns;          /* useful work of its units */
+        int64_t *mem_line_ps;      /* per node: cost of a line from its memory, ps (placement) */
+        uint64_t *lat_hist;        /* its units' wake-to-run latencies, ISCHED_LATENCY_BUCKETS */
+        uint64_t wakeups;
+        uint32_t rr;               /* chain: next vCPU to hand an item to, from another domain */
+        uint32_t fj_left, fj_running; /* forkjoin: jobs of the step not taken, taken and not done */
+        bool fj_serial;            /* forkjoin: the serial part between steps is running */
 };
 
 struct sim_pool {
@@ -248,11 +312,11 @@ struct sim_pool {
         struct sim_dom **doms;
         uint32_t nr_doms;
         uint32_t nr_units;
-        s_time_t pause_start, paused_until; /* the last arrangement switch's pause */
-        uint64_t pause_ns_done;      /* pCPU time of earlier pauses */
+        s_time_t paused_until;       /* a live switch's freeze: no schedule before */
         struct isched_counters cnt;
         uint64_t work_ns;            /* useful work, ns at full speed */
         uint64_t lock_wait_ns, lock_ops, sched_calls, credit_resets;
+        uint64_t trylocks, trylock_fails; /* csched2_res_pick() and balance_load() */
         uint32_t nr_rqs_by_arr[ISCHED_ARR_COUNT];
         uint32_t switches;
 };
@@ -266,17 +330,24 @@ struct sim_ev {
         uint32_t slot;
 };
 
-#define SIM_WHEEL_SHIFT 10     /* 1.024 us buckets */
-#define SIM_WHEEL_SIZE  4096   /* 4.2 ms of them */
+#define SIM_WHEEL_SHIFT 12     /* 4.096 us buckets */
+#define SIM_WHEEL_SIZE  1024   /* 4.2 ms of them */
+
+/* A timer slot: when it fires, its neighbours on its bucket's list,
+ * how often it was armed (to see a handler re-arm its own slot), and
+ * where it is (SIM_EV_OFF / _WHEEL / _HEAP). */
+struct sim_tslot {
+        s_time_t time;
+        uint32_t next, prev;
+        uint32_t armed;
+        uint8_t where;
+};
 
 struct sim_evq {
         uint32_t nr_slots;
-        s_time_t *time;      /* slot -> when it fires, if armed */
-        uint8_t *where;      /* slot -> SIM_EV_NONE / _WHEEL / _HEAP */
-        uint32_t *armed;     /* slot -> times armed, to see a handler re-arm its own slot */
+        struct sim_tslot *ts;
         uint64_t cur;        /* bucket of now (absolute) */
-        uint32_t *next, *prev; /* slot -> neighbours on its bucket's list */
-        uint32_t head[SIM_WHEEL_SIZE], tail[SIM_WHEEL_SIZE];
+        struct { uint32_t head, tail; } bucket[SIM_WHEEL_SIZE]; /* each bucket's list */
         uint64_t bits[SIM_WHEEL_SIZE / 64]; /* non-empty buckets */
         struct sim_ev *heap; /* far timers; children of i are 4i+1 .. 4i+4 */
         uint32_t len;
@@ -286,14 +357,23 @@ struct sim_evq {
 #define SIM_EV_NONE UINT32_MAX
 enum { SIM_EV_OFF = 0, SIM_EV_WHEEL = 1, SIM_EV_HEAP = 2 };
 
+struct sim_zig {                    /* ziggurat tables for exponential variates */
+        uint64_t ke[256];
+        double we[256], fe[256];
+};
+
 struct isched_sim {
         struct sim_workload wl;
         struct sim_topology topo;
         uint64_t seed;
         s_time_t now;
+        struct sim_costs costs;
+        struct sim_derived cost;    /* what the engine uses, from costs */
         struct sim_pcpu *pcpus;
+        uint64_t *llc_occ_kb;       /* per socket: working sets of the units whose caches are there */
         uint32_t *core_busy;        /* busy threads per core (global core id) */
         uint32_t smt_rate_tab[9];   /* useful work per ns (/1024) by busy threads of the core */
+        struct sim_zig zig;
         struct sim_pool *pools;
         uint32_t nr_pools;
         struct sim_dom *doms;
@@ -330,15 +410,6 @@ static inline uint32_t sim_slot_phase(const struct isched_sim *sim)
         return sim->topo.nr_cpus + sim->nr_units + sim->nr_doms;
 }
 
-/* pCPU time the pool has spent paused for switches up to now. */
-static inline uint64_t sim_pool_pause_ns(const struct sim_pool *pool, s_time_t now)
-{
-        const s_time_t end = now < pool->paused_until ? now : pool->paused_until;
-
-        return pool->pause_ns_done +
-               (end > pool->pause_start ? (uint64_t)(end - pool->pause_start) * pool->nr_cpus : 0);
-}
-
 /* sim-engine.c */
 void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when);
 void sim_timer_cancel(struct isched_sim *sim, uint32_t slot);
@@ -348,13 +419,15 @@ void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
 void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu *pc, s_time_t now,
                     s_time_t overhead);
 void sim_unit_stop(struct isched_sim *sim, struct sim_unit *u, s_time_t now);
-s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, s_time_t now);
+s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s_time_t now);
+bool sim_trylock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s_time_t t, s_time_t *ret_ns);
+void sim_hold_rq(struct sim_rq *rqd, s_time_t until);
 
 /* sim-credit2.c */
 void csched2_pool_init(struct isched_sim *sim, struct sim_pool *pool);
 void csched2_pool_build(struct isched_sim *sim, struct sim_pool *pool, enum isched_arrangement arr);
 void csched2_unit_insert(struct isched_sim *sim, struct sim_unit *svc, s_time_t now);
-void csched2_unit_wake(struct isched_sim *sim, struct sim_unit *svc, s_time_t now);
+void csched2_unit_wake(struct isched_sim *sim, struct sim_unit *svc, uint32_t waker_cpu, s_time_t now);
 void csched2_unit_sleep(struct isched_sim *sim, struct sim_unit *svc, s_time_t now);
 void csched2_schedule(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t now);
 void csched2_replenish(struct isched_sim *sim, struct sim_dom *sdom, s_time_t now);

@@ -61,17 +61,17 @@ uint32_t sim_cpu_node(const struct sim_topology *t, uint32_t cpu)
         return cpu / (t->threads * t->cores * t->sockets);
 }
 
-enum sim_cache_dist sim_cache_distance(const struct sim_topology *t, uint32_t from, uint32_t to)
+enum sim_dist sim_cpu_distance(const struct sim_topology *t, uint32_t from, uint32_t to)
 {
         if (from == to)
-                return SIM_CACHE_SAME;
+                return SIM_DIST_SAME;
         if (sim_cpu_core(t, from) == sim_cpu_core(t, to))
-                return SIM_CACHE_SIBLING;
+                return SIM_DIST_SIBLING;
         if (sim_cpu_socket(t, from) == sim_cpu_socket(t, to))
-                return SIM_CACHE_SOCKET;
+                return SIM_DIST_SOCKET;
         if (sim_cpu_node(t, from) == sim_cpu_node(t, to))
-                return SIM_CACHE_REMOTE;
-        return SIM_CACHE_NODE;
+                return SIM_DIST_REMOTE;
+        return SIM_DIST_NODE;
 }
 
 /* cpu_runqueue_match(): peer_cpu is the runqueue's pick_bias, which at

@@ -19,7 +19,22 @@
 static const char *const kind_names[SIM_KIND_NR] = {
         [SIM_KIND_IDLE] = "idle", [SIM_KIND_CPU] = "cpu", [SIM_KIND_IO] = "io",
         [SIM_KIND_CHAIN] = "chain", [SIM_KIND_CACHE] = "cache", [SIM_KIND_ONOFF] = "onoff",
+        [SIM_KIND_FORKJOIN] = "forkjoin",
 };
+
+/* The fields each kind takes ("kind" besides): a field another kind uses
+ * is refused, not ignored. */
+static const char *const kind_fields[SIM_KIND_NR][9] = {
+        [SIM_KIND_IDLE] = { NULL },
+        [SIM_KIND_CPU] = { "burst_us", "sleep_us", "wss_kb", "mem_access_per_us", NULL },
+        [SIM_KIND_IO] = { "burst_us", "sleep_us", "wss_kb", "mem_access_per_us", NULL },
+        [SIM_KIND_CHAIN] = { "burst_us", "tokens", "next", "wss_kb", "mem_access_per_us", NULL },
+        [SIM_KIND_CACHE] = { "burst_us", "sleep_us", "wss_kb", "mem_access_per_us", NULL },
+        [SIM_KIND_ONOFF] = { "on_ms", "off_ms", "burst_us", "sleep_us", "wss_kb", "mem_access_per_us", NULL },
+        [SIM_KIND_FORKJOIN] = { "burst_us", "jobs", "parallel", "serial_us", "sleep_us", "wss_kb", "mem_access_per_us", NULL },
+};
+
+#define KINDS "cpu, io, chain, cache, onoff, forkjoin or idle"
 
 /* Checks that every member of @p obj is one of @p allowed (NULL-terminated). */
 static int check_keys(const cJSON *obj, const char *where, const char *const *allowed)
@@ -75,11 +90,16 @@ static int get_name(const cJSON *obj, const char *where, const char *key, bool r
         return 0;
 }
 
+/* Defaults per kind.  mem_access_per_us is what a kind's work does to
+ * the part of its working set beyond L2, per microsecond: a few for
+ * ordinary code, 20 for memory-bound number crunching (docs/simulator.md). */
 static void behaviour_defaults(enum sim_kind kind, struct sim_behaviour *b)
 {
         memset(b, 0, sizeof(*b));
         b->kind = kind;
         b->wss_kb = 256;
+        b->next_dom = -1;
+        b->mem_access_per_us = 2;
         switch (kind) {
         case SIM_KIND_CPU:
                 b->burst_ns = MILLISECS(10);
@@ -88,22 +108,32 @@ static void behaviour_defaults(enum sim_kind kind, struct sim_behaviour *b)
                 b->burst_ns = MICROSECS(100);
                 b->sleep_ns = MILLISECS(1);
                 b->wss_kb = 128;
+                b->mem_access_per_us = 1;
                 break;
         case SIM_KIND_CHAIN:
                 b->burst_ns = MICROSECS(200);
                 b->tokens = 1;
+                b->mem_access_per_us = 1;
                 break;
         case SIM_KIND_CACHE:
                 b->burst_ns = MILLISECS(10);
                 b->wss_kb = 16384;
+                b->mem_access_per_us = 20;
                 break;
         case SIM_KIND_ONOFF:
                 b->burst_ns = MILLISECS(10);
                 b->on_ns = MILLISECS(100);
                 b->off_ns = MILLISECS(100);
                 break;
+        case SIM_KIND_FORKJOIN:
+                b->burst_ns = MILLISECS(20);
+                b->wss_kb = 2048;
+                b->mem_access_per_us = 4;
+                break;
         default:
                 b->burst_ns = MILLISECS(1);
+                b->wss_kb = 0;
+                b->mem_access_per_us = 0;
                 break;
         }
 }
@@ -120,6 +150,7 @@ static int parse_time_fields(const cJSON *obj, const char *where, struct sim_beh
                 { "sleep_us", 0, 1e8, 1e3, offsetof(struct sim_behaviour, sleep_ns) },
                 { "on_ms", 1, 1e6, 1e6, offsetof(struct sim_behaviour, on_ns) },
                 { "off_ms", 1, 1e6, 1e6, offsetof(struct sim_behaviour, off_ns) },
+                { "serial_us", 0, 1e8, 1e3, offsetof(struct sim_behaviour, serial_ns) },
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
@@ -134,29 +165,52 @@ static int parse_time_fields(const cJSON *obj, const char *where, struct sim_beh
         return 0;
 }
 
-static int parse_behaviour(const cJSON *obj, const char *where, struct sim_behaviour *ret)
+/* The index of the domain named @p name in the workload's JSON, or -1. */
+static int domain_index(const cJSON *root, const char *name)
 {
-        static const char *const keys[] = { "kind", "burst_us", "sleep_us", "wss_kb", "on_ms", "off_ms",
-                                            "tokens", NULL };
-        const cJSON *k;
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "domains"), *d;
+        int i = 0;
+
+        cJSON_ArrayForEach(d, arr) {
+                const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "name");
+
+                if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+                        return i;
+                i++;
+        }
+        return -1;
+}
+
+static int parse_behaviour(const cJSON *root, const cJSON *obj, const char *where, struct sim_behaviour *ret)
+{
+        const cJSON *k, *it;
         struct sim_behaviour b;
         int kind = -1, r;
         double v;
 
         if (!cJSON_IsObject(obj))
                 return isched__error(-EINVAL, "%s: must be an object with a \"kind\"", where);
-        r = check_keys(obj, where, keys);
-        if (r < 0)
-                return r;
         k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
         if (!k || !cJSON_IsString(k))
-                return isched__error(-EINVAL, "%s.kind: missing; use cpu, io, chain, cache, onoff or idle", where);
+                return isched__error(-EINVAL, "%s.kind: missing; use " KINDS, where);
         for (int i = 0; i < SIM_KIND_NR; i++)
                 if (strcmp(k->valuestring, kind_names[i]) == 0)
                         kind = i;
         if (kind < 0)
-                return isched__error(-EINVAL, "%s.kind: '%s' is not a behaviour; use cpu, io, chain, cache, onoff or idle",
-                                     where, k->valuestring);
+                return isched__error(-EINVAL, "%s.kind: '%s' is not a behaviour; use " KINDS, where, k->valuestring);
+        cJSON_ArrayForEach(it, obj) {
+                bool ok = it->string && strcmp(it->string, "kind") == 0;
+                char list[160] = "";
+
+                for (const char *const *f = kind_fields[kind]; *f; f++) {
+                        ok = ok || (it->string && strcmp(it->string, *f) == 0);
+                        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? ", " : "", *f);
+                }
+                if (!ok)
+                        return isched__error(-EINVAL, "%s.%s: not a field of kind '%s' (%s%s)", where,
+                                             it->string ? it->string : "?", kind_names[kind],
+                                             list[0] ? "its fields: " : "it takes no other field", list);
+        }
         behaviour_defaults((enum sim_kind)kind, &b);
         r = parse_time_fields(obj, where, &b);
         if (r < 0)
@@ -169,8 +223,21 @@ static int parse_behaviour(const cJSON *obj, const char *where, struct sim_behav
         if ((r = get_number(obj, where, "tokens", 1, 1024, true, &v)) < 0)
                 return r;
         b.tokens = (uint32_t)v;
-        if ((kind == SIM_KIND_ONOFF) && (b.on_ns <= 0 || b.off_ns <= 0))
-                return isched__error(-EINVAL, "%s: onoff needs on_ms and off_ms", where);
+        v = b.jobs;
+        if ((r = get_number(obj, where, "jobs", 1, 1e6, true, &v)) < 0)
+                return r;
+        b.jobs = (uint32_t)v;
+        v = b.parallel;
+        if ((r = get_number(obj, where, "parallel", 1, 1024, true, &v)) < 0)
+                return r;
+        b.parallel = (uint32_t)v;
+        if ((r = get_number(obj, where, "mem_access_per_us", 0, 1e4, false, &b.mem_access_per_us)) < 0)
+                return r;
+        it = cJSON_GetObjectItemCaseSensitive(obj, "next");
+        if (it) {
+                if (!cJSON_IsString(it) || (b.next_dom = domain_index(root, it->valuestring)) < 0)
+                        return isched__error(-EINVAL, "%s.next: must name a domain of \"domains\"", where);
+        }
         *ret = b;
         return 0;
 }
@@ -221,9 +288,47 @@ static int parse_pools(const cJSON *root, struct sim_workload *wl)
         return 0;
 }
 
+/* "memory": "auto" (libxl's placement, the default), "interleave", or a node. */
+static int parse_memory(const cJSON *d, const char *where, int32_t *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(d, "memory");
+
+        *ret = SIM_MEMORY_AUTO;
+        if (!it)
+                return 0;
+        if (cJSON_IsString(it) && strcmp(it->valuestring, "auto") == 0)
+                return 0;
+        if (cJSON_IsString(it) && strcmp(it->valuestring, "interleave") == 0) {
+                *ret = SIM_MEMORY_INTERLEAVE;
+                return 0;
+        }
+        if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 255 &&
+            it->valuedouble == floor(it->valuedouble)) {
+                *ret = (int32_t)it->valuedouble;
+                return 0;
+        }
+        return isched__error(-EINVAL, "%s.memory: use \"auto\", \"interleave\" or a node number (0-255)", where);
+}
+
+/* "publishes": whether the domain's guest publishes its work to dom0, which
+ * only observation mode xen+guests uses (docs/guest-work.md); default true. */
+static int get_publishes(const cJSON *obj, const char *where, bool *ret)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "publishes");
+
+        *ret = true;
+        if (!v)
+                return 0;
+        if (!cJSON_IsBool(v))
+                return isched__error(-EINVAL, "%s.publishes: must be true or false", where);
+        *ret = cJSON_IsTrue(v);
+        return 0;
+}
+
 static int parse_domains(const cJSON *root, struct sim_workload *wl)
 {
-        static const char *const keys[] = { "name", "pool", "vcpus", "weight", "cap", "behaviour", NULL };
+        static const char *const keys[] = { "name", "pool", "vcpus", "weight", "cap", "publishes", "memory",
+                                            "behaviour", NULL };
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "domains");
         uint32_t n, total = 0;
         int r;
@@ -256,6 +361,8 @@ static int parse_domains(const cJSON *root, struct sim_workload *wl)
                         return r;
                 if (vcpus == 0)
                         return isched__error(-EINVAL, "%s.vcpus: missing", where);
+                if ((r = get_publishes(d, where, &wd->publishes)) < 0)
+                        return r;
                 for (uint32_t j = 0; j < wl->nr_pools; j++)
                         if (strcmp(wl->pools[j].name, pool) == 0) {
                                 wd->pool = j;
@@ -275,13 +382,19 @@ static int parse_domains(const cJSON *root, struct sim_workload *wl)
                 snprintf(bwhere, sizeof(bwhere), "%s.behaviour", where);
                 if (!cJSON_GetObjectItemCaseSensitive(d, "behaviour"))
                         return isched__error(-EINVAL, "%s: missing", bwhere);
-                r = parse_behaviour(cJSON_GetObjectItemCaseSensitive(d, "behaviour"), bwhere, &wd->beh);
+                r = parse_behaviour(root, cJSON_GetObjectItemCaseSensitive(d, "behaviour"), bwhere, &wd->beh);
+                if (r < 0)
+                        return r;
+                r = parse_memory(d, where, &wd->memory);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+/* Every phase states every domain: a behaviour, or "inherit" (the
+ * previous phase's; in the first phase, the one in "domains"), so that
+ * a cycle of phases repeats exactly. */
 static int parse_phases(const cJSON *root, struct sim_workload *wl)
 {
         static const char *const keys[] = { "duration_s", "domains", NULL };
@@ -314,31 +427,41 @@ static int parse_phases(const cJSON *root, struct sim_workload *wl)
                         return isched__error(-EINVAL, "%s.duration_s: missing", where);
                 ph->duration_ns = (s_time_t)llround(dur * 1e9);
                 ph->beh = calloc(wl->nr_domains, sizeof(*ph->beh));
-                ph->set = calloc(wl->nr_domains, sizeof(*ph->set));
-                if (!ph->beh || !ph->set)
+                if (!ph->beh)
                         return -ENOMEM;
                 doms = cJSON_GetObjectItemCaseSensitive(p, "domains");
-                if (!doms)
-                        continue;
-                if (!cJSON_IsObject(doms))
-                        return isched__error(-EINVAL, "%s.domains: must be an object mapping domain names to behaviours",
-                                             where);
+                if (!doms || !cJSON_IsObject(doms))
+                        return isched__error(-EINVAL, "%s.domains: missing; a phase maps every domain to its behaviour "
+                                             "or to \"inherit\"", where);
                 cJSON_ArrayForEach(it, doms) {
                         char bwhere[128];
                         bool found = false;
 
                         snprintf(bwhere, sizeof(bwhere), "%s.domains.%.60s", where, it->string ? it->string : "?");
-                        for (uint32_t d = 0; d < wl->nr_domains; d++) {
-                                if (!it->string || strcmp(wl->domains[d].name, it->string) != 0)
-                                        continue;
-                                r = parse_behaviour(it, bwhere, &ph->beh[d]);
-                                if (r < 0)
-                                        return r;
-                                ph->set[d] = true;
-                                found = true;
-                        }
+                        for (uint32_t d = 0; d < wl->nr_domains; d++)
+                                if (it->string && strcmp(wl->domains[d].name, it->string) == 0)
+                                        found = true;
                         if (!found)
                                 return isched__error(-EINVAL, "%s: no domain of that name in \"domains\"", bwhere);
+                }
+                for (uint32_t d = 0; d < wl->nr_domains; d++) {
+                        char bwhere[128];
+
+                        it = cJSON_GetObjectItemCaseSensitive(doms, wl->domains[d].name);
+                        snprintf(bwhere, sizeof(bwhere), "%s.domains.%.60s", where, wl->domains[d].name);
+                        if (!it)
+                                return isched__error(-EINVAL, "%s.domains: '%s' is missing; give its behaviour or "
+                                                     "\"inherit\"", where, wl->domains[d].name);
+                        if (cJSON_IsString(it) && strcmp(it->valuestring, "inherit") == 0) {
+                                ph->beh[d] = i ? wl->phases[i - 1].beh[d] : wl->domains[d].beh;
+                                continue;
+                        }
+                        if (cJSON_IsString(it))
+                                return isched__error(-EINVAL, "%s: '%s' is neither a behaviour nor \"inherit\"",
+                                                     bwhere, it->valuestring);
+                        r = parse_behaviour(root, it, bwhere, &ph->beh[d]);
+                        if (r < 0)
+                                return r;
                 }
         }
         return 0;
@@ -346,10 +469,8 @@ static int parse_phases(const cJSON *root, struct sim_workload *wl)
 
 void sim_workload_clear(struct sim_workload *wl)
 {
-        for (uint32_t i = 0; i < wl->nr_phases; i++) {
+        for (uint32_t i = 0; i < wl->nr_phases; i++)
                 free(wl->phases[i].beh);
-                free(wl->phases[i].set);
-        }
         free(wl->phases);
         free(wl->pools);
         free(wl->domains);
@@ -358,7 +479,7 @@ void sim_workload_clear(struct sim_workload *wl)
 
 int sim_workload_parse(const char *json, const char *origin, struct sim_workload *ret)
 {
-        static const char *const keys[] = { "topology", "pools", "domains", "phases", "description", NULL };
+        static const char *const keys[] = { "topology", "pools", "domains", "phases", "costs", "description", NULL };
         struct sim_workload wl = { .nr_pools = 0 };
         cJSON *root;
         int r;
@@ -391,6 +512,10 @@ int sim_workload_parse(const char *json, const char *origin, struct sim_workload
         }
         if ((r = parse_pools(root, &wl)) < 0 || (r = parse_domains(root, &wl)) < 0 ||
             (r = parse_phases(root, &wl)) < 0)
+                goto out;
+        sim_costs_default(&wl.costs);
+        if (cJSON_GetObjectItemCaseSensitive(root, "costs") &&
+            (r = sim_costs_apply_json(&wl.costs, cJSON_GetObjectItemCaseSensitive(root, "costs"), "costs")) < 0)
                 goto out;
         *ret = wl;
         cJSON_Delete(root);

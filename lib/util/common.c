@@ -158,6 +158,14 @@ ISCHED_EXPORT int isched_counters_check_window(const struct isched_counters *pre
                 return isched__error(-ERANGE, "counter timestamp did not advance (%llu -> %llu)",
                                      (unsigned long long)prev->timestamp_ns,
                                      (unsigned long long)cur->timestamp_ns);
+        if ((prev->valid ^ cur->valid) & ISCHED_CNT_GUEST_WORK)
+                return isched__error(-ESTALE,
+                                     "the observation of guest-published work started or stopped during the window");
+        if (cur->work_generation != prev->work_generation)
+                return isched__error(-ESTALE,
+                                     "a guest's published work left the pool's sum during the window (generation %u -> %u: "
+                                     "it stopped publishing, went backwards, jumped or left the pool); the window is skipped",
+                                     prev->work_generation, cur->work_generation);
         CHECK_GROWS(busy_ns);
         CHECK_GROWS(idle_ns);
         CHECK_GROWS(guest_ns);

@@ -53,6 +53,11 @@ static int check_dir(const char *path, const char *dir)
                 return isched__error(-EPERM,
                                      "refusing to write %s: directory %s is world-writable; use a private directory (chmod o-w)",
                                      path, dir);
+        /* A read-only directory (or file system) would fail every save:
+         * say so before any work is done. */
+        if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+                return isched__error(-errno, "cannot write %s: directory %s is not writable: %s", path, dir,
+                                     strerror(errno));
         return 0;
 }
 

@@ -41,7 +41,8 @@ int isched__write_file_atomic(const char *path, const void *data, size_t len, mo
 /* Check what isched__write_file_atomic() checks before it writes: path is
  * not a symbolic link (-ELOOP) nor anything but a regular file if it
  * exists (-EISDIR), and its directory exists and is not writable by
- * others without the sticky bit (-EPERM, -ENOTDIR, -errno of stat()).
+ * others without the sticky bit (-EPERM, -ENOTDIR), and this process can
+ * write it (-EACCES, -EROFS; other -errno of stat() and access()).
  * Lets a program refuse a bad path when it starts rather than at its
  * first write. */
 int isched__check_write_path(const char *path);

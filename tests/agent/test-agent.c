@@ -275,6 +275,7 @@ static void test_basic_loop(void)
 
         b = fake_new(&f);
         base_config(&cfg);
+        cfg.no_safety = true; /* the guards alone */
         a = make_agent(b, &cfg, ISCHED_POLICY_EGREEDY, 1.0);
         CU_ASSERT_PTR_NOT_NULL_FATAL(a);
         CU_ASSERT_EQUAL(run_ticks(b, a, 200, &t), 0);
@@ -282,7 +283,9 @@ static void test_basic_loop(void)
         /* 200 ticks of 5-tick epochs, with a settling tick after each switch. */
         CU_ASSERT(st.epochs >= 200 / 6 && st.epochs <= 200 / 5);
         CU_ASSERT_EQUAL(st.decisions, st.epochs);
-        CU_ASSERT(st.updates + 1 == st.decisions);
+        CU_ASSERT_EQUAL(st.updates + st.unlearned + st.waiting, st.decisions);
+        CU_ASSERT(st.waiting <= 1 + 2);            /* the pending one and those being confirmed */
+        CU_ASSERT(st.unlearned <= st.switches + 1); /* transients after switches */
         CU_ASSERT_EQUAL(st.switches, t.switches);
         CU_ASSERT(t.switches > 5);                 /* an always-exploring policy switches */
         CU_ASSERT_EQUAL(f->set_calls, st.switches);
@@ -305,6 +308,7 @@ static void test_dwell(void)
 
         b = fake_new(&f);
         base_config(&cfg);
+        cfg.no_safety = true; /* the guards alone */
         cfg.min_dwell_ns = 60 * NS;
         a = make_agent(b, &cfg, ISCHED_POLICY_EGREEDY, 1.0);
         CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -332,6 +336,7 @@ static void test_budget(void)
 
         b = fake_new(&f);
         base_config(&cfg);
+        cfg.no_safety = true; /* the guards alone */
         cfg.interval_ns = 60 * NS;
         cfg.epoch_intervals = 1;
         cfg.settle_intervals = 0;
@@ -371,6 +376,7 @@ static void test_rollback(void)
         for (unsigned i = 0; i < ISCHED_ARR_COUNT; i++)
                 f->work_rate[i] = i == ISCHED_ARR_SOCKET ? 1.0 : 0.4;
         base_config(&cfg);
+        cfg.no_safety = true; /* the guards alone */
         cfg.min_dwell_ns = 100 * NS; /* the policy may not switch back by itself for a while */
         cfg.rollback_windows = 3;
         cfg.rollback_margin = 0.1;
@@ -597,7 +603,8 @@ static void test_invalid_window_and_vanish(void)
         CU_ASSERT_EQUAL(run_ticks(b, a, 12, NULL), 0);
         isched_agent_get_status(a, &st2);
         CU_ASSERT(st2.skipped_windows >= 1);
-        CU_ASSERT(st2.updates + st2.skipped_windows + 1 >= st2.decisions);
+        CU_ASSERT_EQUAL(st2.updates + st2.unlearned + st2.waiting, st2.decisions);
+        CU_ASSERT(st2.unlearned >= 1);
 
         /* The pool vanishes: -ENOENT, the agent stops, the model can be saved. */
         f->gone = true;
@@ -647,7 +654,7 @@ static void test_lock_and_state(void)
         CU_ASSERT_EQUAL(run_ticks(b, a, 30, NULL), 0);
         doc = read_json(state);
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "schema")->valuestring, "isched-explain-v1");
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "schema")->valuestring, "isched-explain-v2");
         CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "pool")->valuestring, "Pool-F");
         d = cJSON_GetObjectItem(doc, "decision");
         CU_ASSERT(cJSON_IsObject(d));
@@ -760,6 +767,172 @@ static void test_model_reload(void)
         free(m2);
 }
 
+/* The safety layer in the loop.  The fake pool's arrangements differ only
+ * in work: socket (the baseline) 1, cpu 0.01 (a loss of 4.6 per window,
+ * far beyond the 1 the layer assumes possible of an arm it knows nothing
+ * of), core 0.6, node 1.05.  An always-exploring policy proposes a random
+ * arm every epoch.  Measured against the budget x windows since takeover,
+ * the loss never exceeds what the layer allows plus one exposure (the
+ * settle and the first interval, before the stop-loss can act) of the
+ * catastrophic arm beyond the assumed worst; cpu is tried once at most;
+ * without the layer the same policy loses far more. */
+static double safety_run(bool bypass, double *ret_worst_excess, unsigned *ret_cpu_visits, double *ret_node_share)
+{
+        const double rate[ISCHED_ARR_COUNT] = { 0.01, 0.6, 1.0, 1.05, 1.05 };
+        struct isched_agent_config cfg;
+        struct isched_backend *b;
+        struct isched_agent *a;
+        struct fake *f;
+        double loss = 0.0, worst = 0.0;
+        unsigned cpu = 0, node = 0, late = 0;
+
+        b = fake_new(&f);
+        memcpy(f->work_rate, rate, sizeof(rate));
+        base_config(&cfg);
+        cfg.no_safety = bypass;
+        a = make_agent(b, &cfg, ISCHED_POLICY_EGREEDY, 1.0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        for (unsigned i = 0; i < 6000; i++) {
+                struct isched_agent_status st;
+                const enum isched_arrangement in_force = f->arr;
+
+                CU_ASSERT_EQUAL(isched_backend_wait(b, NS), 0);
+                CU_ASSERT(isched_agent_tick(a) >= 0);
+                CU_ASSERT_EQUAL(isched_agent_get_status(a, &st), 0);
+                /* the tick's interval ran under in_force: a fifth of a window */
+                loss += log(rate[ISCHED_ARR_SOCKET] / rate[in_force]) / cfg.epoch_intervals;
+                worst = fmax(worst, loss - cfg.budget * (double)(i + 1) / cfg.epoch_intervals);
+                if (st.last_tick_switched && f->arr == ISCHED_ARR_CPU)
+                        cpu++;
+                if (getenv("AGENT_TRACE") && st.last_tick_switched)
+                        fprintf(stderr, "tick %u: -> %s (%s) changes %lu loss %.3f allowance %.3f spent %.3f\n", i,
+                                isched_arrangement_to_string(f->arr), isched_agent_reason_to_string(st.last_reason), (unsigned long)st.changes,
+                                loss, cfg.budget * (i + 1) / 5.0, st.budget_spent);
+                if (i >= 5000) {
+                        late++;
+                        node += f->arr == ISCHED_ARR_NODE;
+                }
+        }
+        *ret_worst_excess = worst;
+        *ret_cpu_visits = cpu;
+        *ret_node_share = (double)node / late;
+        isched_agent_unref(a);
+        isched_backend_unref(b);
+        return loss;
+}
+
+static void test_safety_budget(void)
+{
+        const double exposure = 2.0 / 5.0, beyond = log(1.0 / 0.01) - 1.0;
+        double worst, share, loss, loss_off;
+        unsigned cpu;
+
+        loss = safety_run(false, &worst, &cpu, &share);
+        if (worst > exposure * beyond + 0.05)
+                fprintf(stderr, "\n  loss exceeded budget x windows by %g\n", worst);
+        CU_ASSERT(worst <= exposure * beyond + 0.05);
+        CU_ASSERT(cpu <= 1);
+        /* and it still finds the better arrangement */
+        CU_ASSERT(share > 0.8);
+        loss_off = safety_run(true, &worst, &cpu, &share);
+        CU_ASSERT(loss_off > 20.0 * fmax(loss, 1.0));
+        CU_ASSERT(cpu > 10);
+}
+
+/* A model learned from one kind of throughput is refused on a pool that
+ * is observed differently; a new one records the pool's mode. */
+static void test_observation_refused(void)
+{
+        struct isched_agent_config cfg;
+        struct isched_policy *p, *p2 = NULL;
+        struct isched_context *c, *c2 = NULL;
+        struct isched_backend *b;
+        struct isched_agent *a = NULL;
+        struct fake *f;
+        char *model = path_in_tmp("obs.model");
+
+        b = fake_new(&f);
+        base_config(&cfg);
+        make_policy(ISCHED_POLICY_LINUCB, 0, 1, &p, &c);
+        /* the fake counts work and is not the simulator: guest-published work */
+        CU_ASSERT_EQUAL(isched_context_set_observation(c, ISCHED_OBS_GROUND_TRUTH), 0);
+        CU_ASSERT_EQUAL(isched_agent_new(&cfg, b, p, c, &a), -EINVAL);
+        CU_ASSERT_PTR_NULL(a);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "observation mode ground-truth"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "xen+guests"));
+        isched_context_free(c);
+        make_policy(ISCHED_POLICY_LINUCB, 0, 1, &p2, &c);
+        CU_ASSERT_EQUAL(isched_agent_new(&cfg, b, p2, c, &a), 0);
+        CU_ASSERT_EQUAL(isched_agent_save_model(a, model), 0);
+        isched_agent_unref(a);
+        isched_policy_free(p);
+        isched_policy_free(p2);
+        isched_context_free(c);
+        p = NULL;
+        CU_ASSERT_EQUAL(isched_model_load(model, &p, &c2), 0);
+        CU_ASSERT_EQUAL(isched_context_get_observation(c2), ISCHED_OBS_XEN_GUESTS);
+        isched_policy_free(p);
+        isched_context_free(c2);
+        isched_backend_unref(b);
+        free(model);
+}
+
+/* The decision log carries the reward window's own score and, apart from
+ * it, the baseline and switch cost the agent used: reward = window_score
+ * - baseline exactly, for every learned line. */
+static void test_log_scores(void)
+{
+        const double rate[ISCHED_ARR_COUNT] = { 0.5, 0.9, 1.0, 1.1, 1.1 };
+        struct isched_agent_config cfg;
+        struct isched_backend *b;
+        struct isched_agent *a;
+        struct fake *f;
+        char *log = path_in_tmp("scores.log"), *data = NULL, *line, *save = NULL;
+        unsigned learned = 0, lines = 0;
+
+        b = fake_new(&f);
+        memcpy(f->work_rate, rate, sizeof(rate));
+        base_config(&cfg);
+        cfg.log_path = log;
+        cfg.budget = 0.2;
+        cfg.baseline = ISCHED_ARR_CORE;
+        a = make_agent(b, &cfg, ISCHED_POLICY_LINUCB, 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_EQUAL(run_ticks(b, a, 600, NULL), 0);
+        isched_agent_unref(a);
+        CU_ASSERT_EQUAL_FATAL(isched__read_file(log, 1 << 24, &data, NULL), 0);
+        for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                cJSON *o = cJSON_Parse(line);
+                const cJSON *reward, *ws, *base;
+
+                CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+                lines++;
+                CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "schema")->valuestring, "isched-decision-v3");
+                CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "baseline_arm")->valuestring, "core");
+                CU_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(o, "switch_cost")));
+                reward = cJSON_GetObjectItem(o, "reward");
+                ws = cJSON_GetObjectItem(o, "window_score");
+                base = cJSON_GetObjectItem(o, "baseline");
+                CU_ASSERT(cJSON_IsNumber(ws));
+                if (cJSON_IsNumber(reward)) {
+                        learned++;
+                        CU_ASSERT(cJSON_IsNumber(base));
+                        CU_ASSERT_EQUAL(reward->valuedouble, ws->valuedouble - base->valuedouble);
+                        /* learned against the baseline (core) measured in the segment */
+                        CU_ASSERT_DOUBLE_EQUAL(base->valuedouble, ws->valuedouble - reward->valuedouble, 1e-12);
+                } else {
+                        CU_ASSERT(cJSON_IsNull(base));
+                        CU_ASSERT(cJSON_IsString(cJSON_GetObjectItem(o, "note")));
+                }
+                cJSON_Delete(o);
+        }
+        CU_ASSERT(lines > 50);
+        CU_ASSERT(learned > lines / 2);
+        free(data);
+        isched_backend_unref(b);
+        free(log);
+}
+
 int isched_test_register(void);
 int isched_test_register(void)
 {
@@ -771,6 +944,9 @@ int isched_test_register(void)
             !CU_add_test(s, "guard: minimum dwell time", test_dwell) ||
             !CU_add_test(s, "guard: switch budget per sliding hour", test_budget) ||
             !CU_add_test(s, "guard: rollback to last-known-good", test_rollback) ||
+            !CU_add_test(s, "safety: the budget holds against a catastrophic arm", test_safety_budget) ||
+            !CU_add_test(s, "safety: a model of another observation mode is refused", test_observation_refused) ||
+            !CU_add_test(s, "decision log: window score, baseline and switch cost", test_log_scores) ||
             !CU_add_test(s, "guard: override detection, hold and resume", test_override) ||
             !CU_add_test(s, "guard: advisory (cannot switch, refused, dry run)", test_advisory) ||
             !CU_add_test(s, "invalid windows skipped, vanished pool stops", test_invalid_window_and_vanish) ||

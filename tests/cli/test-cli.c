@@ -358,14 +358,20 @@ static size_t read_log(const char *path, struct log_event *ev, size_t max)
                 if (!o)
                         continue;
                 ev[n].time_s = num(o, "time_s");
-                ev[n].arm = (unsigned)num(o, "arm_index");
+                {
+                        const cJSON *arm = cJSON_GetObjectItem(o, "arm");
+                        enum isched_arrangement a = ISCHED_ARR_CPU;
+
+                        CU_ASSERT(cJSON_IsString(arm) && isched_arrangement_from_string(arm->valuestring, &a) == 0);
+                        ev[n].arm = (unsigned)a;
+                }
                 ev[n].switched = cJSON_IsTrue(cJSON_GetObjectItem(o, "switched"));
                 r = cJSON_GetObjectItem(o, "reward");
                 ev[n].has_reward = cJSON_IsNumber(r);
                 ev[n].reward = ev[n].has_reward ? r->valuedouble : NAN;
                 ev[n].propensity = num(o, "propensity");
                 /* Wall-clock time differs between runs; everything else must not. */
-                cJSON_DeleteItemFromObject(o, "time");
+                cJSON_DeleteItemFromObject(o, "wall_time_s");
                 ev[n].line_without_time = cJSON_PrintUnformatted(o);
                 cJSON_Delete(o);
                 n++;
@@ -396,7 +402,6 @@ static void test_phased_end_to_end(void)
         static struct log_event ev[E2E_STEPS + 8];
         double regret = 0, regret_random = 0, regret_socket = 0;
         size_t n, used = 0;
-        unsigned phases_found = 0;
 
         static_phase_scores(score);
         for (unsigned p = 0; p < PHASES; p++) {
@@ -416,7 +421,7 @@ static void test_phased_end_to_end(void)
                                      "--epoch", "1", "--steps", "400", "--min-dwell", "0", "--max-switches-per-hour",
                                      "0", "--seed", "1", "--log", log, "--state-dir", sd, NULL),
                               0);
-        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "summary:"));
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "summary ("));
         free(out);
         n = read_log(log, ev, E2E_STEPS + 8);
         CU_ASSERT(n >= E2E_STEPS - 1);
@@ -447,22 +452,14 @@ static void test_phased_end_to_end(void)
                        isched_arrangement_to_string(best_arm[p]), best[p], isched_arrangement_to_string(mode),
                        score[mode][p], count[p][mode],
                        count[p][0] + count[p][1] + count[p][2] + count[p][3] + count[p][4]);
-                /* The arrangement the agent settled on in the phase is the
-                 * best one, or one that the static runs cannot tell from it:
-                 * within TIE_SCORE. */
-                phases_found += score[mode][p] >= best[p] - TIE_SCORE;
         }
-        /* Since the sub-octave latency histogram, cpu's lower wake latency in
-         * phases 0 and 2 is visible (it used to fall into socket's octave),
-         * and this agent does not find cpu there within 200 epochs: it holds
-         * socket or node, 0.09-0.14 below.  The agent's redesign (issue 11)
-         * replaces this test; until then it asserts half of the phases. */
-        printf("    phases where the agent found the best arrangement (or a tie): %u of %u\n", phases_found, PHASES);
-        CU_ASSERT(phases_found * 2 >= PHASES);
         printf("    mean regret per epoch: agent %.4f, Xen's default (socket) %.4f, uniform random %.4f\n", regret,
                regret_socket, regret_random);
-        CU_ASSERT(regret < 0.5 * regret_random);
-        CU_ASSERT(regret <= regret_socket);
+        /* Phases of 5 s are a stress case the conservative agent does not
+         * chase (docs/agent.md): from a cold start it must do no harm, no
+         * more than its budget (0.01 per window) worse than the baseline
+         * it started on, with 0.01 for the noise of the static scores. */
+        CU_ASSERT(regret <= regret_socket + 0.02);
         free_log(ev, n);
         free(sd);
         free(log);
@@ -488,17 +485,27 @@ static double model_rounds(const char *model)
 static void test_reload_continues(void)
 {
         char *sd = tmp_path("reload-state"), *m = tmp_path("reload.model"), *m2 = tmp_path("reload2.model"),
-             *la = tmp_path("reload-a.log"), *lb = tmp_path("reload-b.log"), *cmd = NULL;
+             *la = tmp_path("reload-a.log"), *lb = tmp_path("reload-b.log"), *l0 = tmp_path("reload-0.log"),
+             *cmd = NULL;
         static struct log_event a[128], b[128];
-        size_t na, nb, rewarded = 0;
+        size_t na, nb, n0, rewarded = 0;
         double r1, r2;
 
         CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "40", "--interval", "0.25",
-                                     "--epoch", "1", "--min-dwell", "0", "--model", m, "--state-dir", sd, "--seed",
-                                     "3", NULL),
+                                     "--epoch", "1", "--min-dwell", "0", "--model", m, "--log", l0, "--state-dir", sd,
+                                     "--seed", "3", NULL),
                               0);
         r1 = model_rounds(m);
-        CU_ASSERT(r1 >= 38);
+        /* Every rewarded line of the log was learned: all but the pending
+         * decision and the windows that straddle a change of the 5-s
+         * phases (one in five). */
+        n0 = read_log(l0, a, 128);
+        for (size_t i = 0; i < n0; i++)
+                rewarded += a[i].has_reward;
+        CU_ASSERT_EQUAL(r1, (double)rewarded);
+        CU_ASSERT(r1 >= 30);
+        free_log(a, n0);
+        rewarded = 0;
         CU_ASSERT(asprintf(&cmd, "cp '%s' '%s'", m, m2) > 0);
         CU_ASSERT_EQUAL(system(cmd), 0);
 
@@ -531,6 +538,7 @@ static void test_reload_continues(void)
         free(m2);
         free(la);
         free(lb);
+        free(l0);
 }
 
 /* ---- explain against its schema ----------------------------------------- */
@@ -585,6 +593,27 @@ static void test_explain_schema(void)
         expect_valid_explain(out, "explain --model");
         free(out);
 
+        /* Observed through the guests: the window says so, and the guests
+         * are listed (docs/guest-work.md). */
+        {
+                char *sg = tmp_path("explain-state-guests");
+                cJSON *g, *wt;
+
+                CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "6", "--observation",
+                                             "xen+guests", "--state-dir", sg, NULL),
+                                      0);
+                CU_ASSERT_EQUAL(isched(&out, NULL, "explain", "--pool", "Pool-0", "--state-dir", sg, NULL), 0);
+                expect_valid_explain(out, "explain --pool, observation xen+guests");
+                doc = out ? cJSON_Parse(out) : NULL;
+                g = cJSON_GetObjectItem(doc, "guests");
+                CU_ASSERT(cJSON_GetArraySize(g) >= 1);
+                wt = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "context"), "window_throughput");
+                CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(wt, "source")) ?: "", "guest-work");
+                cJSON_Delete(doc);
+                free(out);
+                free(sg);
+        }
+
         /* The validator does catch what the schema forbids. */
         schema = schema_doc();
         bad = cJSON_Parse("{\"schema\": \"isched-explain-v1\"}");
@@ -605,10 +634,11 @@ static void test_eval(void)
         double mean = 0;
         size_t n, k = 0;
 
-        /* No guards, so every logged propensity is the policy's own. */
+        /* No guards and no safety layer, so every logged propensity is the
+         * policy's own. */
         CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--steps", "200", "--interval", "0.25",
                                      "--epoch", "1", "--min-dwell", "0", "--max-switches-per-hour", "0",
-                                     "--rollback-windows", "0", "--policy", "egreedy", "--epsilon", "0.3", "--seed",
+                                     "--rollback-windows", "0", "--no-safety", "--policy", "egreedy", "--epsilon", "0.3", "--seed",
                                      "5", "--log", log, "--state-dir", sd, NULL),
                               0);
         n = read_log(log, ev, 256);
@@ -649,6 +679,29 @@ static void test_eval(void)
         CU_ASSERT(num(doc, "effective_sample_size") > 0 && num(doc, "effective_sample_size") <= (double)k + 1e-9);
         cJSON_Delete(doc);
         free(out);
+
+        /* A fixed arrangement as the candidate: IPS weighs the logged
+         * windows of that arrangement by 1/propensity. */
+        {
+                double sum = 0;
+
+                for (size_t i = 0; i < n; i++)
+                        if (ev[i].has_reward && ev[i].arm == ISCHED_ARR_SOCKET)
+                                sum += ev[i].reward / ev[i].propensity;
+                CU_ASSERT_EQUAL(isched(&out, NULL, "eval", "--log", log, "--policy", "static:socket", "--json", NULL),
+                                0);
+                doc = out ? cJSON_Parse(out) : NULL;
+                CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+                CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(doc, "policy")->valuestring, "static:socket");
+                CU_ASSERT_DOUBLE_EQUAL(num(cJSON_GetObjectItem(doc, "ips"), "value"), sum / (double)k, 1e-9);
+                cJSON_Delete(doc);
+                free(out);
+        }
+        /* on this host all is node (masked): the log says nothing of it */
+        CU_ASSERT_EQUAL(isched(NULL, &out, "eval", "--log", log, "--policy", "static:all", NULL), 2);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "never choose all"));
+        free(out);
+        CU_ASSERT_EQUAL(isched(NULL, NULL, "eval", "--log", log, "--policy", "static:xyz", NULL), 2);
         free_log(ev, n);
         free(sd);
         free(log);
@@ -807,8 +860,9 @@ static void test_pools(void)
         doc = out ? cJSON_Parse(out) : NULL;
         CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
         p = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "pools"), 0);
-        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "name")->valuestring, "Pool-0");
-        CU_ASSERT(num(p, "pcpus") > 0);
+        CU_ASSERT(cJSON_IsString(cJSON_GetObjectItem(p, "pool")) &&
+                  strcmp(cJSON_GetObjectItem(p, "pool")->valuestring, "Pool-0") == 0);
+        CU_ASSERT(num(p, "nr_pcpus") > 0);
         CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(p, "can_switch")));
         CU_ASSERT_PTR_NOT_NULL(isched_arrangement_to_string(0)); /* library linked */
         cJSON_Delete(doc);
@@ -816,6 +870,97 @@ static void test_pools(void)
         CU_ASSERT_EQUAL(isched(&out, NULL, "pools", NULL), 0);
         CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "Pool-0") && strstr(out, "credit2"));
         free(out);
+}
+
+/* ---- the prior and the shadow run ---------------------------------------- */
+
+static cJSON *run_json(const char *const *extra, int *ret_rc, char **ret_err)
+{
+        const char *args[40] = { "run", "--pool", "Pool-0", "--scenario", "xenbuild", "--json" };
+        char *out = NULL;
+        size_t n = 6;
+        cJSON *doc;
+
+        for (; *extra && n < 38; extra++)
+                args[n++] = *extra;
+        args[n] = NULL;
+        *ret_rc = isched(&out, ret_err, args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+                         args[8], args[9], args[10], args[11], args[12], args[13], args[14], args[15], NULL);
+        doc = out ? cJSON_Parse(out) : NULL;
+        free(out);
+        return doc;
+}
+
+static const cJSON *pool0(const cJSON *doc)
+{
+        return cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "pools"), 0);
+}
+
+static void test_prior_and_shadow(void)
+{
+        char *sd = tmp_path("prior-state"), *prior = tmp_path("prior.model"), *err = NULL, *sim = NULL;
+        const cJSON *p, *sh;
+        cJSON *doc, *simdoc;
+        int rc;
+
+        /* A model learned on the simulator stands in for the shipped prior. */
+        CU_ASSERT_EQUAL_FATAL(isched(NULL, NULL, "run", "--pool", "Pool-0", "--scenario", "xenbuild", "--steps", "12",
+                                     "--model", prior, "--state-dir", sd, "--no-shadow", NULL),
+                              0);
+        /* The default prior ($ISCHED_PRIOR here) starts a pool without a model. */
+        setenv("ISCHED_PRIOR", prior, 1);
+        doc = run_json((const char *const[]){ "--steps", "20", "--state-dir", sd, NULL }, &rc, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        p = pool0(doc);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT(cJSON_IsString(cJSON_GetObjectItem(p, "prior")) &&
+                  strcmp(cJSON_GetObjectItem(p, "prior")->valuestring, prior) == 0);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "baseline")->valuestring, "socket");
+        CU_ASSERT(isfinite(num(cJSON_GetObjectItem(p, "gain"), "mean")));
+        /* The shadow run: the baseline simulated with the same workload and
+         * seed is exactly what isched sim measures for socket. */
+        sh = cJSON_GetObjectItem(p, "shadow");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
+        CU_ASSERT_EQUAL_FATAL(isched(&sim, NULL, "sim", "--scenario", "xenbuild", "--arrangement", "socket",
+                                     "--duration", "100", "--json", NULL),
+                              0);
+        simdoc = sim ? cJSON_Parse(sim) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(simdoc);
+        CU_ASSERT_EQUAL(num(sh, "duration_s"), 100);
+        CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(sh, "baseline"), "score"),
+                        num(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(simdoc, "pools"), 0), "metrics"),
+                            "score"));
+        CU_ASSERT_EQUAL(num(sh, "score_difference"),
+                        num(cJSON_GetObjectItem(sh, "agent"), "score") - num(cJSON_GetObjectItem(sh, "baseline"), "score"));
+        cJSON_Delete(simdoc);
+        free(sim);
+        cJSON_Delete(doc);
+
+        /* A prior learned from the simulator's ground truth is not used on a
+         * pool observed as Xen would be: the shipped one is skipped... */
+        doc = run_json((const char *const[]){ "--steps", "3", "--state-dir", sd, "--observation", "xen", NULL }, &rc,
+                       NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(pool0(doc), "prior")));
+        cJSON_Delete(doc);
+        /* ...and one asked for by name is refused, naming both modes. */
+        doc = run_json((const char *const[]){ "--steps", "3", "--state-dir", sd, "--observation", "xen", "--prior",
+                                              prior, NULL },
+                       &rc, &err);
+        CU_ASSERT_EQUAL(rc, 2);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "ground-truth") && strstr(err, "mode xen"));
+        free(err);
+        cJSON_Delete(doc);
+        /* --no-prior and --no-shadow */
+        doc = run_json((const char *const[]){ "--steps", "3", "--state-dir", sd, "--no-prior", "--no-shadow", NULL },
+                       &rc, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(pool0(doc), "prior")));
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(pool0(doc), "shadow")));
+        cJSON_Delete(doc);
+        setenv("ISCHED_PRIOR", "none", 1);
+        free(sd);
+        free(prior);
 }
 
 int isched_test_register(void);
@@ -833,6 +978,7 @@ int isched_test_register(void)
             !CU_add_test(s, "model reload continues identically", test_reload_continues) ||
             !CU_add_test(s, "explain output matches docs/explain-schema.json", test_explain_schema) ||
             !CU_add_test(s, "eval: IPS of the logging policy is its mean reward", test_eval) ||
+            !CU_add_test(s, "run: the prior, its observation mode, the shadow run of the baseline", test_prior_and_shadow) ||
             !CU_add_test(s, "record a run, replay it in advisory mode", test_record_replay) ||
             !CU_add_test(s, "two pools in one run", test_two_pools) ||
             !CU_add_test(s, "running agent: explain, lock, SIGTERM", test_running_agent))

@@ -224,13 +224,9 @@ static void test_features_raw_and_warmup(void)
         /* The raw features follow the schema's definitions. */
         CU_ASSERT_EQUAL(raw[ISCHED_F_BIAS], 1.0);
         CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_UTILISATION], w.utilisation, EPS);
-        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_LOAD], w.load, EPS);
         CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_VCPU_RATIO], 12.0 / 8.0, EPS);
-        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_WAKE_RATE], log1p(w.wakeups_per_s / 8 / 1000), EPS);
-        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_LAT_MEAN], log1p(w.lat_mean_us), EPS);
-        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_LAT_P99], log1p(w.lat_p99_us), EPS);
-        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_MIGRATION_RATE], log1p(w.migrations_per_s / 8), EPS);
-        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_CSWITCH_RATE], log1p(w.cswitches_per_s / 8 / 1000), EPS);
+        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_WAKE_RATE], log1p(w.wakeups_per_s / (w.utilisation * 8 * 1000)), EPS);
+        CU_ASSERT_DOUBLE_EQUAL(raw[ISCHED_F_WAKE_SPREAD], log1p(w.wakeups_per_s / 8 / 1000), EPS);
         /* Warm-up: the first window has no variance yet, so every
          * normalised feature but the bias is 0. */
         CU_ASSERT_EQUAL(x[ISCHED_F_BIAS], 1.0);
@@ -246,8 +242,71 @@ static void test_features_raw_and_warmup(void)
         CU_ASSERT_EQUAL(x[ISCHED_F_BIAS], 1.0);
 
         CU_ASSERT_STRING_EQUAL(isched_feature_name(ISCHED_F_BIAS), "bias");
-        CU_ASSERT_STRING_EQUAL(isched_feature_name(ISCHED_F_LAT_P99), "lat_p99");
+        CU_ASSERT_STRING_EQUAL(isched_feature_name(ISCHED_F_WAKE_SPREAD), "wake_spread");
         CU_ASSERT_PTR_NULL(isched_feature_name(ISCHED_F_COUNT));
+        isched_context_free(c);
+}
+
+/* The context describes the workload: two windows that differ only in
+ * what the arrangement changes (latencies, migrations, context switches,
+ * balancing, runnable wait, hence load, and the throughput itself) give
+ * the same features, so no policy can predict differently from them. */
+static void test_features_arm_invariant(void)
+{
+        struct isched_context *c1 = new_context(5.0), *c2 = new_context(5.0);
+        double x1[ISCHED_F_COUNT], x2[ISCHED_F_COUNT], raw1[ISCHED_F_COUNT], raw2[ISCHED_F_COUNT];
+        uint64_t rng = 7;
+
+        for (int i = 0; i < 50; i++) {
+                struct isched_window a = random_window(&rng), b = a, other = random_window(&rng);
+
+                b.arrangement = (a.arrangement + 1) % ISCHED_ARR_COUNT;
+                b.load = other.load;
+                b.lat_mean_us = other.lat_mean_us;
+                b.lat_p99_us = other.lat_p99_us;
+                b.migrations_per_s = other.migrations_per_s;
+                b.cswitches_per_s = other.cswitches_per_s;
+                b.balance_moves_per_s = other.balance_moves_per_s + 1.0;
+                b.throughput = other.throughput;
+                CU_ASSERT_EQUAL_FATAL(isched_context_features(c1, &a, x1, ISCHED_F_COUNT, raw1), 0);
+                CU_ASSERT_EQUAL_FATAL(isched_context_features(c2, &b, x2, ISCHED_F_COUNT, raw2), 0);
+                CU_ASSERT_EQUAL(memcmp(raw1, raw2, sizeof(raw1)), 0);
+                CU_ASSERT_EQUAL(memcmp(x1, x2, sizeof(x1)), 0);
+        }
+        isched_context_free(c1);
+        isched_context_free(c2);
+}
+
+static void test_observation_mode(void)
+{
+        struct isched_context *c = new_context(5.0), *copy = NULL;
+        struct isched_counters k = { .valid = ISCHED_CNT_BUSY | ISCHED_CNT_GUEST | ISCHED_CNT_WORK };
+        enum isched_observation m;
+
+        CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_GROUND_TRUTH);
+        CU_ASSERT_EQUAL(isched_counters_observation("xen", &k), ISCHED_OBS_XEN_GUESTS);
+        k.valid |= ISCHED_CNT_GUEST_WORK; /* the simulator in mode xen+guests */
+        CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_XEN_GUESTS);
+        k.valid &= ~ISCHED_CNT_WORK;
+        CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_XEN_GUESTS);
+        k.valid &= ~ISCHED_CNT_GUEST_WORK;
+        CU_ASSERT_EQUAL(isched_counters_observation("sim", &k), ISCHED_OBS_XEN);
+        CU_ASSERT_EQUAL(isched_counters_observation("xen", &k), ISCHED_OBS_XEN);
+        CU_ASSERT_EQUAL(isched_context_get_observation(c), ISCHED_OBS_UNKNOWN);
+        CU_ASSERT_EQUAL(isched_context_set_observation(c, ISCHED_OBS_XEN), 0);
+        CU_ASSERT_EQUAL(isched_context_set_observation(c, ISCHED_OBS_XEN), 0);
+        /* Another mode is refused and the builder keeps its own. */
+        CU_ASSERT_EQUAL(isched_context_set_observation(c, ISCHED_OBS_GROUND_TRUTH), -EDOM);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "ground-truth"));
+        CU_ASSERT_EQUAL(isched_context_get_observation(c), ISCHED_OBS_XEN);
+        CU_ASSERT_EQUAL(isched_context_set_observation(c, ISCHED_OBS_UNKNOWN), -EINVAL);
+        CU_ASSERT_EQUAL(isched_context_clone(c, &copy), 0);
+        CU_ASSERT_EQUAL(isched_context_get_observation(copy), ISCHED_OBS_XEN);
+        CU_ASSERT_EQUAL(isched_observation_from_string("xen+guests", &m), 0);
+        CU_ASSERT_EQUAL(m, ISCHED_OBS_XEN_GUESTS);
+        CU_ASSERT_STRING_EQUAL(isched_observation_to_string(ISCHED_OBS_GROUND_TRUTH), "ground-truth");
+        CU_ASSERT_EQUAL(isched_observation_from_string("truth", &m), -EINVAL);
+        isched_context_free(copy);
         isched_context_free(c);
 }
 
@@ -595,11 +654,12 @@ static void test_json_rejects_corruption(void)
         expect_rejected(NULL, "schema", "7", "context.schema");
         expect_rejected(NULL, "features", "[\"bias\"]", "context.features");
         expect_rejected(NULL, "features",
-                        "[\"bias\",\"load\",\"utilisation\",\"vcpu_ratio\",\"wake_rate\",\"lat_mean\",\"lat_p99\","
-                        "\"migration_rate\",\"cswitch_rate\"]",
+                        "[\"bias\",\"vcpu_ratio\",\"utilisation\",\"wake_rate\",\"wake_spread\"]",
                         "context.features[1]");
         expect_rejected(NULL, "params", NULL, "context.params");
         expect_rejected("params", "clip", "-1", "context.params.clip");
+        expect_rejected(NULL, "observation", "\"truth\"", "context.observation");
+        expect_rejected(NULL, "observation", NULL, "context.observation");
         expect_rejected("params", "w_lat_mean", "\"0.25\"", "context.params.w_lat_mean");
         expect_rejected("params", "baseline_halflife", "0", "baseline_halflife");
         expect_rejected("normaliser", "count", "-1", "context.normaliser.count");
@@ -607,9 +667,9 @@ static void test_json_rejects_corruption(void)
         expect_rejected("normaliser", "count", "\"12x\"", "context.normaliser.count");
         expect_rejected("normaliser", "count", "0", "when count is 0");
         expect_rejected("normaliser", "mean", "[0,1,2]", "context.normaliser.mean");
-        expect_rejected("normaliser", "m2", "[0,1,2,3,4,5,-6,7,8]", "context.normaliser.m2[6]");
-        expect_rejected("normaliser", "mean", "[0,1,2,3,4,5,6,7,null]", "context.normaliser.mean[8]");
-        expect_rejected("normaliser", "mean", "[1,1,2,3,4,5,6,7,8]", "bias");
+        expect_rejected("normaliser", "m2", "[0,1,2,-3,4]", "context.normaliser.m2[3]");
+        expect_rejected("normaliser", "mean", "[0,1,2,3,null]", "context.normaliser.mean[4]");
+        expect_rejected("normaliser", "mean", "[1,1,2,3,4]", "bias");
         expect_rejected("baseline", "value", "null", "context.baseline.value");
         expect_rejected("baseline", "value", NULL, "context.baseline.value");
         expect_rejected("baseline", "count", "{}", "context.baseline.count");
@@ -678,6 +738,8 @@ int isched_test_register(void)
             !CU_add_test(s, "window with missing counters", test_window_missing_counters) ||
             !CU_add_test(s, "invalid windows rejected", test_window_invalid) ||
             !CU_add_test(s, "raw features and warm-up", test_features_raw_and_warmup) ||
+            !CU_add_test(s, "features do not depend on the arrangement", test_features_arm_invariant) ||
+            !CU_add_test(s, "observation mode", test_observation_mode) ||
             !CU_add_test(s, "normalisation converges", test_features_converge) ||
             !CU_add_test(s, "clipping", test_features_clip) ||
             !CU_add_test(s, "invalid windows never reach the state", test_features_invalid) ||

@@ -456,18 +456,24 @@ static void test_malformed(void)
 
         expect_malformed(1, strdup("{\"format\":"), -EINVAL, "header is not valid JSON");
         expect_malformed(1, strdup("[]"), -EINVAL, "header must be a JSON object");
-        expect_malformed(1, mutated_line(0, NULL, "format", "\"pcap\""), -EINVAL, "header.format");
-        expect_malformed(1, mutated_line(0, NULL, "version", "3"), -EPROTO, "header.version");
-        expect_malformed(1, mutated_line(0, NULL, "version", "1"), -EPROTO, "log2 latency histogram");
+        expect_malformed(1, mutated_line(0, NULL, "schema", "\"pcap\""), -EINVAL, "header.schema");
+        expect_malformed(1, mutated_line(0, NULL, "schema", "\"isched-trace-v9\""), -EPROTO, "isched-trace-v3");
+        expect_malformed(1, mutated_line(0, NULL, "schema", NULL), -EINVAL, "header.format");
+        /* The first formats: version 2 is read (tests/cli/test-json.sh), version 1 is refused. */
+        expect_malformed(1, strdup("{\"format\":\"intellisched-trace\",\"version\":1,\"pools\":[]}"), -EPROTO,
+                         "log2 latency histogram");
+        expect_malformed(1, strdup("{\"format\":\"intellisched-trace\",\"version\":7,\"pools\":[]}"), -EPROTO,
+                         "header.version");
         expect_malformed(1, mutated_line(0, NULL, "pools", "[]"), -EINVAL, "header.pools");
-        expect_malformed(1, mutated_line(0, "pools.0", "name", NULL), -EINVAL, "header.pools[0].name");
+        expect_malformed(1, mutated_line(0, "pools.0", "pool", NULL), -EINVAL, "header.pools[0].pool");
         expect_malformed(1, mutated_line(0, "pools.0", "nr_pcpus", "0"), -EINVAL, "header.pools[0].nr_pcpus");
-        expect_malformed(1, mutated_line(0, "pools.0", "id", "7"), -EINVAL, "twice");
+        expect_malformed(1, mutated_line(0, "pools.0", "pool_id", "7"), -EINVAL, "twice");
         expect_malformed(1, mutated_line(0, "pools.0", "nr_runqueues", "[1,2]"), -EINVAL, "nr_runqueues");
-        expect_malformed(2, strdup("{\"pool\":0,\"counters\":"), -EINVAL, "not valid JSON");
-        expect_malformed(3, strdup("{\"pool\":0} trailing"), -EINVAL, "not valid JSON");
-        expect_malformed(2, mutated_line(1, NULL, "pool", "3"), -EINVAL, "record.pool");
-        expect_malformed(3, mutated_line(2, NULL, "pool", "-1"), -EINVAL, "record.pool");
+        expect_malformed(2, strdup("{\"pool_id\":0,\"counters\":"), -EINVAL, "not valid JSON");
+        expect_malformed(3, strdup("{\"pool_id\":0} trailing"), -EINVAL, "not valid JSON");
+        expect_malformed(2, mutated_line(1, NULL, "pool_id", "3"), -EINVAL, "record.pool_id");
+        expect_malformed(3, mutated_line(2, NULL, "pool_id", "-1"), -EINVAL, "record.pool_id");
+        expect_malformed(3, mutated_line(2, NULL, "pool_id", NULL), -EINVAL, "record.pool_id");
         expect_malformed(2, mutated_line(1, NULL, "counters", "[]"), -EINVAL, "record.counters");
         expect_malformed(2, mutated_line(1, "counters", "busy_ns", NULL), -EINVAL, "record.counters.busy_ns is missing");
         expect_malformed(3, mutated_line(2, "counters", "idle_ns", "\"12a\""), -EINVAL, "record.counters.idle_ns");

@@ -14,13 +14,13 @@ static void evaluate_log(struct events *ev)
         int rc, r;
 
         cli_policy_opts_init(&po);
-        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, &cand);
+        rc = make_candidate(&po, 1, NULL, ev->d, ev->arm_mask, ev->agent_features, &cand);
         FUZZ_ASSERT(rc == EXIT_OK || rc == EXIT_USAGE);
         if (rc != EXIT_OK)
                 return;
         r = fit_reward_model(ev, &fit);
         if (r == 0)
-                r = evaluate(ev, cand, fit, &res);
+                r = evaluate(ev, cand, 0, fit, &res);
         FUZZ_ASSERT(r == 0 || r == -EDOM || r == -EINVAL);
         isched_policy_free(cand);
         isched_policy_free(fit);

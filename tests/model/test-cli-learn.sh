@@ -36,7 +36,7 @@ done
 python3 - out.json <<'PY' || fail "learn --json output"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["policy"] == "linucb" and j["rounds"] == 600 and j["n_features"] == 3 and j["n_arms"] == 3, j
+assert j["policy"] == "linucb" and j["rounds"] == 600 and j["nr_features"] == 3 and j["nr_arms"] == 3, j
 assert abs(j["regret"] - 600 * (j["mean_oracle_reward"] - j["mean_reward"])) < 1e-6, j
 assert abs(j["regret_per_round"] * 600 - j["regret"]) < 1e-6, j
 assert j["regret_per_round"] < 0.1, j           # learned that arm 2 is best
@@ -97,7 +97,7 @@ expect 0 "" "$ISCHED" model merge m1.json m2.json -o merged.json
 python3 - merged.json <<'PY' && ok "merged model adds up the rounds" || fail "merged model content"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["format"] == "intellisched-model" and j["version"] == 1, j["format"]
+assert j["schema"] == "isched-model-v2", j["schema"]
 assert j["rounds"] == 600 and sum(a["pulls"] for a in j["arm_stats"]) == 600
 PY
 expect 2 "policy.kind differs" "$ISCHED" model merge m1.json m3.json -o never.json
@@ -106,6 +106,9 @@ expect 2 "at least two" "$ISCHED" model merge m1.json -o never.json
 expect 2 "unknown subcommand" "$ISCHED" model frobnicate
 printf '{"format": "intellisched-model", "version": 9}' > v9.json
 expect 2 "version 9" "$ISCHED" model merge m1.json v9.json -o never.json
+expect 2 "the same model" "$ISCHED" model merge m1.json m1.json -o m1.json
+cp m1.json copy.json
+expect 2 "the same contents" "$ISCHED" model merge m1.json copy.json -o never.json
 expect 2 "not valid JSON" "$ISCHED" model merge m1.json data.csv -o never.json
 [ -e never.json ] && fail "never.json was written" || ok "nothing written on refusal"
 

@@ -2,42 +2,11 @@
 /* The hand-written number parser of `isched learn` gives exactly the
  * double strtod() gives, and refuses what is not a finite decimal number.
  * The command's source is included whole so that its static parser can
- * be called; the cli helpers it uses are stubbed. */
+ * be called; the cli helpers it uses are linked (cli/cli-util.c). */
 #include <CUnit/CUnit.h>
 #include <stdarg.h>
 
 #include "../../cli/cmd-learn.c"
-
-void cli_error(const char *fmt, ...)
-{
-        (void)fmt;
-}
-
-int cli_fail(int r, const char *what)
-{
-        (void)what;
-        return r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-}
-
-bool cli_parse_double(const char *option, const char *arg, double min, double max, double *ret)
-{
-        (void)option, (void)min, (void)max;
-        *ret = strtod(arg, NULL);
-        return true;
-}
-
-bool cli_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t max, uint64_t *ret)
-{
-        (void)option, (void)min, (void)max;
-        *ret = strtoull(arg, NULL, 10);
-        return true;
-}
-
-int cli_usage_hint(const char *cmd)
-{
-        (void)cmd;
-        return EXIT_USAGE;
-}
 
 static uint64_t rng_state = 12345;
 

@@ -238,9 +238,10 @@ static void expect_rejected(const cJSON *good, const struct corruption *c)
 static void test_corrupted_files(void)
 {
         static const struct corruption cases[] = {
-                { "version", "2", -EPROTO, "version 2" },
-                { "format", "\"something-else\"", -EINVAL, "not a model file" },
-                { "format", NULL, -EINVAL, "format is missing" },
+                { "schema", "\"isched-model-v9\"", -EPROTO, "reads isched-model-v2" },
+                { "schema", "\"something-else\"", -EINVAL, "not a model file" },
+                { "schema", "7", -EINVAL, "not a model file" },
+                { "schema", NULL, -EINVAL, "not a model file" },
                 { "policy.kind", "\"ucb\"", -EINVAL, "policy.kind" },
                 { "policy.alpha", "\"x\"", -EINVAL, "policy.alpha must be a number" },
                 { "policy.gamma", "2", -EINVAL, "gamma" },
@@ -251,10 +252,11 @@ static void test_corrupted_files(void)
                 { "features.names", "[\"a\", 3, \"c\"]", -EINVAL, "features.names" },
                 { "features.names", "[\"a\", \"b\"]", -EINVAL, "arm_stats[0].A[0] has too many elements" },
                 { "features.schema", "7", -EINVAL, "features.schema must be a string" },
-                { "arms.mask", "0", -EINVAL, "arms.mask" },
-                { "arms.mask", "32", -EINVAL, "arms.mask" },
-                { "arms.mask", "1.5", -EINVAL, "arms.mask" },
-                { "arms.names", "[\"cpu\", \"socket\", \"core\", \"node\", \"all\"]", -EINVAL, "arms.names" },
+                { "arms_enabled", "[]", -EINVAL, "arms_enabled enables no arm" },
+                { "arms_enabled", "[\"cpu\", \"sockets\"]", -EINVAL, "arms_enabled" },
+                { "arms_enabled", "[\"cpu\", \"cpu\"]", -EINVAL, "names an arm twice" },
+                { "arms_enabled", "[0, 1]", -EINVAL, "arms_enabled" },
+                { "arms_enabled", "31", -EINVAL, "arms_enabled" },
                 { "rounds", "299", -EINVAL, "rounds differs" },
                 { "rounds", "-1", -EINVAL, "rounds must be a whole number" },
                 { "rng.state", "[0, 0, 0]", -EINVAL, "rng.state" },
@@ -498,7 +500,7 @@ static void test_merge_refused(void)
         CU_ASSERT_EQUAL_FATAL(isched_model_save(tmp_path("base.json"), base, NULL), 0);
         expect_merge_refused(make(ISCHED_POLICY_LINTS, 3, ISCHED_ARM_MASK_ALL), -EINVAL, "policy.kind differs");
         expect_merge_refused(make(ISCHED_POLICY_LINUCB, 2, ISCHED_ARM_MASK_ALL), -EINVAL, "number of features");
-        expect_merge_refused(make(ISCHED_POLICY_LINUCB, 3, 0x3), -EINVAL, "arms.mask differs");
+        expect_merge_refused(make(ISCHED_POLICY_LINUCB, 3, 0x3), -EINVAL, "arms_enabled differs");
 
         isched_policy_get_params(base, &pp);
         pp.alpha = 2.0;
@@ -516,7 +518,7 @@ static void test_merge_refused(void)
 
         /* A file of another format version. */
         doc = read_doc(tmp_path("base.json"));
-        cJSON_ReplaceItemInObjectCaseSensitive(doc, "version", cJSON_CreateNumber(99));
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, "schema", cJSON_CreateString("isched-model-v99"));
         write_doc(tmp_path("v99.json"), doc);
         cJSON_Delete(doc);
         const char *paths[] = { tmp_path("base.json"), tmp_path("v99.json") };

@@ -61,8 +61,10 @@ run --state-dir "$d/planted"
 expect "a symbolic link planted as the state file: refused, target untouched" '[ $rc -ne 0 ] && [ ! -e "$victim" ]'
 "$I" learn --data "$d/priv/data.csv" --policy linucb --model-out "$d/priv/link.json" >/dev/null 2>&1
 expect "learn --model-out naming a symbolic link: refused, target untouched" '[ $? -ne 0 ] && [ ! -e "$victim" ]'
-"$I" model merge -o "$d/priv/link.json" "$d/priv/learned.json" "$d/priv/learned.json" >/dev/null 2>&1
-expect "model merge -o naming a symbolic link: refused, target untouched" '[ $? -ne 0 ] && [ ! -e "$victim" ]'
+"$I" learn --data "$d/priv/data.csv" --policy linucb --seed 2 --model-out "$d/priv/learned2.json" >/dev/null 2>&1
+"$I" model merge -o "$d/priv/link.json" "$d/priv/learned.json" "$d/priv/learned2.json" >"$d/out" 2>&1
+expect "model merge -o naming a symbolic link: refused, target untouched" \
+        '[ $? -ne 0 ] && grep -q "symbolic link" "$d/out" && [ ! -e "$victim" ]'
 "$I" learn --data "$d/priv/data.csv" --policy linucb --arms-out "$d/priv/link.json" >/dev/null 2>&1
 expect "learn --arms-out naming a symbolic link: the link is replaced, never followed" \
         '[ ! -e "$victim" ] && [ ! -L "$d/priv/link.json" ]'

@@ -320,21 +320,39 @@ static void test_wake_stays(void)
 
 /* Switching at run time: counters stay a valid window, the pool pauses,
  * the runqueues change, re-applying is a no-op. */
+/* The live switch follows the rule of docs/live-switch.md: units keep
+ * their pCPU and go to the new runqueue holding it (no res_pick(), so the
+ * never-runnable vCPUs of this workload do not stack on the emptiest
+ * runqueues), each runqueue's load is that of its counted units, a new
+ * credit epoch keeps relative credit, queues are in credit order, and the
+ * guests keep running through the freeze. */
 static void test_switch(void)
 {
+        static const char json[] =
+                "{\"topology\": \"1n2s4c2t\", \"domains\": ["
+                " {\"name\": \"busy\", \"vcpus\": 16, \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 3000, \"sleep_us\": 1500}},"
+                " {\"name\": \"spare\", \"vcpus\": 28, \"behaviour\": {\"kind\": \"idle\"}}]}";
         struct isched_sim_config cfg;
         struct isched_sim *sim;
         struct isched_sim_stats st = { .size = sizeof(st) };
         struct isched_pool_info info;
         struct isched_counters a, b, c;
         enum isched_arrangement arr;
+        uint32_t proc[64];
+        int credit[64];
+        bool running[64];
 
         isched_sim_config_init(&cfg);
-        cfg.scenario = "xenbuild-noise";
+        cfg.workload_json = json;
         CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
         CU_ASSERT_EQUAL(isched_sim_get_arrangement(sim, 0, &arr), 0);
         CU_ASSERT_EQUAL(arr, ISCHED_ARR_SOCKET);
-        CU_ASSERT_EQUAL(isched_sim_run(sim, 500 * MS), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 2 * SEC + 123457), 0);
+        for (uint32_t k = 0; k < sim->nr_units; k++) {
+                proc[k] = sim->units[k].processor;
+                credit[k] = sim->units[k].credit;
+                running[k] = sim->units[k].is_running;
+        }
         a = counters(sim);
         CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_CPU), 0);
         CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_CPU), 0);
@@ -345,14 +363,48 @@ static void test_switch(void)
         CU_ASSERT_EQUAL(info.arrangement, ISCHED_ARR_CPU);
         CU_ASSERT_EQUAL(info.nr_runqueues[ISCHED_ARR_SOCKET], 2);
         CU_ASSERT(info.can_switch);
+        {
+                const struct sim_pool *pool = &sim->pools[0];
+                const s_time_t now = sim->now;
+
+                for (uint32_t k = 0; k < sim->nr_units; k++) {
+                        const struct sim_unit *u = &sim->units[k];
+
+                        /* Placement: the pCPU's new runqueue, no res_pick(). */
+                        CU_ASSERT_EQUAL(u->processor, proc[k]);
+                        CU_ASSERT_PTR_EQUAL(u->rqd, sim->pcpus[proc[k]].rqd);
+                        /* Credit: a new epoch, min(credit, CARRYOVER_MAX) + CREDIT_INIT. */
+                        if (!running[k])
+                                CU_ASSERT_EQUAL(u->credit, (credit[k] < (int)CSCHED2_CARRYOVER_MAX ? credit[k]
+                                                                                                    : (int)CSCHED2_CARRYOVER_MAX) +
+                                                                   (int)CSCHED2_CREDIT_INIT);
+                }
+                for (uint32_t r = 0; r < pool->nr_rqs; r++) {
+                        const struct sim_rq *rqd = &pool->rqs[r];
+                        s_time_t sum = 0;
+                        int load = 0;
+
+                        for (const struct sim_unit *u = rqd->svc; u; u = u->rqd_next)
+                                if (u->on_runq || u->is_running || (u->flags & CSFLAG_scheduled)) {
+                                        load++;
+                                        sum += u->avgload;
+                                }
+                        /* Load: counted units only, averages seeded from them, starting now. */
+                        CU_ASSERT_EQUAL(rqd->load, load);
+                        CU_ASSERT_EQUAL(rqd->avgload, sum);
+                        CU_ASSERT_EQUAL(rqd->b_avgload, sum);
+                        CU_ASSERT_EQUAL(rqd->load_last_update, now >> LOADAVG_GRANULARITY_SHIFT);
+                        /* Queues: spliced in credit order. */
+                        for (const struct sim_unit *u = rqd->runq; u && u->runq_next; u = u->runq_next)
+                                CU_ASSERT(u->credit >= u->runq_next->credit);
+                }
+        }
         CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * MS), 0);
         b = counters(sim);
-        /* Nothing ran during the pause (280 us for 16 pCPUs), which counts
-         * as busy but not as guest time. */
-        CU_ASSERT(b.work_units - a.work_units < 16 * 1000);
-        CU_ASSERT(b.busy_ns - a.busy_ns >= 16 * 280000ull);
-        CU_ASSERT(b.guest_ns - a.guest_ns <= 16 * (1000000ull - 280000ull));
-        /* Read during the pause, and after: every counter only grows. */
+        /* The guests ran through the 280-us freeze. */
+        CU_ASSERT(b.work_units - a.work_units > 8 * 500);
+        CU_ASSERT_EQUAL(b.busy_ns - a.busy_ns, b.guest_ns - a.guest_ns);
+        /* Read during the freeze, and after: every counter only grows. */
         CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, ISCHED_ARR_SOCKET), 0);
         CU_ASSERT_EQUAL(isched_sim_run(sim, 100000), 0);
         c = counters(sim);
@@ -372,18 +424,18 @@ static void test_switch(void)
         isched_sim_free(sim);
 }
 
-/* After a live switch to X and a short settling time, a window must look
- * like the same window of a run started in X (same seed): the switch costs
- * a 280-us pause, one credit epoch and cache refills (at most 32 MiB x
- * 110 ns/KiB = 3.6 ms per vCPU), all over well before 0.5 s.  Before the
- * runqueues' load averages started at the switch, re-placement stacked
- * units on a few of the new runqueues: on xenbuild after socket -> cpu,
- * 16 vCPUs on 10 of 16 runqueues and a p99 of 6.4 ms against 8 us for
- * 2 s.  Tolerances: p99 within a factor 2 (one bucket of the log2
- * latency histogram: equivalent placements may cross a bucket boundary),
- * throughput within 5% (the spread measured between switched and static
- * windows over every scenario and target was 0.967-1.071; in these three
- * cases 0.991-0.998; before the fix 0.873-0.98 and p99 x0.48-x785). */
+/* After a live switch to X and some settling time, a window must look
+ * like the same window of a run started in X (same seed).  The switch
+ * keeps every unit on its pCPU (docs/live-switch.md), so units that shared
+ * a pCPU under socket runqueues share a per-cpu runqueue at first, until
+ * balance_load() spreads them: on the old xenbuild (16 independent vCPUs
+ * at half load) after socket -> cpu, 4 of 16 runqueues held 2 vCPUs and 3
+ * none, p99 5-6 ms for 1.5 s, then the same as a static run.  Hence 3 s
+ * of settling.  Where the placement itself is history (which vCPU sits on
+ * which pCPU under cpu runqueues decides SMT sharing for good, as on
+ * today's xenbuild), switched and static runs differ for ever, so the
+ * cases are ones without that.  Tolerances: p99 within a factor 2,
+ * throughput within 5%. */
 static struct isched_window switch_window(const char *scenario, enum isched_arrangement to, bool switched)
 {
         struct isched_sim_config cfg;
@@ -401,7 +453,7 @@ static struct isched_window switch_window(const char *scenario, enum isched_arra
         CU_ASSERT_EQUAL(isched_sim_run(sim, 10 * SEC), 0);
         if (switched)
                 CU_ASSERT_EQUAL(isched_sim_set_arrangement(sim, 0, to), 0);
-        CU_ASSERT_EQUAL(isched_sim_run(sim, 500 * MS), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 3 * SEC), 0);
         a = counters(sim);
         CU_ASSERT_EQUAL(isched_sim_run(sim, 2 * SEC), 0);
         b = counters(sim);
@@ -417,9 +469,9 @@ static void test_switch_converges(void)
                 const char *scenario;
                 enum isched_arrangement to;
         } cases[] = {
-                { "xenbuild", ISCHED_ARR_CPU },
+                { "hpc-cache", ISCHED_ARR_CORE },
                 { "nfv", ISCHED_ARR_CPU },
-                { "bursty", ISCHED_ARR_CORE },
+                { "pipeline", ISCHED_ARR_CORE },
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -580,6 +632,33 @@ static void test_bad_workloads(void)
         expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}],"
                    " \"phases\": [{\"duration_s\": -1}]}",
                    "phases[0].duration_s");
+        /* A phase states every domain, and a kind takes only its own fields. */
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}},"
+                   " {\"name\": \"b\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}],"
+                   " \"phases\": [{\"duration_s\": 1, \"domains\": {\"a\": {\"kind\": \"cpu\"}}}]}",
+                   "'b' is missing");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}],"
+                   " \"phases\": [{\"duration_s\": 1}]}",
+                   "phases[0].domains: missing");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}],"
+                   " \"phases\": [{\"duration_s\": 1, \"domains\": {\"a\": \"same\"}}]}",
+                   "neither a behaviour nor");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\", \"on_ms\": 5}}]}",
+                   "domains[0].behaviour.on_ms: not a field of kind 'io'");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"idle\", \"wss_kb\": 5}}]}",
+                   "it takes no other field");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"next\": \"zz\"}}]}",
+                   "domains[0].behaviour.next");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"memory\": \"near\", \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[0].memory");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"memory\": 3, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "domains[0].memory: node 3 does not exist");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"costs\": {\"xfer_socket_ns\": -4},"
+                   " \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "costs.xfer_socket_ns");
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"costs\": {\"lock_ns\": 4},"
+                   " \"domains\": [{\"name\": \"a\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"io\"}}]}",
+                   "unknown cost 'lock_ns'");
         expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"weight\": 1e300, \"behaviour\": {\"kind\": \"io\"}}]}",
                    "domains[0].weight");
 }
@@ -593,7 +672,8 @@ static void test_mutated_workloads(void)
                 " \"domains\": [{\"name\": \"a\", \"vcpus\": 3, \"weight\": 300, \"cap\": 150,"
                 " \"behaviour\": {\"kind\": \"onoff\", \"on_ms\": 5, \"off_ms\": 7}},"
                 " {\"name\": \"b\", \"pool\": \"p1\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"tokens\": 2}}],"
-                " \"phases\": [{\"duration_s\": 0.01, \"domains\": {\"a\": {\"kind\": \"io\"}}}, {\"duration_s\": 0.02}]}";
+                " \"phases\": [{\"duration_s\": 0.01, \"domains\": {\"a\": {\"kind\": \"io\"}, \"b\": \"inherit\"}},"
+                " {\"duration_s\": 0.02, \"domains\": {\"a\": \"inherit\", \"b\": {\"kind\": \"idle\"}}}]}";
         static const char alphabet[] = "{}[]\":,0123456789-.e ntsplcaio";
         uint64_t rng = 12345;
         char buf[sizeof(base)];
@@ -622,6 +702,344 @@ static void test_mutated_workloads(void)
                 }
         }
         CU_ASSERT(accepted > 0);
+}
+
+/* ---- calibrated costs (sim-costs.c) ---- */
+
+/* A runqueue lock acquired by @p cpu after @p holder held it: one line
+ * (lock) plus rq_lines - 1 (data) transfers at their distance, and when
+ * pCPUs are queued on it, a hand-over that grows with them. */
+static void test_lock_costs(void)
+{
+        static const char json[] = "{\"topology\": \"2n1s2c2t\", \"domains\": [{\"name\": \"a\", \"vcpus\": 1,"
+                                   " \"behaviour\": {\"kind\": \"idle\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_ALL, 1);
+        struct sim_rq *rqd;
+        const struct sim_derived *k;
+        s_time_t c_sib, c_remote, c_same, w1, w3;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sim);
+        k = &sim->cost;
+        rqd = &sim->pools[0].rqs[0];
+        CU_ASSERT_EQUAL(k->xfer_ns[SIM_DIST_SIBLING], 7);
+        CU_ASSERT_EQUAL(k->xfer_ns[SIM_DIST_SOCKET], 50);
+        CU_ASSERT_EQUAL(k->xfer_ns[SIM_DIST_NODE], 114);
+        rqd->lock_holder = 0;
+        rqd->lock_free_at = 0;
+        c_sib = sim_lock_rq(sim, rqd, 1, 1000000);   /* from pCPU 0 to its sibling */
+        c_same = sim_lock_rq(sim, rqd, 1, 2000000);  /* again on pCPU 1 */
+        c_remote = sim_lock_rq(sim, rqd, 4, 3000000); /* to the other node */
+        CU_ASSERT_EQUAL(c_same, k->lock_cs_ns);
+        CU_ASSERT_EQUAL(c_sib - c_same, (s_time_t)k->rq_lines * k->xfer_ns[SIM_DIST_SIBLING]);
+        CU_ASSERT_EQUAL(c_remote - c_same, (s_time_t)k->rq_lines * k->xfer_ns[SIM_DIST_NODE]);
+        /* Four pCPUs arrive at once: each waits for the ones ahead, and the
+         * hand-over to the later ones costs more transfers. */
+        rqd->lock_holder = 0;
+        rqd->lock_free_at = 0;
+        sim_lock_rq(sim, rqd, 4, 5000000);
+        w1 = sim_lock_rq(sim, rqd, 0, 5000000);
+        sim_lock_rq(sim, rqd, 4, 5000000);
+        w3 = sim_lock_rq(sim, rqd, 0, 5000000);
+        CU_ASSERT(w1 > c_remote);
+        /* The third waiter pays (3 + 1) / 2 transfers for the hand-over, the first (1 + 1) / 2. */
+        CU_ASSERT(w3 - w1 > 2 * c_remote);
+        {
+                s_time_t t;
+
+                /* A trylock fails while the lock is held and costs reading its line. */
+                CU_ASSERT_FALSE(sim_trylock_rq(sim, rqd, 4, 5000000, &t));
+                CU_ASSERT_EQUAL(t, k->xfer_ns[SIM_DIST_NODE]);
+                CU_ASSERT_TRUE(sim_trylock_rq(sim, rqd, 4, rqd->lock_free_at, &t));
+        }
+        isched_sim_free(sim);
+}
+
+/* Every schedule takes the runqueue lock, and every context switch takes
+ * it again in csched2_context_saved(); balance_load() and res_pick() use
+ * trylocks, and some fail when pCPUs contend. */
+static void test_relock_and_trylocks(void)
+{
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
+        struct isched_sim_stats st = { .size = sizeof(st) };
+        struct isched_counters a;
+
+        isched_sim_config_init(&cfg);
+        cfg.scenario = "nfv";
+        cfg.set_arrangement = true;
+        cfg.arrangement = ISCHED_ARR_CORE;
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * SEC), 0);
+        a = counters(sim);
+        CU_ASSERT_EQUAL(isched_sim_get_stats(sim, 0, &st), 0);
+        CU_ASSERT(st.lock_ops >= st.sched_calls + a.context_switches + a.wakeups);
+        CU_ASSERT(st.trylocks > 0);
+        CU_ASSERT(st.trylock_fails > 0 && st.trylock_fails < st.trylocks);
+        isched_sim_free(sim);
+}
+
+static double pool_throughput(const char *json, const char *costs, enum isched_arrangement arr, double seconds)
+{
+        struct isched_sim_config cfg;
+        struct isched_sim *sim = NULL;
+        struct isched_counters a, b;
+        struct isched_window w;
+
+        isched_sim_config_init(&cfg);
+        cfg.workload_json = json;
+        cfg.costs_json = costs;
+        cfg.set_arrangement = true;
+        cfg.arrangement = arr;
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 200 * MS), 0);
+        a = counters(sim);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, (uint64_t)(seconds * 1e9)), 0);
+        b = counters(sim);
+        CU_ASSERT_EQUAL(isched_window_from_counters(&a, &b, &w), 0);
+        isched_sim_free(sim);
+        return w.throughput;
+}
+
+/* The LLC is finite: 8 cache-heavy vCPUs of 16 MiB on one socket of
+ * 24.75 MiB run slower than with an LLC that holds them all; and memory
+ * far from a vCPU costs per access: two vCPUs of 32 MiB (more than the
+ * LLC) with their memory on the other node run slower than with it on
+ * theirs. */
+static void test_llc_and_remote_memory(void)
+{
+        static const char one_socket[] =
+                "{\"topology\": \"1n1s4c2t\", \"domains\": [{\"name\": \"hpc\", \"vcpus\": 8,"
+                " \"behaviour\": {\"kind\": \"cache\", \"burst_us\": 5000, \"wss_kb\": 16384}}]}";
+        static const char node1[] =
+                "{\"topology\": \"2n1s2c1t\", \"pools\": [{\"name\": \"Pool-0\", \"cpus\": 2}, {\"name\": \"rest\"}],"
+                " \"domains\": [{\"name\": \"hpc\", \"vcpus\": 2, \"memory\": 1,"
+                " \"behaviour\": {\"kind\": \"cache\", \"burst_us\": 5000, \"wss_kb\": 32768}}]}";
+        static const char node0[] =
+                "{\"topology\": \"2n1s2c1t\", \"pools\": [{\"name\": \"Pool-0\", \"cpus\": 2}, {\"name\": \"rest\"}],"
+                " \"domains\": [{\"name\": \"hpc\", \"vcpus\": 2, \"memory\": 0,"
+                " \"behaviour\": {\"kind\": \"cache\", \"burst_us\": 5000, \"wss_kb\": 32768}}]}";
+        const double finite = pool_throughput(one_socket, NULL, ISCHED_ARR_SOCKET, 0.5);
+        const double huge = pool_throughput(one_socket, "{\"llc_kb\": 4000000}", ISCHED_ARR_SOCKET, 0.5);
+        const double remote = pool_throughput(node1, NULL, ISCHED_ARR_SOCKET, 0.5);
+        const double local = pool_throughput(node0, NULL, ISCHED_ARR_SOCKET, 0.5);
+        const double remote_as_local = pool_throughput(node1, "{\"mem_remote_ns\": 90.2}", ISCHED_ARR_SOCKET, 0.5);
+
+        CU_ASSERT(finite < huge * 0.97);
+        CU_ASSERT(remote < local * 0.97);
+        CU_ASSERT(fabs(remote_as_local / local - 1) < 0.005);
+}
+
+/* libxl's automatic placement puts two domains that fit a node each on
+ * its own node, and spreads one that does not over both. */
+static void test_memory_placement(void)
+{
+        static const char json[] =
+                "{\"topology\": \"2n1s4c2t\", \"domains\": ["
+                " {\"name\": \"a\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"idle\"}},"
+                " {\"name\": \"b\", \"vcpus\": 8, \"behaviour\": {\"kind\": \"idle\"}},"
+                " {\"name\": \"c\", \"vcpus\": 12, \"behaviour\": {\"kind\": \"idle\"}},"
+                " {\"name\": \"d\", \"vcpus\": 2, \"memory\": \"interleave\", \"behaviour\": {\"kind\": \"idle\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_SOCKET, 1);
+        const int64_t local = sim->cost.line_ps[SIM_SRC_MEM_LOCAL], remote = sim->cost.line_ps[SIM_SRC_MEM_REMOTE];
+
+        CU_ASSERT_EQUAL(sim->doms[0].mem_line_ps[0], local);
+        CU_ASSERT_EQUAL(sim->doms[0].mem_line_ps[1], remote);
+        CU_ASSERT_EQUAL(sim->doms[1].mem_line_ps[1], local);
+        CU_ASSERT_EQUAL(sim->doms[1].mem_line_ps[0], remote);
+        CU_ASSERT_EQUAL(sim->doms[2].mem_line_ps[0], (local + remote + 1) / 2);
+        CU_ASSERT_EQUAL(sim->doms[3].mem_line_ps[1], (local + remote + 1) / 2);
+        isched_sim_free(sim);
+}
+
+/* Dependent work: a build whose jobs wait for each other (forkjoin) and a
+ * request chain across three domains lose throughput when waking costs
+ * more; independent bursts do not (no wake-up is on their path). */
+static void test_dependent_work(void)
+{
+        static const char fj[] =
+                "{\"topology\": \"1n1s4c2t\", \"domains\": [{\"name\": \"build\", \"vcpus\": 8,"
+                " \"behaviour\": {\"kind\": \"forkjoin\", \"burst_us\": 500, \"jobs\": 8, \"serial_us\": 200}}]}";
+        static const char chain[] =
+                "{\"topology\": \"1n1s4c2t\", \"domains\": ["
+                " {\"name\": \"web\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"burst_us\": 50, \"tokens\": 2, \"next\": \"app\"}},"
+                " {\"name\": \"app\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"burst_us\": 50, \"tokens\": 1, \"next\": \"db\"}},"
+                " {\"name\": \"db\", \"vcpus\": 2, \"behaviour\": {\"kind\": \"chain\", \"burst_us\": 50, \"tokens\": 1, \"next\": \"web\"}}]}";
+        static const char indep[] =
+                "{\"topology\": \"1n1s4c2t\", \"domains\": [{\"name\": \"batch\", \"vcpus\": 8,"
+                " \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 2000}}]}";
+        static const char slow[] = "{\"ipi_ns\": 100000, \"evtchn_ns\": 100000}";
+        struct isched_sim *sim;
+
+        CU_ASSERT(pool_throughput(fj, slow, ISCHED_ARR_CORE, 0.5) < 0.9 * pool_throughput(fj, NULL, ISCHED_ARR_CORE, 0.5));
+        CU_ASSERT(pool_throughput(chain, slow, ISCHED_ARR_CORE, 0.5) <
+                  0.5 * pool_throughput(chain, NULL, ISCHED_ARR_CORE, 0.5));
+        CU_ASSERT(pool_throughput(indep, slow, ISCHED_ARR_CORE, 0.5) >
+                  0.98 * pool_throughput(indep, NULL, ISCHED_ARR_CORE, 0.5));
+        /* The chain's items go round the three domains. */
+        sim = sim_json(chain, ISCHED_ARR_CORE, 1);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 100 * MS), 0);
+        for (uint32_t d = 0; d < 3; d++)
+                CU_ASSERT(sim->doms[d].work_ns > 10 * MS);
+        isched_sim_free(sim);
+}
+
+/* Capped domains start their budget periods at different times. */
+static void test_cap_phases(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n1s4c2t\", \"domains\": ["
+                " {\"name\": \"a\", \"vcpus\": 2, \"cap\": 50, \"behaviour\": {\"kind\": \"cpu\"}},"
+                " {\"name\": \"b\", \"vcpus\": 2, \"cap\": 50, \"behaviour\": {\"kind\": \"cpu\"}},"
+                " {\"name\": \"c\", \"vcpus\": 2, \"cap\": 50, \"behaviour\": {\"kind\": \"cpu\"}}]}";
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CORE, 1);
+        s_time_t t[3];
+
+        for (uint32_t d = 0; d < 3; d++) {
+                t[d] = sim->evq.ts[sim_slot_repl(sim, d)].time;
+                CU_ASSERT(t[d] > 0 && t[d] <= CSCHED2_BDGT_REPL_PERIOD);
+        }
+        CU_ASSERT(t[0] != t[1] && t[1] != t[2] && t[0] != t[2]);
+        isched_sim_free(sim);
+}
+
+/* "inherit" keeps a domain's behaviour of the phase before; in the first
+ * phase, its "behaviour"; every cycle repeats exactly. */
+static void test_phase_inherit(void)
+{
+        static const char json[] =
+                "{\"topology\": \"1n1s2c2t\", \"domains\": ["
+                " {\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}},"
+                " {\"name\": \"b\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"idle\"}}],"
+                " \"phases\": [{\"duration_s\": 0.1, \"domains\": {\"a\": \"inherit\", \"b\": \"inherit\"}},"
+                "  {\"duration_s\": 0.1, \"domains\": {\"a\": {\"kind\": \"cpu\"}, \"b\": {\"kind\": \"chain\"}}},"
+                "  {\"duration_s\": 0.1, \"domains\": {\"a\": \"inherit\", \"b\": {\"kind\": \"idle\"}}}]}";
+        static const enum sim_kind want_a[] = { SIM_KIND_IO, SIM_KIND_CPU, SIM_KIND_CPU };
+        static const enum sim_kind want_b[] = { SIM_KIND_IDLE, SIM_KIND_CHAIN, SIM_KIND_IDLE };
+        struct isched_sim *sim = sim_json(json, ISCHED_ARR_CORE, 1);
+        double d[4];
+        size_t n = 0;
+
+        for (unsigned i = 0; i < 7; i++) {
+                CU_ASSERT_EQUAL(sim->units[0].beh.kind, want_a[i % 3]);
+                CU_ASSERT_EQUAL(sim->units[1].beh.kind, want_b[i % 3]);
+                CU_ASSERT_EQUAL(isched_sim_run(sim, 100 * MS), 0);
+        }
+        CU_ASSERT_EQUAL(isched_sim_phases(sim, d, 4, &n), 0);
+        CU_ASSERT_EQUAL(n, 3);
+        CU_ASSERT(fabs(d[2] - 0.1) < 1e-12);
+        isched_sim_free(sim);
+        CU_ASSERT_EQUAL(isched_sim_scenario_phases("phased", d, 4, &n), 0);
+        CU_ASSERT_EQUAL(n, 4);
+        CU_ASSERT(d[0] == 5 && d[3] == 5);
+        CU_ASSERT_EQUAL(isched_sim_scenario_phases("day-cycle", d, 2, &n), -ERANGE);
+        CU_ASSERT_EQUAL(n, 4);
+        CU_ASSERT_EQUAL(isched_sim_scenario_phases("mixed", d, 4, &n), 0);
+        CU_ASSERT_EQUAL(n, 0);
+        CU_ASSERT_EQUAL(isched_sim_scenario_phases("nope", d, 4, &n), -ENOENT);
+}
+
+/* Costs: a workload's "costs" and the configuration's override the
+ * defaults, in that order. */
+static void test_costs_override(void)
+{
+        static const char json[] = "{\"topology\": \"1n1s2c2t\", \"costs\": {\"xfer_socket_ns\": 70, \"ipi_ns\": 900},"
+                                   " \"domains\": [{\"name\": \"a\", \"vcpus\": 1, \"behaviour\": {\"kind\": \"io\"}}]}";
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
+        const char *name, *unit, *source;
+        double v;
+
+        isched_sim_config_init(&cfg);
+        cfg.workload_json = json;
+        cfg.costs_json = "{\"ipi_ns\": 1200}";
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(sim->cost.xfer_ns[SIM_DIST_SOCKET], 70);
+        CU_ASSERT_EQUAL(sim->cost.ipi_ns, 1200);
+        CU_ASSERT_EQUAL(sim->cost.evtchn_ns, 3000);
+        isched_sim_free(sim);
+        cfg.costs_json = "{\"ipi_ns\": -1}";
+        CU_ASSERT_EQUAL(isched_sim_new(&cfg, &sim), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "costs.ipi_ns"));
+        CU_ASSERT(isched_sim_cost_count() >= 16);
+        for (size_t i = 0; i < isched_sim_cost_count(); i++) {
+                CU_ASSERT_EQUAL(isched_sim_cost_get(i, &name, &v, &unit, &source), 0);
+                CU_ASSERT(strlen(source) > 20);
+        }
+        CU_ASSERT_EQUAL(isched_sim_cost_get(isched_sim_cost_count(), &name, &v, &unit, &source), -ERANGE);
+}
+
+/* Each domain's wake-up latencies add up to the pool's. */
+static void test_domain_latency(void)
+{
+        struct isched_sim_config cfg;
+        struct isched_sim *sim;
+        struct isched_counters c;
+        uint64_t sum = 0, wakes = 0;
+        uint32_t nd = 0;
+
+        isched_sim_config_init(&cfg);
+        cfg.scenario = "xenbuild-noise";
+        CU_ASSERT_EQUAL_FATAL(isched_sim_new(&cfg, &sim), 0);
+        CU_ASSERT_EQUAL(isched_sim_run(sim, 300 * MS), 0);
+        c = counters(sim);
+        CU_ASSERT_EQUAL(isched_sim_domain_count(sim, &nd), 0);
+        for (uint32_t d = 0; d < nd; d++) {
+                struct isched_sim_domain_info info = { .size = sizeof(info) };
+
+                CU_ASSERT_EQUAL(isched_sim_domain_info(sim, d, &info), 0);
+                for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
+                        sum += info.wake_latency_hist[b];
+                wakes += info.wakeups;
+        }
+        {
+                uint64_t pool = 0;
+
+                for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
+                        pool += c.wake_latency_hist[b];
+                CU_ASSERT_EQUAL(sum, pool);
+                CU_ASSERT_EQUAL(wakes, pool);
+                CU_ASSERT(pool > 100);
+        }
+        isched_sim_free(sim);
+}
+
+/* Credit2 itself, not the model: vCPUs that never run keep the load
+ * average they had when balance_load() last read them (from the 50%
+ * starting load of csched2_alloc_udata()), since update_svc_load() runs
+ * only when a unit wakes, sleeps or is scheduled, or when balance_load()
+ * scans it; balance_load() then moves them, and busy vCPUs to even out
+ * the phantom load.  Without them nothing moves. */
+static void test_idle_units_load(void)
+{
+        static const char base[] =
+                "{\"topology\": \"1n2s4c2t\", \"domains\": [{\"name\": \"build\", \"vcpus\": 16,"
+                " \"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 4000, \"sleep_us\": 5000, \"wss_kb\": 2048}}%s]}";
+        char json[512];
+        uint64_t moves[2];
+
+        for (int spare = 0; spare < 2; spare++) {
+                struct isched_sim *sim;
+                struct isched_counters a, b;
+
+                snprintf(json, sizeof(json), base,
+                         spare ? ", {\"name\": \"spare\", \"vcpus\": 28, \"behaviour\": {\"kind\": \"idle\"}}" : "");
+                sim = sim_json(json, ISCHED_ARR_CPU, 1);
+                CU_ASSERT_EQUAL(isched_sim_run(sim, 1 * SEC), 0);
+                a = counters(sim);
+                CU_ASSERT_EQUAL(isched_sim_run(sim, 3 * SEC), 0);
+                b = counters(sim);
+                moves[spare] = b.balance_moves - a.balance_moves;
+                if (spare) {
+                        bool stale = false;
+
+                        for (uint32_t k = 16; k < sim->nr_units; k++)
+                                stale = stale || sim->units[k].avgload > 0;
+                        CU_ASSERT(stale);
+                }
+                isched_sim_free(sim);
+        }
+        CU_ASSERT_EQUAL(moves[0], 0);
+        CU_ASSERT(moves[1] > 3);
 }
 
 /* ---- the backend ---- */
@@ -804,6 +1222,16 @@ int isched_test_register(void)
             !CU_add_test(s, "mutated workloads", test_mutated_workloads) ||
             !CU_add_test(s, "sim backend", test_backend) ||
             !CU_add_test(s, "several pools", test_pools) ||
+            !CU_add_test(s, "lock costs by distance and waiters, trylocks", test_lock_costs) ||
+            !CU_add_test(s, "context_saved re-locks, trylocks fail", test_relock_and_trylocks) ||
+            !CU_add_test(s, "finite LLC, remote memory per access", test_llc_and_remote_memory) ||
+            !CU_add_test(s, "memory placement as libxl's", test_memory_placement) ||
+            !CU_add_test(s, "dependent work pays for wake latency", test_dependent_work) ||
+            !CU_add_test(s, "capped domains' budget periods start apart", test_cap_phases) ||
+            !CU_add_test(s, "phases inherit explicitly", test_phase_inherit) ||
+            !CU_add_test(s, "costs override the defaults", test_costs_override) ||
+            !CU_add_test(s, "per-domain wake latencies", test_domain_latency) ||
+            !CU_add_test(s, "never-runnable vCPUs keep stale loads", test_idle_units_load) ||
             !CU_add_test(s, "scenarios are not degenerate", test_scenarios_not_degenerate))
                 return -1;
         return 0;
