@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,86 @@ static void sample(FILE *f, const char *name, const char *pool, const char *key,
         fputc('\n', f);
 }
 
+/* The metrics of each pool, one family a row: a number of the agent's
+ * status (a counter or a gauge), or a one-hot gauge over the arrangements
+ * (or modes) labelled by name. */
+enum metric_kind { M_U64, M_DOUBLE, M_ARRANGEMENT, M_MODE };
+
+struct metric {
+        const char *name, *type, *help;
+        enum metric_kind kind;
+        size_t offset; /* in struct isched_agent_status */
+};
+
+#define STATUS_AT(field) offsetof(struct isched_agent_status, field)
+
+static const struct metric metrics[] = {
+        { "intellisched_mode", "gauge", "The agent's mode: 1 for the one it is in, 0 for the others.", M_MODE,
+          STATUS_AT(mode) },
+        { "intellisched_arrangement", "gauge", "The credit2 runqueue arrangement in force: 1 for it, 0 for the others.",
+          M_ARRANGEMENT, STATUS_AT(arrangement) },
+        { "intellisched_takeover_arrangement", "gauge",
+          "The arrangement the pool had when the agent took it over: 1 for it, 0 for the others.", M_ARRANGEMENT,
+          STATUS_AT(takeover_arrangement) },
+        { "intellisched_baseline_arrangement", "gauge",
+          "The arrangement the agent is measured against (the takeover one unless configured): 1 for it.",
+          M_ARRANGEMENT, STATUS_AT(baseline) },
+        { "intellisched_estimated_gain", "gauge",
+          "Estimated score of the arrangement in force minus the baseline's (log scale; NaN if unknown).", M_DOUBLE,
+          STATUS_AT(gain) },
+        { "intellisched_estimated_gain_sd", "gauge", "Standard error of intellisched_estimated_gain.", M_DOUBLE,
+          STATUS_AT(gain_sd) },
+        { "intellisched_measured_gain", "gauge",
+          "Score gained over the baseline per window since takeover, as measured (NaN before the first).", M_DOUBLE,
+          STATUS_AT(measured_gain) },
+        { "intellisched_budget_spent", "gauge",
+          "Pessimistic score lost against the baseline so far (the safety budget's use).", M_DOUBLE,
+          STATUS_AT(budget_spent) },
+        { "intellisched_budget_allowance", "gauge", "The safety budget allowed so far (budget x windows).", M_DOUBLE,
+          STATUS_AT(budget_allowance) },
+        { "intellisched_epochs_total", "counter", "Decision windows ended since the agent started.", M_U64,
+          STATUS_AT(epochs) },
+        { "intellisched_switches_total", "counter", "Arrangements the agent applied since it started.", M_U64,
+          STATUS_AT(switches) },
+        { "intellisched_skipped_windows_total", "counter",
+          "Windows skipped since the agent started (invalid counters, a foreign change).", M_U64,
+          STATUS_AT(skipped_windows) },
+        { "intellisched_output_errors_total", "counter",
+          "State file and decision log writes that failed since the agent started.", M_U64, STATUS_AT(output_errors) },
+        { "intellisched_window_score", "gauge",
+          "Score of the latest valid window (log-scale throughput and wake-up latency; NaN before the first).", M_DOUBLE,
+          STATUS_AT(last_score) },
+        { "intellisched_mean_reward", "gauge", "Mean reward learned since the agent started (NaN before the first).",
+          M_DOUBLE, STATUS_AT(mean_reward) },
+};
+
+static void write_metric(FILE *f, const struct metric *m, const struct run_metric_pool *p, size_t n)
+{
+        family(f, m->name, m->type, m->help);
+        for (size_t i = 0; i < n; i++) {
+                const char *st = (const char *)p[i].status + m->offset;
+                unsigned count, which;
+
+                switch (m->kind) {
+                case M_U64:
+                        sample(f, m->name, p[i].pool, NULL, NULL, (double)*(const uint64_t *)st);
+                        break;
+                case M_DOUBLE:
+                        sample(f, m->name, p[i].pool, NULL, NULL, *(const double *)st);
+                        break;
+                default:
+                        which = m->kind == M_MODE ? (unsigned)*(const enum isched_agent_mode *)st
+                                                  : (unsigned)*(const enum isched_arrangement *)st;
+                        count = m->kind == M_MODE ? ISCHED_AGENT_MODE_COUNT : ISCHED_ARR_COUNT;
+                        for (unsigned v = 0; v < count; v++)
+                                sample(f, m->name, p[i].pool, m->kind == M_MODE ? "mode" : "arrangement",
+                                       m->kind == M_MODE ? isched_agent_mode_to_string((enum isched_agent_mode)v)
+                                                         : isched_arrangement_to_string((enum isched_arrangement)v),
+                                       which == v);
+                }
+        }
+}
+
 static void write_metrics(FILE *f, const struct run_metric_pool *p, size_t n)
 {
         family(f, "intellisched_up", "gauge", "1 while the pool's agent runs, 0 once it stopped.");
@@ -238,72 +319,8 @@ static void write_metrics(FILE *f, const struct run_metric_pool *p, size_t n)
                 label(f, p[i].policy);
                 fprintf(f, "\"} 1\n");
         }
-        family(f, "intellisched_mode", "gauge", "The agent's mode: 1 for the one it is in, 0 for the others.");
-        for (size_t i = 0; i < n; i++)
-                for (unsigned m = 0; m < ISCHED_AGENT_MODE_COUNT; m++)
-                        sample(f, "intellisched_mode", p[i].pool, "mode",
-                               isched_agent_mode_to_string((enum isched_agent_mode)m), p[i].status->mode == m);
-        family(f, "intellisched_arrangement", "gauge",
-               "The credit2 runqueue arrangement in force: 1 for it, 0 for the others.");
-        for (size_t i = 0; i < n; i++)
-                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
-                        sample(f, "intellisched_arrangement", p[i].pool, "arrangement",
-                               isched_arrangement_to_string((enum isched_arrangement)a),
-                               p[i].status->arrangement == a);
-        family(f, "intellisched_takeover_arrangement", "gauge",
-               "The arrangement the pool had when the agent took it over (the baseline): 1 for it, 0 for the others.");
-        for (size_t i = 0; i < n; i++)
-                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
-                        sample(f, "intellisched_takeover_arrangement", p[i].pool, "arrangement",
-                               isched_arrangement_to_string((enum isched_arrangement)a),
-                               p[i].status->takeover_arrangement == a);
-        family(f, "intellisched_baseline_arrangement", "gauge",
-               "The arrangement the agent is measured against (the takeover one unless configured): 1 for it.");
-        for (size_t i = 0; i < n; i++)
-                for (unsigned a = 0; a < ISCHED_ARR_COUNT; a++)
-                        sample(f, "intellisched_baseline_arrangement", p[i].pool, "arrangement",
-                               isched_arrangement_to_string((enum isched_arrangement)a), p[i].status->baseline == a);
-        family(f, "intellisched_estimated_gain", "gauge",
-               "Estimated score of the arrangement in force minus the baseline's (log scale; NaN if unknown).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_estimated_gain", p[i].pool, NULL, NULL, p[i].status->gain);
-        family(f, "intellisched_estimated_gain_sd", "gauge", "Standard error of intellisched_estimated_gain.");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_estimated_gain_sd", p[i].pool, NULL, NULL, p[i].status->gain_sd);
-        family(f, "intellisched_measured_gain", "gauge",
-               "Score gained over the baseline per window since takeover, as measured (NaN before the first).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_measured_gain", p[i].pool, NULL, NULL, p[i].status->measured_gain);
-        family(f, "intellisched_budget_spent", "gauge",
-               "Pessimistic score lost against the baseline so far (the safety budget's use).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_budget_spent", p[i].pool, NULL, NULL, p[i].status->budget_spent);
-        family(f, "intellisched_budget_allowance", "gauge", "The safety budget allowed so far (budget x windows).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_budget_allowance", p[i].pool, NULL, NULL, p[i].status->budget_allowance);
-        family(f, "intellisched_epochs_total", "counter", "Decision windows ended since the agent started.");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_epochs_total", p[i].pool, NULL, NULL, (double)p[i].status->epochs);
-        family(f, "intellisched_switches_total", "counter", "Arrangements the agent applied since it started.");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_switches_total", p[i].pool, NULL, NULL, (double)p[i].status->switches);
-        family(f, "intellisched_skipped_windows_total", "counter",
-               "Windows skipped since the agent started (invalid counters, a foreign change).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_skipped_windows_total", p[i].pool, NULL, NULL,
-                       (double)p[i].status->skipped_windows);
-        family(f, "intellisched_output_errors_total", "counter",
-               "State file and decision log writes that failed since the agent started.");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_output_errors_total", p[i].pool, NULL, NULL,
-                       (double)p[i].status->output_errors);
-        family(f, "intellisched_window_score", "gauge",
-               "Score of the latest valid window (log-scale throughput and wake-up latency; NaN before the first).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_window_score", p[i].pool, NULL, NULL, p[i].status->last_score);
-        family(f, "intellisched_mean_reward", "gauge", "Mean reward learned since the agent started (NaN before the first).");
-        for (size_t i = 0; i < n; i++)
-                sample(f, "intellisched_mean_reward", p[i].pool, NULL, NULL, p[i].status->mean_reward);
+        for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++)
+                write_metric(f, &metrics[m], p, n);
         family(f, "intellisched_last_decision_timestamp_seconds", "gauge",
                "Wall-clock time of the latest decision, seconds since the epoch (NaN before the first).");
         for (size_t i = 0; i < n; i++)

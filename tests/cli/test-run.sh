@@ -321,6 +321,27 @@ rc_run=$?
 expect "eval --model refuses a model with a corrupt context section, as run does" \
         '[ $? -eq 2 ] && [ $rc_run -eq 2 ] && grep -q "context" "$d/err"'
 
+# ---- the message findings of sim, eval and replay ----
+"$I" sim -h >"$d/out" 2>"$d/err"
+expect "sim -h prints sim's help" '[ $? -eq 0 ] && grep -q "^Usage: isched sim" "$d/out"'
+"$I" sim -x >"$d/out" 2>"$d/err"
+expect "sim -x is an unknown option, not one that needs a value" '[ $? -eq 2 ] && grep -q "unknown option '"'"'-x'"'"'" "$d/err"'
+"$I" sim --list --json >"$d/out" 2>"$d/err"
+expect "sim --list --json: refused, not text printed as if JSON" '[ $? -eq 2 ] && grep -q "list takes no other option" "$d/err"'
+"$I" sim --duration 1 --warmup 0.0 --json >"$d/out" 2>"$d/err"
+expect "sim --warmup 0.0 works like 0" '[ $? -eq 0 ]'
+"$I" run --no-config --pool Pool-0 --backend replay >"$d/out" 2>"$d/err"
+expect "replay without --trace points to run --record, which exists" \
+        '[ $? -eq 2 ] && grep -q "isched run --record" "$d/err" && ! grep -q "sim --trace" "$d/err"'
+"$I" eval --log "$d/log.jsonl" --policy linucb --policy lints >"$d/out" 2>"$d/err"
+expect "eval --policy twice: refused, not the last one silently used" '[ $? -eq 2 ] && grep -q "given twice" "$d/err"'
+"$I" eval --log "$d/log.jsonl" --policy linucb >/dev/full 2>"$d/err"
+expect "eval > /dev/full: exit 1" '[ $? -eq 1 ] && grep -q "cannot write" "$d/err"'
+cp "$d/sig.json" "$d/other.json"
+"$I" run --no-config --pool Pool-0 "${fast[@]}" --steps 2 --state-dir "$d/s15" --model "$d/other.json" >/dev/null 2>&1
+"$I" model merge "$d/sig.json" "$d/other.json" -o "$d/merged.json" --json >/dev/full 2>"$d/err"
+expect "model merge --json > /dev/full: exit 1" '[ $? -eq 1 ] && grep -q "cannot write" "$d/err"'
+
 # ---- every key documented, and in the example configuration ----
 src=${SRCDIR:-$(dirname "$0")/../..}
 keys=$("$I" run --no-config --show-config | sed -n 's/^\(# \)\?\([a-z-]*\) \(=\|(not set)\).*/\2/p')

@@ -84,7 +84,13 @@ EOF
 pc() { PKG_CONFIG_PATH=$D$libdir/pkgconfig pkg-config --define-variable=prefix="$D$prefix" "$@"; }
 # The archive itself, then what pkg-config --static says it needs.
 static_libs=$(pc --static --libs intellisched | sed 's/-lintellisched//')
-cc -o "$d/prog" "$d/prog.c" $(pc --cflags intellisched) "$D$libdir/libintellisched.a" $static_libs 2>"$d/err"
+# A sanitized build's archive needs the sanitizer's runtime: that is the build's
+# property, not the .pc file's contract, so the link adds the build's own flag.
+san=$(meson introspect --buildoptions "$build" | python3 -c \
+        'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))')
+san_flags=
+[ -n "$san" ] && [ "$san" != none ] && san_flags="-fsanitize=$san"
+cc -o "$d/prog" "$d/prog.c" $san_flags $(pc --cflags intellisched) "$D$libdir/libintellisched.a" $static_libs 2>"$d/err"
 expect "a program links libintellisched.a with pkg-config --static --libs alone" '[ $? -eq 0 ] && "$d/prog" | grep -q "Pool-0"'
 if grep -q "xencontrol" "$D$libdir/pkgconfig/intellisched.pc"; then
         ok "the pkg-config file names the Xen libraries"

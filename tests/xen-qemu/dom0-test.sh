@@ -177,7 +177,7 @@ patched_tests() {
         run 30 xl info -n
         grep -q '^nr_nodes *: 2' $OUT && pass NUMA_NODES "xl info: 2 nodes" || fail "NUMA_NODES: not 2 NUMA nodes"
 
-        if run 60 isched pools --backend xen --json && grep -q '"name":[[:space:]]*"Pool-0"' $OUT &&
+        if run 60 isched pools --backend xen --json && grep -q '"pool":[[:space:]]*"Pool-0"' $OUT &&
            grep -q '"can_switch":[[:space:]]*true' $OUT; then
                 pass ISCHED_POOLS
         else
@@ -255,7 +255,8 @@ patched_tests() {
         # The agent, for real: decisions and switches.
         r0=$(stat_of rearrangements)
         if run 300 isched run --backend xen --pool Pool-0 --steps 10 --interval 0.5 --epoch 1 \
-                --min-dwell 0 --max-switches-per-hour 0 --settle 0 --state-dir /tmp/isched-state \
+                --min-dwell 0 --max-switches-per-hour 0 --settle 0 --no-safety --no-prior \
+                --state-dir /tmp/isched-state \
                 --model /tmp/isched-state/pool0.model; then
                 r1=$(stat_of rearrangements)
                 if [ "${r1:-0}" -gt "${r0:-0}" ]; then
