@@ -8,157 +8,56 @@
 #include "xen-parse.h"
 #include "util/util.h"
 
-enum stat_kind { STAT_U64, STAT_ARRANGEMENT, STAT_HISTOGRAM };
+#define LEAF(n, b, member) { n, b, offsetof(struct isched__xen_stats, member) }
 
-/* Buckets of the "wake_latency_log2" line of the v1 patch series. */
-#define XEN_LOG2_BUCKETS 32
-
-struct stat_field {
-        const char *name;
-        uint32_t bit;
-        enum stat_kind kind;
-        size_t offset; /* of the uint64_t in struct isched__xen_stats */
+const struct isched__xen_stat_leaf isched__xen_stat_leaves[] = {
+        LEAF("nr-runqueues", XSTAT_NR_RUNQUEUES, nr_runqueues),
+        LEAF("max-cpus-runqueue", XSTAT_MAX_CPUS_RUNQUEUE, max_cpus_runqueue),
+        LEAF("rearrangements", XSTAT_REARRANGEMENTS, rearrangements),
+        LEAF("freeze-last-ns", XSTAT_FREEZE, freeze_last_ns),
+        LEAF("freeze-max-ns", XSTAT_FREEZE, freeze_max_ns),
+        LEAF("freeze-total-ns", XSTAT_FREEZE, freeze_total_ns),
+        LEAF("wakeups", XSTAT_WAKEUPS, wakeups),
+        LEAF("context-switches", XSTAT_CONTEXT_SWITCHES, context_switches),
+        LEAF("migrations", XSTAT_MIGRATIONS, migrations),
+        LEAF("balance-checks", XSTAT_BALANCE_CHECKS, balance_checks),
+        LEAF("balance-moves", XSTAT_BALANCE_MOVES, balance_moves),
+        LEAF("runnable-wait-ns", XSTAT_RUNNABLE_WAIT, runnable_wait_ns),
+        LEAF("wake-latency-negative", XSTAT_WAKE_LATENCY_NEGATIVE, wake_latency_negative),
 };
+const size_t isched__xen_nr_stat_leaves = ARRAY_SIZE(isched__xen_stat_leaves);
 
-#define U64_FIELD(n, b, member) { n, b, STAT_U64, offsetof(struct isched__xen_stats, member) }
-
-static const struct stat_field stat_fields[] = {
-        { "arrangement", XSTAT_ARRANGEMENT, STAT_ARRANGEMENT, 0 },
-        U64_FIELD("nr_runqueues", XSTAT_NR_RUNQUEUES, nr_runqueues),
-        U64_FIELD("max_cpus_runqueue", XSTAT_MAX_CPUS_RUNQUEUE, max_cpus_runqueue),
-        U64_FIELD("rearrangements", XSTAT_REARRANGEMENTS, rearrangements),
-        U64_FIELD("wakeups", XSTAT_WAKEUPS, wakeups),
-        U64_FIELD("context_switches", XSTAT_CONTEXT_SWITCHES, context_switches),
-        U64_FIELD("migrations", XSTAT_MIGRATIONS, migrations),
-        U64_FIELD("balance_checks", XSTAT_BALANCE_CHECKS, balance_checks),
-        U64_FIELD("balance_moves", XSTAT_BALANCE_MOVES, balance_moves),
-        U64_FIELD("runnable_wait_ns", XSTAT_RUNNABLE_WAIT, runnable_wait_ns),
-        { "wake_latency_log2", XSTAT_WAKE_LATENCY, STAT_HISTOGRAM, 0 },
-};
-
-static const char *skip_blanks(const char *p)
+int isched__xen_decode_uint(const char *path, bool is_uint, size_t size, const void *content,
+                            uint64_t *ret)
 {
-        while (*p == ' ' || *p == '\t' || *p == '\r')
-                p++;
-        return p;
-}
+        uint8_t u8;
+        uint16_t u16;
+        uint32_t u32;
 
-/* Parse one unsigned decimal 64-bit token at *p (no sign, no overflow) and
- * advance *p past it.  Returns false if there is none or it is bad. */
-static bool parse_u64_token(const char **p, uint64_t *ret)
-{
-        const char *s = skip_blanks(*p);
-        uint64_t v = 0;
-
-        if (!isdigit((unsigned char)*s))
-                return false;
-        for (; isdigit((unsigned char)*s); s++) {
-                const unsigned d = (unsigned)(*s - '0');
-
-                if (v > (UINT64_MAX - d) / 10)
-                        return false;
-                v = v * 10 + d;
+        if (!path || !content || !ret)
+                return isched__error(-EINVAL, "isched__xen_decode_uint: NULL argument");
+        if (!is_uint)
+                return isched__error(-EBADMSG, "hypfs node %s is not an unsigned integer", path);
+        switch (size) {
+        case 1:
+                memcpy(&u8, content, 1);
+                *ret = u8;
+                return 0;
+        case 2:
+                memcpy(&u16, content, 2);
+                *ret = u16;
+                return 0;
+        case 4:
+                memcpy(&u32, content, 4);
+                *ret = u32;
+                return 0;
+        case 8:
+                memcpy(ret, content, 8);
+                return 0;
+        default:
+                return isched__error(-EBADMSG, "hypfs node %s: an unsigned integer of %zu bytes", path,
+                                     size);
         }
-        if (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-                return false;
-        *p = s;
-        *ret = v;
-        return true;
-}
-
-static bool at_line_end(const char *p)
-{
-        p = skip_blanks(p);
-        return *p == '\0' || *p == '\n';
-}
-
-static int bad_line(unsigned line, const char *name, const char *what)
-{
-        return isched__error(-EBADMSG,
-                             "malformed credit2-stats from the hypervisor: line %u (%s): %s", line,
-                             name, what);
-}
-
-static int parse_field(const struct stat_field *f, const char *p, unsigned line,
-                       struct isched__xen_stats *s)
-{
-        char word[16];
-        size_t n = 0;
-
-        switch (f->kind) {
-        case STAT_U64:
-                if (!parse_u64_token(&p, (uint64_t *)((char *)s + f->offset)))
-                        return bad_line(line, f->name, "expected one unsigned decimal number");
-                break;
-        case STAT_HISTOGRAM:
-                /* The v1 series reports 32 log2 buckets, [2^i, 2^(i+1)) ns.
-                 * Each octave's count goes to the first of its sub-octave
-                 * buckets (counters.h), which keeps the counters monotonic
-                 * but places every sample at its octave's lower edge. */
-                for (unsigned i = 0; i < XEN_LOG2_BUCKETS; i++) {
-                        uint64_t count;
-
-                        if (!parse_u64_token(&p, &count))
-                                return bad_line(line, f->name, "expected 32 unsigned decimal counts");
-                        s->wake_latency_hist[isched_latency_bucket(i ? UINT64_C(1) << i : 0)] += count;
-                }
-                break;
-        case STAT_ARRANGEMENT:
-                p = skip_blanks(p);
-                while (p[n] && !isspace((unsigned char)p[n]) && n < sizeof(word) - 1) {
-                        word[n] = p[n];
-                        n++;
-                }
-                word[n] = '\0';
-                if (isched_arrangement_from_string(word, &s->arrangement) < 0)
-                        return bad_line(line, f->name, "expected cpu, core, socket, node or all");
-                p += n;
-                break;
-        }
-        if (!at_line_end(p))
-                return bad_line(line, f->name, "unexpected text after the value");
-        return 0;
-}
-
-int isched__xen_parse_stats(const char *text, struct isched__xen_stats *ret_stats)
-{
-        struct isched__xen_stats s;
-        unsigned line = 0;
-        const char *p = text;
-
-        if (!text || !ret_stats)
-                return isched__error(-EINVAL, "isched__xen_parse_stats: NULL argument");
-        memset(&s, 0, sizeof(s));
-        while (*p) {
-                const char *eol = strchr(p, '\n');
-                const char *name = skip_blanks(p);
-                size_t len = 0;
-
-                line++;
-                while (name[len] && !isspace((unsigned char)name[len]))
-                        len++;
-                for (size_t i = 0; len && i < ARRAY_SIZE(stat_fields); i++) {
-                        const struct stat_field *f = &stat_fields[i];
-                        int r;
-
-                        if (strlen(f->name) != len || strncmp(name, f->name, len) != 0)
-                                continue;
-                        if (s.present & f->bit)
-                                return bad_line(line, f->name, "repeated");
-                        r = parse_field(f, name + len, line, &s);
-                        if (r < 0)
-                                return r;
-                        s.present |= f->bit;
-                        break;
-                }
-                /* Unknown names and empty lines are skipped on purpose:
-                 * the interface lets the hypervisor append new lines. */
-                if (!eol)
-                        break;
-                p = eol + 1;
-        }
-        *ret_stats = s;
-        return 0;
 }
 
 void isched__xen_stats_to_counters(const struct isched__xen_stats *s, struct isched_counters *c)
@@ -326,9 +225,10 @@ static bool siblings_fit(const struct isched__xen_cpu_topo *topo, size_t nr_cpus
         return tot + nr_siblings(topo, nr_cpus, cpu) <= max_q;
 }
 
-int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t nr_cpus,
-                                const bool *in_pool, enum isched_arrangement arrangement,
-                                unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_nr)
+int isched__xen_plan_runqueues(const struct isched__xen_cpu_topo *topo, size_t nr_cpus,
+                               const bool *in_pool, enum isched_arrangement arrangement,
+                               unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_rq_of,
+                               uint32_t *ret_nr)
 {
         struct sim_rq *rqs;
         size_t *rq_of, nr_rqs = 0;
@@ -336,7 +236,7 @@ int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t 
 
         if (!topo || !in_pool || !ret_nr || !nr_cpus || (unsigned)arrangement >= ISCHED_ARR_COUNT ||
             !max_cpus_runq)
-                return isched__error(-EINVAL, "isched__xen_count_runqueues: bad argument");
+                return isched__error(-EINVAL, "isched__xen_plan_runqueues: bad argument");
         for (size_t i = 0; i < nr_cpus; i++)
                 online += cpu_online(&topo[i]);
         if (!online)
@@ -383,10 +283,21 @@ int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t 
                 rqs[valid].refcnt++;
                 rq_of[cpu] = valid;
         }
+        if (ret_rq_of)
+                for (size_t i = 0; i < nr_cpus; i++)
+                        ret_rq_of[i] = rq_of[i] == SIZE_MAX ? UINT32_MAX : (uint32_t)rq_of[i];
         free(rqs);
         free(rq_of);
         *ret_nr = (uint32_t)nr_rqs;
         return 0;
+}
+
+int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t nr_cpus,
+                                const bool *in_pool, enum isched_arrangement arrangement,
+                                unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_nr)
+{
+        return isched__xen_plan_runqueues(topo, nr_cpus, in_pool, arrangement, max_cpus_runq, gran_cpu,
+                                          NULL, ret_nr);
 }
 
 void isched__xen_cpu_account(struct isched__xen_cpu_acct *a, uint64_t now_ns, uint64_t xen_idle_ns)

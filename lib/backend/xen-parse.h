@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The xen backend's pure functions: parsing what the hypervisor reports
- * (credit2-stats text, arrangement names, the Xen command line) and
+ * (credit2-stats leaves, arrangement names, the Xen command line) and
  * predicting how many runqueues credit2 builds for each arrangement.  They
  * use no Xen library, so they are compiled and unit-tested on any machine
  * (tests/xen/). */
@@ -20,47 +20,65 @@
 /* Xen's marker for an offline CPU in xc_cputopoinfo (XEN_INVALID_*_ID). */
 #define ISCHED_XEN_INVALID_ID UINT32_MAX
 
-/* Bits of isched__xen_stats::present: which lines were seen. */
+/* Bits of isched__xen_stats::present: which statistics were read. */
 enum {
-        XSTAT_ARRANGEMENT = 1u << 0,
-        XSTAT_NR_RUNQUEUES = 1u << 1,
-        XSTAT_MAX_CPUS_RUNQUEUE = 1u << 2,
-        XSTAT_REARRANGEMENTS = 1u << 3,
+        XSTAT_NR_RUNQUEUES = 1u << 0,
+        XSTAT_MAX_CPUS_RUNQUEUE = 1u << 1,
+        XSTAT_REARRANGEMENTS = 1u << 2,
+        XSTAT_FREEZE = 1u << 3, /* freeze-last-ns, -max-ns, -total-ns */
         XSTAT_WAKEUPS = 1u << 4,
         XSTAT_CONTEXT_SWITCHES = 1u << 5,
         XSTAT_MIGRATIONS = 1u << 6,
         XSTAT_BALANCE_CHECKS = 1u << 7,
         XSTAT_BALANCE_MOVES = 1u << 8,
         XSTAT_RUNNABLE_WAIT = 1u << 9,
-        XSTAT_WAKE_LATENCY = 1u << 10,
+        XSTAT_WAKE_LATENCY_NEGATIVE = 1u << 10,
+        XSTAT_WAKE_LATENCY = 1u << 11, /* the whole histogram */
 };
 
-/* The content of /cpupool/<id>/credit2-stats (xen-patches/INTERFACE.md). */
+/* What the leaves of /cpupool/<id>/credit2-stats/ say (xen-patches/INTERFACE.md). */
 struct isched__xen_stats {
         uint32_t present; /* XSTAT_* bits */
-        enum isched_arrangement arrangement;
         uint64_t nr_runqueues;
         uint64_t max_cpus_runqueue;
         uint64_t rearrangements;
+        uint64_t freeze_last_ns;
+        uint64_t freeze_max_ns;
+        uint64_t freeze_total_ns;
         uint64_t wakeups;
         uint64_t context_switches;
         uint64_t migrations;
         uint64_t balance_checks;
         uint64_t balance_moves;
         uint64_t runnable_wait_ns;
+        uint64_t wake_latency_negative;
+        /* wake-latency/<b>: the hypervisor's buckets are exactly those of
+         * isched_latency_bucket() (same definition, 256 of them). */
         uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS];
 };
 
-/* Parse the credit2-stats text: one "name value..." pair per line.  Unknown
- * names are ignored (the hypervisor may add lines); a known name with a
- * missing, non-numeric, out-of-range or extra value, a wake_latency_log2
- * histogram without exactly 32 counts, or a repeated name is -EBADMSG
- * with the line number and name in the detail.  -EINVAL for NULL. */
-int isched__xen_parse_stats(const char *text, struct isched__xen_stats *ret_stats);
+/* One integer leaf directly under credit2-stats/: its name, the XSTAT_*
+ * bit it sets and where its value goes in struct isched__xen_stats. */
+struct isched__xen_stat_leaf {
+        const char *name;
+        uint32_t bit;
+        size_t offset;
+};
+/* All of them, in the order the backend reads them (the histogram is
+ * separate: wake-latency/0 .. wake-latency/ISCHED_LATENCY_BUCKETS-1). */
+extern const struct isched__xen_stat_leaf isched__xen_stat_leaves[];
+extern const size_t isched__xen_nr_stat_leaves;
+
+/* Decode the content of the hypfs leaf @p path, which must be an unsigned
+ * integer: @p is_uint says whether hypfs typed it XEN_HYPFS_TYPE_UINT, @p
+ * size is its content length (1, 2, 4 or 8 bytes, host byte order).
+ * -EBADMSG naming the path for anything else, -EINVAL for NULL. */
+int isched__xen_decode_uint(const char *path, bool is_uint, size_t size, const void *content,
+                            uint64_t *ret);
 
 /* Fill the scheduler counters of @p c that the statistics hold and set
- * their bits in c->valid (ISCHED_CNT_BALANCE only when both balance lines
- * were present). */
+ * their bits in c->valid (ISCHED_CNT_BALANCE only when both balance
+ * counters were read). */
 void isched__xen_stats_to_counters(const struct isched__xen_stats *s, struct isched_counters *c);
 
 /* Parse an arrangement as the hypervisor reports it: surrounding white
@@ -94,6 +112,14 @@ struct isched__xen_cpu_topo {
 int isched__xen_count_runqueues(const struct isched__xen_cpu_topo *topo, size_t nr_cpus,
                                 const bool *in_pool, enum isched_arrangement arrangement,
                                 unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_nr);
+
+/* The same prediction, with the runqueue of each CPU: @p ret_rq_of (nr_cpus
+ * entries) gets the id Xen gives the runqueue (0, 1, ... in order of
+ * creation), or UINT32_MAX for a CPU not in the pool or offline. */
+int isched__xen_plan_runqueues(const struct isched__xen_cpu_topo *topo, size_t nr_cpus,
+                               const bool *in_pool, enum isched_arrangement arrangement,
+                               unsigned max_cpus_runq, bool gran_cpu, uint32_t *ret_rq_of,
+                               uint32_t *ret_nr);
 
 /* Busy/idle accounting of one pCPU from the backend's origin: idle time
  * comes from Xen's clock, elapsed time from dom0's, read a moment apart.

@@ -305,6 +305,68 @@ static int hypfs_read_pool(struct xen_backend *x, uint32_t pool, const char *nod
         return 0;
 }
 
+/* Read the unsigned integer leaf /cpupool/<pool>/credit2-stats/<leaf>;
+ * -errno from hypfs (-ENOENT: no such leaf), -EBADMSG if it is not one. */
+static int hypfs_read_stat(struct xen_backend *x, uint32_t pool, const char *leaf, uint64_t *ret)
+{
+        struct xenhypfs_dirent *dirent = NULL;
+        char path[96];
+        void *content;
+        int r;
+
+        snprintf(path, sizeof(path), "/cpupool/%" PRIu32 "/credit2-stats/%s", pool, leaf);
+        errno = 0;
+        content = xenhypfs_read_raw(x->hypfs, path, &dirent);
+        if (!content)
+                return -(errno ? errno : EIO);
+        r = isched__xen_decode_uint(path, dirent->type == xenhypfs_type_uint, dirent->size, content, ret);
+        free(dirent);
+        free(content);
+        return r;
+}
+
+/* The statistics of a patched pool: every leaf of credit2-stats/ that
+ * exists (the interface lets the hypervisor add some), and the histogram
+ * if @p hist (ISCHED_LATENCY_BUCKETS more hypercalls).  Returns 1 if read,
+ * 0 if the pool has no credit2-stats/ (a hypervisor without it), -errno. */
+static int read_stats(struct xen_backend *x, uint32_t pool, bool hist, struct isched__xen_stats *s)
+{
+        memset(s, 0, sizeof(*s));
+        for (size_t i = 0; i < isched__xen_nr_stat_leaves; i++) {
+                const struct isched__xen_stat_leaf *l = &isched__xen_stat_leaves[i];
+                int r = hypfs_read_stat(x, pool, l->name, (uint64_t *)((char *)s + l->offset));
+
+                if (r == -ENOENT || r == -ENOTDIR) {
+                        if (i == 0)
+                                return 0;
+                        continue;
+                }
+                if (r < 0)
+                        return r == -EBADMSG ? r : hypercall_error(-r, "reading /cpupool/<id>/credit2-stats/ (hypfs)");
+                s->present |= l->bit;
+        }
+        if (!hist)
+                return 1;
+        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++) {
+                char leaf[32];
+                int r;
+
+                snprintf(leaf, sizeof(leaf), "wake-latency/%u", b);
+                r = hypfs_read_stat(x, pool, leaf, &s->wake_latency_hist[b]);
+                if (r == -ENOENT && b == 0)
+                        return 1; /* no histogram */
+                if (r == -ENOENT)
+                        return isched__error(-EBADMSG,
+                                             "the hypervisor's wake-latency histogram has %u buckets, %u expected "
+                                             "(xen-patches and isched do not match)",
+                                             b, ISCHED_LATENCY_BUCKETS);
+                if (r < 0)
+                        return r == -EBADMSG ? r : hypercall_error(-r, "reading /cpupool/<id>/credit2-stats/wake-latency/ (hypfs)");
+        }
+        s->present |= XSTAT_WAKE_LATENCY;
+        return 1;
+}
+
 /* The pool's info from the hypervisor; -ENOENT if it does not exist. */
 static int get_pool(struct xen_backend *x, uint32_t pool, xc_cpupoolinfo_t **ret)
 {
@@ -338,7 +400,7 @@ struct pool_dyn {
         char reason[128];
 };
 
-static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, struct pool_dyn *d)
+static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, bool hist, struct pool_dyn *d)
 {
         char *s = NULL;
         int r;
@@ -374,16 +436,10 @@ static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, struc
                 return r;
         d->switchable = true;
 
-        r = hypfs_read_pool(x, info->cpupool_id, "credit2-stats", &s);
-        if (r == 0) {
-                r = isched__xen_parse_stats(s, &d->stats);
-                free(s);
-                if (r < 0)
-                        return r;
-                d->have_stats = true;
-        } else if (r != -ENOENT) {
-                return hypercall_error(-r, "reading /cpupool/<id>/credit2-stats (hypfs)");
-        }
+        r = read_stats(x, info->cpupool_id, hist, &d->stats);
+        if (r < 0)
+                return r;
+        d->have_stats = r == 1;
         return 1;
 }
 
@@ -414,7 +470,7 @@ static int fill_pool_info(struct xen_backend *x, const xc_cpupoolinfo_t *info,
         for (unsigned c = 0; c < x->nr_cpus; c++)
                 p->nr_pcpus += cpu_in_map(info, c);
 
-        r = probe_pool(x, info, &d);
+        r = probe_pool(x, info, false, &d);
         if (r < 0)
                 return r;
         p->can_switch = r == 1;
@@ -684,7 +740,7 @@ static int xen_read_counters(struct isched_backend *b, uint32_t pool, struct isc
         c.version = ISCHED_COUNTERS_VERSION;
         for (unsigned cpu = 0; cpu < x->nr_cpus; cpu++)
                 c.nr_pcpus += cpu_in_map(info, cpu);
-        r = probe_pool(x, info, &d);
+        r = probe_pool(x, info, true, &d);
         if (r < 0)
                 goto out;
         c.arrangement = d.arrangement;
@@ -722,7 +778,7 @@ static int xen_get_arrangement(struct isched_backend *b, uint32_t pool, enum isc
                                   pool, sched_name(info->sched_id));
                 goto out;
         }
-        r = probe_pool(x, info, &d);
+        r = probe_pool(x, info, false, &d);
         if (r >= 0) {
                 *ret = d.arrangement;
                 r = 0;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer harness: what the xen backend reads from the hypervisor: the
- * credit2-stats text, an arrangement name and the Xen command line
- * (lib/backend/xen-parse.c).  The hypervisor is trusted, but a patched or
- * future Xen may print what this parser did not expect. */
+/* libFuzzer harness: what the xen backend reads from the hypervisor: a
+ * credit2-stats integer leaf (its hypfs type and size), an arrangement name
+ * and the Xen command line, and the runqueue prediction on the topology it
+ * reads (lib/backend/xen-parse.c).  The hypervisor is trusted, but a
+ * patched or future Xen may report what this code did not expect. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,23 +11,67 @@
 #include "backend/xen-parse.h"
 #include "fuzz-common.h"
 
+/* A topology of up to 16 CPUs from the input: 3 bytes per CPU (core,
+ * socket, node; 0xff = offline), then the pool membership and the cap. */
+static void fuzz_runqueues(const uint8_t *data, size_t size)
+{
+        struct isched__xen_cpu_topo topo[16];
+        bool in_pool[16];
+        uint32_t rq_of[16], nr = 0, nr2 = 0;
+        size_t n;
+        int r;
+
+        if (size < 5)
+                return;
+        n = data[0] % 16 + 1;
+        if (size < 3 + 3 * n)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                const uint8_t *t = data + 3 + 3 * i;
+
+                topo[i].core = t[0] == 0xff ? ISCHED_XEN_INVALID_ID : t[0] % 4;
+                topo[i].socket = t[1] % 3;
+                topo[i].node = t[2] % 3;
+                in_pool[i] = (data[1] >> (i % 8)) & 1;
+        }
+        r = isched__xen_plan_runqueues(topo, n, in_pool, (enum isched_arrangement)(data[2] % ISCHED_ARR_COUNT),
+                                       data[2] / ISCHED_ARR_COUNT % 17, data[0] & 0x80, rq_of, &nr);
+        FUZZ_ASSERT(r == 0 || r == -EINVAL);
+        if (r < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                FUZZ_ASSERT(rq_of[i] == UINT32_MAX ? !in_pool[i] || topo[i].core == ISCHED_XEN_INVALID_ID
+                                                   : rq_of[i] < nr);
+        r = isched__xen_count_runqueues(topo, n, in_pool, (enum isched_arrangement)(data[2] % ISCHED_ARR_COUNT),
+                                        data[2] / ISCHED_ARR_COUNT % 17, data[0] & 0x80, &nr2);
+        FUZZ_ASSERT(r == 0 && nr2 == nr);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        struct isched__xen_stats s;
+        struct isched__xen_stats s = { 0 };
         struct isched_counters c = { .version = ISCHED_COUNTERS_VERSION };
         enum isched_arrangement a;
         char *text = fuzz_strndup(data, size), value[16];
+        uint64_t v = 0;
         int r;
 
         fuzz_quiet();
-        r = isched__xen_parse_stats(text, &s);
-        FUZZ_ASSERT(r == 0 || r == -EBADMSG);
-        if (r == 0)
+        if (size >= 2) {
+                size_t len = data[0] % 17;
+
+                r = isched__xen_decode_uint("/fuzz", data[1] & 1, len <= size - 2 ? len : size - 2, data + 2,
+                                            &v);
+                FUZZ_ASSERT(r == 0 || r == -EBADMSG);
+                s.present = data[1];
+                s.wakeups = v;
                 isched__xen_stats_to_counters(&s, &c);
+        }
         r = isched__xen_parse_arrangement(text, &a);
         FUZZ_ASSERT(r == -EBADMSG || (r == 0 && (unsigned)a < ISCHED_ARR_COUNT));
         r = isched__xen_cmdline_option(text, "credit2_runqueue", value, sizeof(value));
         FUZZ_ASSERT(r == 0 || (r == 1 && strlen(value) < sizeof(value)));
+        fuzz_runqueues(data, size);
         free(text);
         return 0;
 }

@@ -9,6 +9,9 @@
  *   xen-probe advisory POOL           expect set to be refused (-EOPNOTSUPP)
  *   xen-probe cycle POOL N            N switches through all arrangements,
  *                                     each read back, counters checked
+ *   xen-probe plan POOL ARR           the runqueues the backend predicts for
+ *                                     ARR, with their CPUs, as the 'r' debug
+ *                                     key prints them ("0:0-3 1:4-7")
  * POOL is a cpupool name.  Exit status 0 on success, 1 on failure. */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenctrl.h>
+
+#include "backend/xen-parse.h"
 #include "intellisched/intellisched.h"
 
 static void log_to_stderr(enum isched_log_priority prio, const char *msg, void *userdata)
@@ -200,6 +206,91 @@ static int cmd_cycle(struct isched_backend *b, const struct isched_pool_info *p,
         return 0;
 }
 
+/* Append the CPUs of runqueue @p rq as Xen prints a cpumask: "0-3,6". */
+static void print_cpus(const uint32_t *rq_of, size_t n, uint32_t rq)
+{
+        const char *sep = "";
+
+        for (size_t c = 0; c < n; c++) {
+                size_t end = c;
+
+                if (rq_of[c] != rq)
+                        continue;
+                while (end + 1 < n && rq_of[end + 1] == rq)
+                        end++;
+                if (end > c)
+                        printf("%s%zu-%zu", sep, c, end);
+                else
+                        printf("%s%zu", sep, c);
+                sep = ",";
+                c = end;
+        }
+}
+
+/* The backend's prediction (the function its nr_runqueues[] comes from),
+ * with the members of each runqueue, for the topology and the CPUs of the
+ * pool as the hypervisor reports them now. */
+static int cmd_plan(const struct isched_pool_info *p, const char *name)
+{
+        xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+        struct isched__xen_cpu_topo *topo = NULL;
+        xc_cpupoolinfo_t *info = NULL;
+        xc_physinfo_t phys = { 0 };
+        xc_cputopo_t *ct = NULL;
+        enum isched_arrangement a;
+        uint32_t *rq_of = NULL, nr = 0;
+        bool *in_pool = NULL;
+        unsigned n = 0;
+        int rc = 1, r;
+
+        if (isched_arrangement_from_string(name, &a) < 0) {
+                printf("PROBE FAIL plan: unknown arrangement %s\n", name);
+                goto out;
+        }
+        if (!xch || xc_physinfo(xch, &phys) < 0) {
+                printf("PROBE FAIL plan: xc_physinfo: %s\n", strerror(errno));
+                goto out;
+        }
+        n = phys.max_cpu_id + 1;
+        ct = calloc(n, sizeof(*ct));
+        topo = calloc(n, sizeof(*topo));
+        in_pool = calloc(n, sizeof(*in_pool));
+        rq_of = calloc(n, sizeof(*rq_of));
+        if (!ct || !topo || !in_pool || !rq_of || xc_cputopoinfo(xch, &n, ct) < 0 ||
+            !(info = xc_cpupool_getinfo(xch, p->id)) || info->cpupool_id != p->id) {
+                printf("PROBE FAIL plan: reading the topology or the pool: %s\n", strerror(errno));
+                goto out;
+        }
+        for (unsigned c = 0; c < n; c++) {
+                topo[c].core = ct[c].core;
+                topo[c].socket = ct[c].socket;
+                topo[c].node = ct[c].node;
+                in_pool[c] = info->cpumap[c / 8] & (1u << (c % 8));
+        }
+        r = isched__xen_plan_runqueues(topo, n, in_pool, a, ISCHED_XEN_MAX_CPUS_RUNQ_DEFAULT, true, rq_of, &nr);
+        if (r < 0) {
+                rc = fail("plan_runqueues", r);
+                goto out;
+        }
+        printf("PROBE OK plan pool=%s arrangement=%s nr_runqueues=%" PRIu32 " map=", p->name, name, nr);
+        for (uint32_t q = 0; q < nr; q++) {
+                printf("%s%" PRIu32 ":", q ? "_" : "", q);
+                print_cpus(rq_of, n, q);
+        }
+        printf("\n");
+        rc = 0;
+out:
+        if (xch) {
+                xc_cpupool_infofree(xch, info);
+                xc_interface_close(xch);
+        }
+        free(ct);
+        free(topo);
+        free(in_pool);
+        free(rq_of);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         struct isched_backend *b = NULL;
@@ -207,7 +298,7 @@ int main(int argc, char **argv)
         int r, rc = 1;
 
         if (argc < 2) {
-                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle [POOL [ARG]]\n");
+                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle|plan [POOL [ARG]]\n");
                 return 2;
         }
         if (getenv("XEN_PROBE_DEBUG"))
@@ -239,6 +330,8 @@ int main(int argc, char **argv)
                 rc = cmd_advisory(b, &pool);
         else if (strcmp(argv[1], "cycle") == 0 && argc > 3)
                 rc = cmd_cycle(b, &pool, strtoul(argv[3], NULL, 10));
+        else if (strcmp(argv[1], "plan") == 0 && argc > 3)
+                rc = cmd_plan(&pool, argv[3]);
         else {
                 fprintf(stderr, "xen-probe: unknown command or missing argument\n");
                 rc = 2;

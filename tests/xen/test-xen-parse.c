@@ -9,126 +9,158 @@
 #include "backend/xen-parse.h"
 #include "util/util.h"
 
-/* A credit2-stats text as xen-patches/INTERFACE.md specifies it. */
-static void make_stats_text(char *buf, size_t len, const char *extra_line)
+static void test_decode_uint(void)
 {
-        int n = snprintf(buf, len,
-                         "arrangement core\n"
-                         "nr_runqueues 4\n"
-                         "max_cpus_runqueue 16\n"
-                         "rearrangements 3\n"
-                         "wakeups 1234\n"
-                         "context_switches 567\n"
-                         "migrations 89\n"
-                         "balance_checks 10\n"
-                         "balance_moves 2\n"
-                         "runnable_wait_ns 18446744073709551615\n"
-                         "wake_latency_log2");
+        const uint8_t u8 = 200;
+        const uint16_t u16 = 60000;
+        const uint32_t u32 = 4000000000u;
+        const uint64_t u64 = UINT64_MAX - 1;
+        const char bytes[16] = { 0 };
+        uint64_t v = 0;
 
-        for (unsigned i = 0; i < 32; i++) /* the v1 series' 32 log2 buckets */
-                n += snprintf(buf + n, len - (size_t)n, " %u", i * 7);
-        snprintf(buf + n, len - (size_t)n, "\n%s", extra_line ? extra_line : "");
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 1, &u8, &v), 0);
+        CU_ASSERT_EQUAL(v, 200u);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 2, &u16, &v), 0);
+        CU_ASSERT_EQUAL(v, 60000u);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 4, &u32, &v), 0);
+        CU_ASSERT_EQUAL(v, 4000000000u);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 8, &u64, &v), 0);
+        CU_ASSERT_EQUAL(v, UINT64_MAX - 1);
+
+        /* Not an unsigned integer, or one of an odd size: refused, with the
+         * node named, and the value untouched. */
+        v = 7;
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/cpupool/0/credit2-stats/wakeups", false, 8, &u64, &v),
+                        -EBADMSG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "/cpupool/0/credit2-stats/wakeups"));
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/b", true, 3, bytes, &v), -EBADMSG);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/b", true, 16, bytes, &v), -EBADMSG);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/b", true, 0, bytes, &v), -EBADMSG);
+        CU_ASSERT_EQUAL(v, 7u);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint(NULL, true, 8, &u64, &v), -EINVAL);
+        CU_ASSERT_EQUAL(isched__xen_decode_uint("/c", true, 8, NULL, &v), -EINVAL);
 }
 
-static void test_stats_full(void)
+/* The patch series as text: every patch that xen-patches/series lists. */
+static char *read_series(void)
+{
+        char path[4096], line[512], *text = NULL;
+        size_t len = 0;
+        FILE *series;
+
+        snprintf(path, sizeof(path), "%s/series", ISCHED_XEN_PATCHES_DIR);
+        series = fopen(path, "r");
+        if (!series)
+                return NULL;
+        while (fgets(line, sizeof(line), series)) {
+                FILE *f;
+                char buf[8192];
+                size_t n;
+
+                line[strcspn(line, "\n#")] = '\0';
+                if (!line[0])
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", ISCHED_XEN_PATCHES_DIR, line);
+                f = fopen(path, "r");
+                if (!f)
+                        continue;
+                while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+                        char *t = realloc(text, len + n + 1);
+
+                        if (!t)
+                                break;
+                        text = t;
+                        memcpy(text + len, buf, n);
+                        len += n;
+                        text[len] = '\0';
+                }
+                fclose(f);
+        }
+        fclose(series);
+        return text;
+}
+
+/* Every leaf the backend reads is one the hypervisor series creates (a
+ * name that drifted would read as "absent" and silently lose a counter),
+ * and every statistic the series names is read. */
+static void test_stat_leaves_match_series(void)
+{
+        char *text = read_series(), *p;
+        bool seen[64] = { false };
+        unsigned in_series = 0;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        CU_ASSERT_FATAL(isched__xen_nr_stat_leaves <= 64);
+        /* The series' table of names: lines '+    [SCHED_POOL_STAT_X] = "name",'. */
+        for (p = text; (p = strstr(p, "\n+    [SCHED_POOL_STAT_")) != NULL; p++) {
+                const char *q = strchr(p, '"'), *end = q ? strchr(q + 1, '"') : NULL;
+                bool known = false;
+
+                CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+                in_series++;
+                for (size_t i = 0; i < isched__xen_nr_stat_leaves; i++)
+                        if (strlen(isched__xen_stat_leaves[i].name) == (size_t)(end - q - 1) &&
+                            !strncmp(isched__xen_stat_leaves[i].name, q + 1, (size_t)(end - q - 1))) {
+                                CU_ASSERT(!seen[i]);
+                                seen[i] = known = true;
+                        }
+                if (!known)
+                        fprintf(stderr, "the series has a statistic the backend does not read: %.*s\n",
+                                (int)(end - q - 1), q + 1);
+                CU_ASSERT(known);
+        }
+        CU_ASSERT_EQUAL(in_series, isched__xen_nr_stat_leaves);
+        for (size_t i = 0; i < isched__xen_nr_stat_leaves; i++)
+                CU_ASSERT(seen[i]);
+        /* Same histogram: 256 buckets, named 0..255, as counters.h has. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "#define SCHED_WAKE_LATENCY_BUCKETS 256"));
+        CU_ASSERT_EQUAL(ISCHED_LATENCY_BUCKETS, 256);
+        free(text);
+}
+
+static void test_stats_to_counters(void)
 {
         struct isched__xen_stats s;
         struct isched_counters c;
-        char text[1024];
 
-        make_stats_text(text, sizeof(text), "future_counter 1 2 3\n");
-        CU_ASSERT_EQUAL_FATAL(isched__xen_parse_stats(text, &s), 0);
-        CU_ASSERT_EQUAL(s.arrangement, ISCHED_ARR_CORE);
-        CU_ASSERT_EQUAL(s.nr_runqueues, 4u);
-        CU_ASSERT_EQUAL(s.max_cpus_runqueue, 16u);
-        CU_ASSERT_EQUAL(s.rearrangements, 3u);
-        CU_ASSERT_EQUAL(s.wakeups, 1234u);
-        CU_ASSERT_EQUAL(s.runnable_wait_ns, UINT64_MAX);
-        /* Log2 bucket i, [2^i, 2^(i+1)) ns, lands in the sub-octave bucket
-         * of 2^i ns; nothing else is counted. */
-        for (unsigned i = 0, total = 0; i < 32; i++) {
-                CU_ASSERT_EQUAL(s.wake_latency_hist[isched_latency_bucket(i ? 1ull << i : 0)], i * 7u);
-                total += i * 7u;
-                if (i == 31) {
-                        uint64_t sum = 0;
-
-                        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
-                                sum += s.wake_latency_hist[b];
-                        CU_ASSERT_EQUAL(sum, total);
-                }
-        }
-        CU_ASSERT_EQUAL(s.present, (1u << 11) - 1);
+        memset(&s, 0, sizeof(s));
+        s.present = XSTAT_WAKEUPS | XSTAT_CONTEXT_SWITCHES | XSTAT_MIGRATIONS | XSTAT_BALANCE_CHECKS |
+                    XSTAT_BALANCE_MOVES | XSTAT_RUNNABLE_WAIT | XSTAT_WAKE_LATENCY | XSTAT_NR_RUNQUEUES;
+        s.wakeups = 1234;
+        s.context_switches = 567;
+        s.migrations = 89;
+        s.balance_checks = 10;
+        s.balance_moves = 2;
+        s.runnable_wait_ns = UINT64_MAX;
+        s.nr_runqueues = 4;
+        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
+                s.wake_latency_hist[b] = b * 3u;
 
         memset(&c, 0, sizeof(c));
         c.valid = ISCHED_CNT_BUSY;
         isched__xen_stats_to_counters(&s, &c);
         CU_ASSERT_EQUAL(c.valid, ISCHED_CNT_BUSY | ISCHED_CNT_WAIT | ISCHED_CNT_WAKEUPS | ISCHED_CNT_LATENCY |
                                          ISCHED_CNT_CSWITCH | ISCHED_CNT_MIGRATIONS | ISCHED_CNT_BALANCE);
+        CU_ASSERT_EQUAL(c.wakeups, 1234u);
         CU_ASSERT_EQUAL(c.context_switches, 567u);
         CU_ASSERT_EQUAL(c.migrations, 89u);
         CU_ASSERT_EQUAL(c.balance_checks, 10u);
         CU_ASSERT_EQUAL(c.balance_moves, 2u);
-        CU_ASSERT_EQUAL(c.wake_latency_hist[isched_latency_bucket(32)], 35u);
-}
+        CU_ASSERT_EQUAL(c.runnable_wait_ns, UINT64_MAX);
+        /* Bucket for bucket: the hypervisor's buckets are counters.h's. */
+        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
+                CU_ASSERT_EQUAL(c.wake_latency_hist[b], b * 3u);
 
-static void test_stats_partial(void)
-{
-        struct isched__xen_stats s;
-        struct isched_counters c;
-
-        /* Only what is there becomes valid; no trailing newline; CRLF. */
-        CU_ASSERT_EQUAL_FATAL(isched__xen_parse_stats("\n  wakeups 5\r\nbalance_checks 7", &s), 0);
-        CU_ASSERT_EQUAL(s.present, XSTAT_WAKEUPS | XSTAT_BALANCE_CHECKS);
+        /* Only what was read becomes valid; balance needs both counters. */
+        memset(&s, 0, sizeof(s));
+        s.present = XSTAT_WAKEUPS | XSTAT_BALANCE_CHECKS;
+        s.wakeups = 5;
+        s.balance_checks = 7;
         memset(&c, 0, sizeof(c));
         isched__xen_stats_to_counters(&s, &c);
-        CU_ASSERT_EQUAL(c.valid, ISCHED_CNT_WAKEUPS); /* balance needs both lines */
+        CU_ASSERT_EQUAL(c.valid, ISCHED_CNT_WAKEUPS);
         CU_ASSERT_EQUAL(c.wakeups, 5u);
         CU_ASSERT_EQUAL(c.balance_checks, 0u);
-
-        CU_ASSERT_EQUAL(isched__xen_parse_stats("", &s), 0);
-        CU_ASSERT_EQUAL(s.present, 0u);
-        /* A name that only starts like a known one is unknown. */
-        CU_ASSERT_EQUAL(isched__xen_parse_stats("wakeups_total x y\n", &s), 0);
-        CU_ASSERT_EQUAL(s.present, 0u);
-}
-
-static void expect_bad(const char *text, const char *name_in_error)
-{
-        struct isched__xen_stats s;
-
-        s.present = 0xdead;
-        CU_ASSERT_EQUAL(isched__xen_parse_stats(text, &s), -EBADMSG);
-        CU_ASSERT_EQUAL(s.present, 0xdeadu); /* untouched on failure */
-        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), name_in_error));
-}
-
-static void test_stats_malformed(void)
-{
-        char text[1024], *p;
-
-        expect_bad("wakeups\n", "wakeups");
-        expect_bad("wakeups -1\n", "wakeups");
-        expect_bad("wakeups 12abc\n", "wakeups");
-        expect_bad("wakeups 1 2\n", "wakeups");
-        expect_bad("wakeups 18446744073709551616\n", "wakeups"); /* 2^64 */
-        expect_bad("migrations 1\nmigrations 2\n", "repeated");
-        expect_bad("arrangement sockets\n", "arrangement");
-        expect_bad("wakeups 1\narrangement\n", "line 2");
-        expect_bad("wake_latency_log2 1 2 3\n", "wake_latency_log2");
-
-        /* 33 histogram counts: one too many. */
-        make_stats_text(text, sizeof(text), NULL);
-        p = strstr(text, "wake_latency_log2");
-        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-        p = strchr(p, '\n');
-        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-        memmove(p + 2, p, strlen(p) + 1);
-        p[0] = ' ';
-        p[1] = '9';
-        expect_bad(text, "wake_latency_log2");
-        expect_bad(text, "line 11");
-
-        CU_ASSERT_EQUAL(isched__xen_parse_stats(NULL, NULL), -EINVAL);
 }
 
 static void test_arrangement_text(void)
@@ -227,6 +259,30 @@ static void test_runqueues(void)
         for (size_t i = 0; i < n; i++)
                 in[i] = true;
         count_all(t, n, in, 16, (const uint32_t[]){ 8, 4, 2, 2, 1 });
+        {
+                /* The runqueue of each CPU, as the 'r' dump lists them:
+                 * the end-to-end test's Pool-0, then its pool on node 1. */
+                uint32_t rq[8], nr = 0;
+                const uint32_t node[8] = { 0, 0, 0, 0, 1, 1, 1, 1 }, core[8] = { 0, 0, 1, 1, 2, 2, 3, 3 };
+                const uint32_t p1_core[8] = { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 0, 0, 1, 1 };
+
+                CU_ASSERT_EQUAL_FATAL(n, 8u);
+                CU_ASSERT_EQUAL(isched__xen_plan_runqueues(t, n, in, ISCHED_ARR_NODE, 16, true, rq, &nr), 0);
+                CU_ASSERT_EQUAL(nr, 2u);
+                CU_ASSERT_EQUAL(memcmp(rq, node, sizeof(rq)), 0);
+                CU_ASSERT_EQUAL(isched__xen_plan_runqueues(t, n, in, ISCHED_ARR_CORE, 16, true, rq, &nr), 0);
+                CU_ASSERT_EQUAL(nr, 4u);
+                CU_ASSERT_EQUAL(memcmp(rq, core, sizeof(rq)), 0);
+                for (size_t i = 0; i < 4; i++)
+                        in[i] = false;
+                CU_ASSERT_EQUAL(isched__xen_plan_runqueues(t, n, in, ISCHED_ARR_CORE, 16, true, rq, &nr), 0);
+                CU_ASSERT_EQUAL(nr, 2u);
+                CU_ASSERT_EQUAL(memcmp(rq, p1_core, sizeof(rq)), 0);
+                CU_ASSERT_EQUAL(isched__xen_plan_runqueues(t, n, in, ISCHED_ARR_NODE, 16, true, rq, &nr), 0);
+                CU_ASSERT_EQUAL(nr, 1u);
+                CU_ASSERT_EQUAL(rq[4], 0u);
+                CU_ASSERT_EQUAL(rq[0], UINT32_MAX);
+        }
         free(t);
 
         /* 32 CPUs in one socket: the 16-CPU cap splits socket/node/all in two. */
@@ -307,9 +363,9 @@ int isched_test_register(void)
 
         if (!s)
                 return -1;
-        if (!CU_add_test(s, "credit2-stats, all lines", test_stats_full) ||
-            !CU_add_test(s, "credit2-stats, some lines", test_stats_partial) ||
-            !CU_add_test(s, "credit2-stats, malformed", test_stats_malformed) ||
+        if (!CU_add_test(s, "hypfs unsigned integer leaves", test_decode_uint) ||
+            !CU_add_test(s, "credit2-stats leaves are the series' names", test_stat_leaves_match_series) ||
+            !CU_add_test(s, "credit2-stats to counters", test_stats_to_counters) ||
             !CU_add_test(s, "arrangement text", test_arrangement_text) ||
             !CU_add_test(s, "Xen command line options", test_cmdline) ||
             !CU_add_test(s, "runqueues per arrangement", test_runqueues) ||
