@@ -7,7 +7,7 @@
 # threads, -cpu Nehalem, single-threaded TCG, no KVM):
 #   patched: the hypervisor built from xen-patches/ (debug=y), running
 #            dom0-test.sh in "patched" mode: pools, switching, runqueue
-#            counts in the 'r' dump, statistics, isched run/explain, stress;
+#            counts in the 'r' dump, statistics, isched run/explain, one lock per pool, stress;
 #   stock:   Debian's own Xen 4.17 hypervisor (credit2_runqueue=core),
 #            running dom0-test.sh in "stock" mode: advisory fallback.
 # Everything except QEMU comes from Debian packages fetched with
@@ -181,7 +181,7 @@ wait
 required() {
         case $1 in
         patched) echo "XL_STOCK PROBE_POOLS ISCHED_POOLS STATS_MOVE RQ_cpu RQ_core RQ_socket RQ_node RQ_all
-                       ISCHED_RUN ISCHED_EXPLAIN STRESS POOL_RESTORED NO_ASSERT" ;;
+                       ISCHED_RUN ISCHED_EXPLAIN POOL_LOCK STRESS POOL_RESTORED NO_ASSERT" ;;
         stock) echo "XL_STOCK ADVISORY_POOLS ADVISORY_SET STOCK_COUNTERS STOCK_PREDICT ISCHED_POOLS_ADVISORY
                      ISCHED_RUN_ADVISORY" ;;
         esac
