@@ -1040,6 +1040,10 @@ static void print_summary_json(struct run *run)
                 cJSON_AddNumberToObject(p, "epochs", (double)st.epochs);
                 cJSON_AddNumberToObject(p, "switches", (double)st.switches);
                 cJSON_AddNumberToObject(p, "skipped_windows", (double)st.skipped_windows);
+                cJSON_AddNumberToObject(p, "decisions", (double)st.decisions);
+                cJSON_AddNumberToObject(p, "updates", (double)st.updates);
+                cJSON_AddNumberToObject(p, "unlearned", (double)st.unlearned);
+                cJSON_AddNumberToObject(p, "waiting", (double)st.waiting);
                 cJSON_AddNumberToObject(p, "output_errors", (double)st.output_errors);
                 cJSON_AddItemToObject(p, "mean_reward", num_or_null(st.mean_reward));
                 cJSON_AddStringToObject(p, "baseline", arr(st.baseline));

@@ -17,9 +17,10 @@ SRCDIR=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 WORK=${XEN_BUILD_WORK:-$SRCDIR/xen-patches/work}
 OUT=$WORK/out
 
-"$SRCDIR/xen-patches/build.sh" -w "$WORK" 2> >(tee "$WORK/build-sh.stderr" >&2)
-rc=$?
-sleep 0.2 # let tee finish
+# build.sh's standard error is shown and kept for the checks below; the
+# work directory does not exist yet on a fresh clone.
+mkdir -p "$WORK" || { echo "xen-build: FAIL: cannot create $WORK"; exit 1; }
+{ "$SRCDIR/xen-patches/build.sh" -w "$WORK" 2>&1 >&3 | tee "$WORK/build-sh.stderr" >&2; rc=${PIPESTATUS[0]}; } 3>&1
 if [ $rc = 77 ]; then
         echo "xen-build: skipped, this machine cannot build Xen (see the message above)"
         exit 77

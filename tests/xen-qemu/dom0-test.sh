@@ -293,6 +293,27 @@ patched_tests() {
                 fail "ISCHED_EXPLAIN: isched explain --pool Pool-0 did not print JSON (rc=$RC)"
         fi
 
+        # One agent per pool per host, whatever the state directory: a real
+        # pool's lock lives in /run/intellisched, so a second isched run on
+        # Pool-0 with a state directory of its own is refused.
+        isched run --backend xen --pool Pool-0 --steps 100000 --interval 0.5 --epoch 1 --no-prior \
+                --state-dir /tmp/isched-lock-a >/tmp/isched-lock-a.out 2>&1 &
+        lock_pid=$!
+        i=0
+        until [ -f /tmp/isched-lock-a/Pool-0.state.json ] || [ $i -ge 120 ]; do sleep 1; i=$((i+1)); done
+        if run 60 isched run --backend xen --pool Pool-0 --steps 1 --interval 0.5 --epoch 1 --no-prior \
+                --state-dir /tmp/isched-lock-b; then
+                fail "POOL_LOCK: a second agent with its own --state-dir ran on Pool-0"
+        elif grep -q "already managed by another agent" $OUT && ls /run/intellisched/*.lock >/dev/null 2>&1; then
+                pass POOL_LOCK "second agent refused (rc=$RC), lock in /run/intellisched"
+        else
+                fail "POOL_LOCK: the second agent failed, but not on the pool's lock (rc=$RC)"
+        fi
+        kill -TERM $lock_pid 2>/dev/null
+        wait $lock_pid
+        echo "@@ first agent: rc=$?"
+        tail -5 /tmp/isched-lock-a.out
+
         # The freeze of a switch with more and more queued vCPUs: Pool-0 has
         # 4 pCPUs; the guests (if any) plus 0, 3, 6 dom0 busy loops.  The figures are
         # in the hypervisor's log lines (run-xen-qemu.sh sums them up).
