@@ -37,7 +37,7 @@ has_string() { grep -aqF -- "$2" "$1"; }
 for f in xen-release xen-debug; do
         check "$f exists" test -s "$OUT/$f"
         check "$f is an ELF32 image (what QEMU -kernel boots)" is_elf32 "$OUT/$f"
-        for s in credit2-runqueue credit2-stats wake-latency freeze-max-ns; do
+        for s in credit2-runqueue credit2-stats snapshot wake-latency-negative freeze-max-ns; do
                 check "$f contains the hypfs node name $s" has_string "$OUT/$f" "$s"
         done
         check "$f contains the rearrangement report" has_string "$OUT/$f" "runqueues rearranged from"
