@@ -2,6 +2,7 @@
 /* Pure helpers of the xen backend, see xen-parse.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,37 +28,57 @@ const struct isched__xen_stat_leaf isched__xen_stat_leaves[] = {
 };
 const size_t isched__xen_nr_stat_leaves = ARRAY_SIZE(isched__xen_stat_leaves);
 
-int isched__xen_decode_uint(const char *path, bool is_uint, size_t size, const void *content,
-                            uint64_t *ret)
+int isched__xen_parse_snapshot(bool is_blob, const void *content, size_t size, struct isched__xen_stats *ret)
 {
-        uint8_t u8;
-        uint16_t u16;
-        uint32_t u32;
+        const unsigned char *p = content;
+        struct isched__xen_stats s;
+        uint32_t hdr[4];
+        uint64_t expect;
+        size_t known;
 
-        if (!path || !content || !ret)
-                return isched__error(-EINVAL, "isched__xen_decode_uint: NULL argument");
-        if (!is_uint)
-                return isched__error(-EBADMSG, "hypfs node %s is not an unsigned integer", path);
-        switch (size) {
-        case 1:
-                memcpy(&u8, content, 1);
-                *ret = u8;
-                return 0;
-        case 2:
-                memcpy(&u16, content, 2);
-                *ret = u16;
-                return 0;
-        case 4:
-                memcpy(&u32, content, 4);
-                *ret = u32;
-                return 0;
-        case 8:
-                memcpy(ret, content, 8);
-                return 0;
-        default:
-                return isched__error(-EBADMSG, "hypfs node %s: an unsigned integer of %zu bytes", path,
-                                     size);
+        if (!content || !ret)
+                return isched__error(-EINVAL, "isched__xen_parse_snapshot: NULL argument");
+        if (!is_blob)
+                return isched__error(-EBADMSG, "hypfs node credit2-stats/snapshot is not a blob");
+        if (size < ISCHED_XEN_SNAPSHOT_HEADER)
+                return isched__error(-EBADMSG,
+                                     "hypfs node credit2-stats/snapshot has %zu bytes, less than its %u-byte header",
+                                     size, ISCHED_XEN_SNAPSHOT_HEADER);
+        memcpy(hdr, p, sizeof(hdr));
+        if (hdr[0] != ISCHED_XEN_SNAPSHOT_VERSION)
+                return isched__error(-EBADMSG,
+                                     "hypfs node credit2-stats/snapshot has format version %" PRIu32
+                                     ", isched reads version %u (xen-patches and isched do not match)",
+                                     hdr[0], ISCHED_XEN_SNAPSHOT_VERSION);
+        expect = ISCHED_XEN_SNAPSHOT_HEADER + ((uint64_t)hdr[1] + hdr[2]) * sizeof(uint64_t);
+        if (size != expect)
+                return isched__error(-EBADMSG,
+                                     "hypfs node credit2-stats/snapshot has %zu bytes, its header says %" PRIu32
+                                     " statistics and %" PRIu32 " buckets (%" PRIu64 " bytes)",
+                                     size, hdr[1], hdr[2], expect);
+        if (hdr[2] != ISCHED_LATENCY_BUCKETS)
+                return isched__error(-EBADMSG,
+                                     "the hypervisor's wake-latency histogram has %" PRIu32
+                                     " buckets, %u expected (xen-patches and isched do not match)",
+                                     hdr[2], ISCHED_LATENCY_BUCKETS);
+
+        memset(&s, 0, sizeof(s));
+        known = hdr[1] < isched__xen_nr_stat_leaves ? hdr[1] : isched__xen_nr_stat_leaves;
+        for (size_t i = 0; i < known; i++) {
+                const struct isched__xen_stat_leaf *l = &isched__xen_stat_leaves[i];
+
+                memcpy((char *)&s + l->offset, p + ISCHED_XEN_SNAPSHOT_HEADER + i * sizeof(uint64_t),
+                       sizeof(uint64_t));
+                s.present |= l->bit;
         }
+        /* A bit shared by several statistics (XSTAT_FREEZE) needs them all. */
+        for (size_t i = known; i < isched__xen_nr_stat_leaves; i++)
+                s.present &= ~isched__xen_stat_leaves[i].bit;
+        memcpy(s.wake_latency_hist, p + ISCHED_XEN_SNAPSHOT_HEADER + (size_t)hdr[1] * sizeof(uint64_t),
+               sizeof(s.wake_latency_hist));
+        s.present |= XSTAT_WAKE_LATENCY;
+        *ret = s;
+        return 0;
 }
 
 void isched__xen_stats_to_counters(const struct isched__xen_stats *s, struct isched_counters *c)

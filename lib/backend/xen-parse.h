@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The xen backend's pure functions: parsing what the hypervisor reports
- * (credit2-stats leaves, arrangement names, the Xen command line) and
+ * (the credit2-stats snapshot, arrangement names, the Xen command line) and
  * predicting how many runqueues credit2 builds for each arrangement.  They
  * use no Xen library, so they are compiled and unit-tested on any machine
  * (tests/xen/). */
@@ -36,7 +36,7 @@ enum {
         XSTAT_WAKE_LATENCY = 1u << 11, /* the whole histogram */
 };
 
-/* What the leaves of /cpupool/<id>/credit2-stats/ say (xen-patches/INTERFACE.md). */
+/* What /cpupool/<id>/credit2-stats/ says (xen-patches/INTERFACE.md). */
 struct isched__xen_stats {
         uint32_t present; /* XSTAT_* bits */
         uint64_t nr_runqueues;
@@ -52,29 +52,36 @@ struct isched__xen_stats {
         uint64_t balance_moves;
         uint64_t runnable_wait_ns;
         uint64_t wake_latency_negative;
-        /* wake-latency/<b>: the hypervisor's buckets are exactly those of
-         * isched_latency_bucket() (same definition, 256 of them). */
+        /* The snapshot's histogram: the hypervisor's buckets are exactly
+         * those of isched_latency_bucket() (same definition, 256 of them). */
         uint64_t wake_latency_hist[ISCHED_LATENCY_BUCKETS];
 };
 
-/* One integer leaf directly under credit2-stats/: its name, the XSTAT_*
- * bit it sets and where its value goes in struct isched__xen_stats. */
+/* One statistic of credit2-stats/ (an integer leaf, and a value of the
+ * snapshot blob): its name, the XSTAT_* bit it sets and where its value
+ * goes in struct isched__xen_stats. */
 struct isched__xen_stat_leaf {
         const char *name;
         uint32_t bit;
         size_t offset;
 };
-/* All of them, in the order the backend reads them (the histogram is
- * separate: wake-latency/0 .. wake-latency/ISCHED_LATENCY_BUCKETS-1). */
+/* All of them, in the order of the snapshot (version 1). */
 extern const struct isched__xen_stat_leaf isched__xen_stat_leaves[];
 extern const size_t isched__xen_nr_stat_leaves;
 
-/* Decode the content of the hypfs leaf @p path, which must be an unsigned
- * integer: @p is_uint says whether hypfs typed it XEN_HYPFS_TYPE_UINT, @p
- * size is its content length (1, 2, 4 or 8 bytes, host byte order).
- * -EBADMSG naming the path for anything else, -EINVAL for NULL. */
-int isched__xen_decode_uint(const char *path, bool is_uint, size_t size, const void *content,
-                            uint64_t *ret);
+/* /cpupool/<id>/credit2-stats/snapshot (xen-patches/INTERFACE.md): a
+ * header of four uint32 (version, nr_stats, nr_buckets, 0), then nr_stats
+ * and nr_buckets uint64, all in the host's byte order. */
+#define ISCHED_XEN_SNAPSHOT_VERSION 1u
+#define ISCHED_XEN_SNAPSHOT_HEADER 16u
+
+/* Decode the content of credit2-stats/snapshot into @p ret: @p is_blob
+ * says whether hypfs typed it XEN_HYPFS_TYPE_BLOB, @p size is its length.
+ * Statistics after the ones isched knows are ignored; ret->present has
+ * the bits of those the snapshot has.  -EBADMSG, naming what is wrong (the
+ * type, the size against the header, the version, the number of buckets),
+ * with *ret untouched; -EINVAL for NULL. */
+int isched__xen_parse_snapshot(bool is_blob, const void *content, size_t size, struct isched__xen_stats *ret);
 
 /* Fill the scheduler counters of @p c that the statistics hold and set
  * their bits in c->valid (ISCHED_CNT_BALANCE only when both balance

@@ -6,9 +6,10 @@
  * hypervisor patches add two hypfs nodes per cpupool (see
  * xen-patches/INTERFACE.md), read and written with libxenhypfs:
  * /cpupool/<id>/credit2-runqueue (the arrangement, writable) and
- * /cpupool/<id>/credit2-stats (scheduler counters).  Whether they exist is
- * found out at run time: without them the backend is advisory (pools
- * cannot be switched).  Pool names come from libxl, which needs xenstored;
+ * /cpupool/<id>/credit2-stats/ (scheduler counters; the backend reads them
+ * all at once from its blob "snapshot").  Whether they exist is found out
+ * at run time: without them the backend is advisory (pools cannot be
+ * switched).  Pool names come from libxl, which needs xenstored;
  * without it pools are named "Pool-<id>", as xl names pool 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -305,66 +306,31 @@ static int hypfs_read_pool(struct xen_backend *x, uint32_t pool, const char *nod
         return 0;
 }
 
-/* Read the unsigned integer leaf /cpupool/<pool>/credit2-stats/<leaf>;
- * -errno from hypfs (-ENOENT: no such leaf), -EBADMSG if it is not one. */
-static int hypfs_read_stat(struct xen_backend *x, uint32_t pool, const char *leaf, uint64_t *ret)
+/* The statistics of a patched pool, all at once: the blob
+ * /cpupool/<id>/credit2-stats/snapshot, one hypercall (xenhypfs_read_raw
+ * asks for up to 4 KiB at first; the snapshot is 2168 bytes).  Returns 1 if
+ * read, 0 if the pool has no snapshot (a hypervisor without it), -errno. */
+static int read_stats(struct xen_backend *x, uint32_t pool, struct isched__xen_stats *s)
 {
         struct xenhypfs_dirent *dirent = NULL;
-        char path[96];
+        char path[64];
         void *content;
         int r;
 
-        snprintf(path, sizeof(path), "/cpupool/%" PRIu32 "/credit2-stats/%s", pool, leaf);
+        memset(s, 0, sizeof(*s));
+        snprintf(path, sizeof(path), "/cpupool/%" PRIu32 "/credit2-stats/snapshot", pool);
         errno = 0;
         content = xenhypfs_read_raw(x->hypfs, path, &dirent);
-        if (!content)
-                return -(errno ? errno : EIO);
-        r = isched__xen_decode_uint(path, dirent->type == xenhypfs_type_uint, dirent->size, content, ret);
+        if (!content) {
+                r = errno ? errno : EIO;
+                if (r == ENOENT || r == ENOTDIR)
+                        return 0;
+                return hypercall_error(r, "reading /cpupool/<id>/credit2-stats/snapshot (hypfs)");
+        }
+        r = isched__xen_parse_snapshot(dirent->type == xenhypfs_type_blob, content, dirent->size, s);
         free(dirent);
         free(content);
-        return r;
-}
-
-/* The statistics of a patched pool: every leaf of credit2-stats/ that
- * exists (the interface lets the hypervisor add some), and the histogram
- * if @p hist (ISCHED_LATENCY_BUCKETS more hypercalls).  Returns 1 if read,
- * 0 if the pool has no credit2-stats/ (a hypervisor without it), -errno. */
-static int read_stats(struct xen_backend *x, uint32_t pool, bool hist, struct isched__xen_stats *s)
-{
-        memset(s, 0, sizeof(*s));
-        for (size_t i = 0; i < isched__xen_nr_stat_leaves; i++) {
-                const struct isched__xen_stat_leaf *l = &isched__xen_stat_leaves[i];
-                int r = hypfs_read_stat(x, pool, l->name, (uint64_t *)((char *)s + l->offset));
-
-                if (r == -ENOENT || r == -ENOTDIR) {
-                        if (i == 0)
-                                return 0;
-                        continue;
-                }
-                if (r < 0)
-                        return r == -EBADMSG ? r : hypercall_error(-r, "reading /cpupool/<id>/credit2-stats/ (hypfs)");
-                s->present |= l->bit;
-        }
-        if (!hist)
-                return 1;
-        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++) {
-                char leaf[32];
-                int r;
-
-                snprintf(leaf, sizeof(leaf), "wake-latency/%u", b);
-                r = hypfs_read_stat(x, pool, leaf, &s->wake_latency_hist[b]);
-                if (r == -ENOENT && b == 0)
-                        return 1; /* no histogram */
-                if (r == -ENOENT)
-                        return isched__error(-EBADMSG,
-                                             "the hypervisor's wake-latency histogram has %u buckets, %u expected "
-                                             "(xen-patches and isched do not match)",
-                                             b, ISCHED_LATENCY_BUCKETS);
-                if (r < 0)
-                        return r == -EBADMSG ? r : hypercall_error(-r, "reading /cpupool/<id>/credit2-stats/wake-latency/ (hypfs)");
-        }
-        s->present |= XSTAT_WAKE_LATENCY;
-        return 1;
+        return r < 0 ? r : 1;
 }
 
 /* The pool's info from the hypervisor; -ENOENT if it does not exist. */
@@ -400,7 +366,7 @@ struct pool_dyn {
         char reason[128];
 };
 
-static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, bool hist, struct pool_dyn *d)
+static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, struct pool_dyn *d)
 {
         char *s = NULL;
         int r;
@@ -436,7 +402,7 @@ static int probe_pool(struct xen_backend *x, const xc_cpupoolinfo_t *info, bool 
                 return r;
         d->switchable = true;
 
-        r = read_stats(x, info->cpupool_id, hist, &d->stats);
+        r = read_stats(x, info->cpupool_id, &d->stats);
         if (r < 0)
                 return r;
         d->have_stats = r == 1;
@@ -470,7 +436,7 @@ static int fill_pool_info(struct xen_backend *x, const xc_cpupoolinfo_t *info,
         for (unsigned c = 0; c < x->nr_cpus; c++)
                 p->nr_pcpus += cpu_in_map(info, c);
 
-        r = probe_pool(x, info, false, &d);
+        r = probe_pool(x, info, &d);
         if (r < 0)
                 return r;
         p->can_switch = r == 1;
@@ -740,7 +706,7 @@ static int xen_read_counters(struct isched_backend *b, uint32_t pool, struct isc
         c.version = ISCHED_COUNTERS_VERSION;
         for (unsigned cpu = 0; cpu < x->nr_cpus; cpu++)
                 c.nr_pcpus += cpu_in_map(info, cpu);
-        r = probe_pool(x, info, true, &d);
+        r = probe_pool(x, info, &d);
         if (r < 0)
                 goto out;
         c.arrangement = d.arrangement;
@@ -778,7 +744,7 @@ static int xen_get_arrangement(struct isched_backend *b, uint32_t pool, enum isc
                                   pool, sched_name(info->sched_id));
                 goto out;
         }
-        r = probe_pool(x, info, false, &d);
+        r = probe_pool(x, info, &d);
         if (r >= 0) {
                 *ret = d.arrangement;
                 r = 0;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer harness: what the xen backend reads from the hypervisor: a
- * credit2-stats integer leaf (its hypfs type and size), an arrangement name
- * and the Xen command line, and the runqueue prediction on the topology it
- * reads (lib/backend/xen-parse.c).  The hypervisor is trusted, but a
+/* libFuzzer harness: what the xen backend reads from the hypervisor: the
+ * credit2-stats snapshot blob (its hypfs type and bytes), an arrangement
+ * name and the Xen command line, and the runqueue prediction on the
+ * topology it reads (lib/backend/xen-parse.c).  The hypervisor is trusted, but a
  * patched or future Xen may report what this code did not expect. */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,19 +53,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct isched_counters c = { .version = ISCHED_COUNTERS_VERSION };
         enum isched_arrangement a;
         char *text = fuzz_strndup(data, size), value[16];
-        uint64_t v = 0;
         int r;
 
         fuzz_quiet();
-        if (size >= 2) {
-                size_t len = data[0] % 17;
-
-                r = isched__xen_decode_uint("/fuzz", data[1] & 1, len <= size - 2 ? len : size - 2, data + 2,
-                                            &v);
+        /* The input as a snapshot: the first byte says whether hypfs typed
+         * it a blob, the rest is its content. */
+        if (size >= 1) {
+                memset(&s, 0x5a, sizeof(s));
+                r = isched__xen_parse_snapshot(data[0] & 1, data + 1, size - 1, &s);
                 FUZZ_ASSERT(r == 0 || r == -EBADMSG);
-                s.present = data[1];
-                s.wakeups = v;
-                isched__xen_stats_to_counters(&s, &c);
+                if (r == 0) {
+                        FUZZ_ASSERT(size - 1 >= ISCHED_XEN_SNAPSHOT_HEADER + 8 * ISCHED_LATENCY_BUCKETS);
+                        FUZZ_ASSERT(s.present & XSTAT_WAKE_LATENCY);
+                        isched__xen_stats_to_counters(&s, &c);
+                        FUZZ_ASSERT(c.valid & ISCHED_CNT_LATENCY);
+                } else {
+                        FUZZ_ASSERT(s.present == 0x5a5a5a5au); /* untouched */
+                }
         }
         r = isched__xen_parse_arrangement(text, &a);
         FUZZ_ASSERT(r == -EBADMSG || (r == 0 && (unsigned)a < ISCHED_ARR_COUNT));

@@ -9,36 +9,110 @@
 #include "backend/xen-parse.h"
 #include "util/util.h"
 
-static void test_decode_uint(void)
+/* A snapshot as the hypervisor lays it out: header, nr_stats values, then
+ * nr_buckets; value i is base + i.  Returns its size. */
+static size_t make_snapshot(unsigned char *buf, uint32_t version, uint32_t nr_stats, uint32_t nr_buckets,
+                            uint64_t base)
 {
-        const uint8_t u8 = 200;
-        const uint16_t u16 = 60000;
-        const uint32_t u32 = 4000000000u;
-        const uint64_t u64 = UINT64_MAX - 1;
-        const char bytes[16] = { 0 };
-        uint64_t v = 0;
+        const uint32_t hdr[4] = { version, nr_stats, nr_buckets, 0 };
 
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 1, &u8, &v), 0);
-        CU_ASSERT_EQUAL(v, 200u);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 2, &u16, &v), 0);
-        CU_ASSERT_EQUAL(v, 60000u);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 4, &u32, &v), 0);
-        CU_ASSERT_EQUAL(v, 4000000000u);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/a", true, 8, &u64, &v), 0);
-        CU_ASSERT_EQUAL(v, UINT64_MAX - 1);
+        memcpy(buf, hdr, sizeof(hdr));
+        for (uint32_t i = 0; i < nr_stats + nr_buckets; i++) {
+                uint64_t v = base + i;
 
-        /* Not an unsigned integer, or one of an odd size: refused, with the
-         * node named, and the value untouched. */
-        v = 7;
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/cpupool/0/credit2-stats/wakeups", false, 8, &u64, &v),
-                        -EBADMSG);
-        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "/cpupool/0/credit2-stats/wakeups"));
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/b", true, 3, bytes, &v), -EBADMSG);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/b", true, 16, bytes, &v), -EBADMSG);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/b", true, 0, bytes, &v), -EBADMSG);
-        CU_ASSERT_EQUAL(v, 7u);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint(NULL, true, 8, &u64, &v), -EINVAL);
-        CU_ASSERT_EQUAL(isched__xen_decode_uint("/c", true, 8, NULL, &v), -EINVAL);
+                memcpy(buf + 16 + 8 * (size_t)i, &v, 8);
+        }
+        return 16 + 8 * ((size_t)nr_stats + nr_buckets);
+}
+
+static void test_parse_snapshot(void)
+{
+        static unsigned char buf[16 + 8 * 400];
+        struct isched__xen_stats s;
+        size_t n;
+
+        /* Version 1 as the series makes it: 13 statistics, 256 buckets,
+         * 2168 bytes. */
+        n = make_snapshot(buf, 1, 13, 256, 1000);
+        CU_ASSERT_EQUAL(n, 2168u);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), 0);
+        CU_ASSERT_EQUAL(s.nr_runqueues, 1000u);
+        CU_ASSERT_EQUAL(s.max_cpus_runqueue, 1001u);
+        CU_ASSERT_EQUAL(s.rearrangements, 1002u);
+        CU_ASSERT_EQUAL(s.freeze_last_ns, 1003u);
+        CU_ASSERT_EQUAL(s.freeze_max_ns, 1004u);
+        CU_ASSERT_EQUAL(s.freeze_total_ns, 1005u);
+        CU_ASSERT_EQUAL(s.wakeups, 1006u);
+        CU_ASSERT_EQUAL(s.context_switches, 1007u);
+        CU_ASSERT_EQUAL(s.migrations, 1008u);
+        CU_ASSERT_EQUAL(s.balance_checks, 1009u);
+        CU_ASSERT_EQUAL(s.balance_moves, 1010u);
+        CU_ASSERT_EQUAL(s.runnable_wait_ns, 1011u);
+        CU_ASSERT_EQUAL(s.wake_latency_negative, 1012u);
+        CU_ASSERT_EQUAL(s.wake_latency_hist[0], 1013u);
+        CU_ASSERT_EQUAL(s.wake_latency_hist[255], 1013u + 255);
+        CU_ASSERT_EQUAL(s.present, XSTAT_NR_RUNQUEUES | XSTAT_MAX_CPUS_RUNQUEUE | XSTAT_REARRANGEMENTS |
+                                           XSTAT_FREEZE | XSTAT_WAKEUPS | XSTAT_CONTEXT_SWITCHES |
+                                           XSTAT_MIGRATIONS | XSTAT_BALANCE_CHECKS | XSTAT_BALANCE_MOVES |
+                                           XSTAT_RUNNABLE_WAIT | XSTAT_WAKE_LATENCY_NEGATIVE |
+                                           XSTAT_WAKE_LATENCY);
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* The bytes themselves, on x86 (little-endian, as Xen writes
+         * them there): version 1, 13 statistics, 256 buckets. */
+        {
+                static const unsigned char header[16] = { 1, 0, 0, 0, 13, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+                static const unsigned char wakeups[8] = { 0x15, 0xcd, 0x5b, 0x07, 0, 0, 0, 0 };
+
+                CU_ASSERT_EQUAL(memcmp(buf, header, 16), 0);
+                memcpy(buf + 16 + 8 * 6, wakeups, 8);
+                CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), 0);
+                CU_ASSERT_EQUAL(s.wakeups, 123456789u);
+        }
+#endif
+
+        /* A newer hypervisor with two more statistics: they are skipped,
+         * the histogram is found after them. */
+        n = make_snapshot(buf, 1, 15, 256, 7);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), 0);
+        CU_ASSERT_EQUAL(s.wake_latency_negative, 7u + 12);
+        CU_ASSERT_EQUAL(s.wake_latency_hist[0], 7u + 15);
+        CU_ASSERT_EQUAL(s.wake_latency_hist[255], 7u + 15 + 255);
+
+        /* An older one with only 4: those are present, the rest is not;
+         * freeze-last-ns alone does not make XSTAT_FREEZE. */
+        n = make_snapshot(buf, 1, 4, 256, 50);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), 0);
+        CU_ASSERT_EQUAL(s.present, XSTAT_NR_RUNQUEUES | XSTAT_MAX_CPUS_RUNQUEUE | XSTAT_REARRANGEMENTS |
+                                           XSTAT_WAKE_LATENCY);
+        CU_ASSERT_EQUAL(s.rearrangements, 52u);
+        CU_ASSERT_EQUAL(s.freeze_last_ns, 53u);
+        CU_ASSERT_EQUAL(s.wakeups, 0u);
+        CU_ASSERT_EQUAL(s.wake_latency_hist[0], 54u);
+
+        /* Refused, naming what is wrong, leaving *ret untouched. */
+        n = make_snapshot(buf, 1, 13, 256, 0);
+        memset(&s, 0xab, sizeof(s));
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(false, buf, n, &s), -EBADMSG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "not a blob"));
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, 15, &s), -EBADMSG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "15 bytes"));
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n - 1, &s), -EBADMSG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "2167 bytes"));
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n + 8, &s), -EBADMSG);
+        n = make_snapshot(buf, 2, 13, 256, 0);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), -EBADMSG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "version 2"));
+        n = make_snapshot(buf, 1, 13, 128, 0);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), -EBADMSG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "128 buckets"));
+        /* A header whose counts overflow 32 bits is a size mismatch. */
+        n = make_snapshot(buf, 1, 13, 256, 0);
+        memcpy(buf + 4, (const uint32_t[]){ UINT32_MAX }, 4);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, &s), -EBADMSG);
+        CU_ASSERT_EQUAL(s.wakeups, 0xababababababababu);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, NULL, n, &s), -EINVAL);
+        CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, NULL), -EINVAL);
 }
 
 /* The patch series as text: every patch that xen-patches/series lists. */
@@ -80,8 +154,8 @@ static char *read_series(void)
         return text;
 }
 
-/* Every leaf the backend reads is one the hypervisor series creates (a
- * name that drifted would read as "absent" and silently lose a counter),
+/* Every statistic the backend knows is one the hypervisor series creates,
+ * in the snapshot's order (a drifted order would silently swap counters),
  * and every statistic the series names is read. */
 static void test_stat_leaves_match_series(void)
 {
@@ -112,7 +186,48 @@ static void test_stat_leaves_match_series(void)
         CU_ASSERT_EQUAL(in_series, isched__xen_nr_stat_leaves);
         for (size_t i = 0; i < isched__xen_nr_stat_leaves; i++)
                 CU_ASSERT(seen[i]);
-        /* Same histogram: 256 buckets, named 0..255, as counters.h has. */
+        /* The snapshot has the statistics in the order of enum
+         * sched_pool_stat ('+    SCHED_POOL_STAT_X,' lines), which must
+         * be the order of isched__xen_stat_leaves. */
+        {
+                unsigned pos = 0;
+
+                for (p = text; (p = strstr(p, "\n+    SCHED_POOL_STAT_")) != NULL; p++) {
+                        const char *id = p + strlen("\n+    ");
+                        size_t idlen = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+                        char key[80];
+                        const char *entry, *q;
+
+                        if (!strncmp(id, "SCHED_POOL_STAT_WAKE_LATENCY,", idlen + 1))
+                                break;
+                        snprintf(key, sizeof(key), "[%.*s]", (int)idlen, id);
+                        entry = strstr(text, key);
+                        CU_ASSERT_PTR_NOT_NULL_FATAL(entry);
+                        q = entry + strlen(key);
+                        q += strspn(q, " ");
+                        CU_ASSERT_FATAL(q[0] == '=');
+                        q++;
+                        q += strspn(q, " ");
+                        CU_ASSERT_FATAL(q[0] == '"');
+                        q++;
+                        CU_ASSERT_FATAL(pos < isched__xen_nr_stat_leaves);
+                        if (strncmp(q, isched__xen_stat_leaves[pos].name, strlen(isched__xen_stat_leaves[pos].name)) ||
+                            q[strlen(isched__xen_stat_leaves[pos].name)] != '"')
+                                fprintf(stderr, "snapshot value %u: the series has %.*s, the backend %s\n", pos,
+                                        (int)strcspn(q, "\""), q, isched__xen_stat_leaves[pos].name);
+                        CU_ASSERT_EQUAL(strncmp(q, isched__xen_stat_leaves[pos].name,
+                                                strlen(isched__xen_stat_leaves[pos].name)), 0);
+                        pos++;
+                }
+                CU_ASSERT_EQUAL(pos, isched__xen_nr_stat_leaves);
+        }
+        /* The snapshot's header as the backend reads it. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "#define CPUPOOL_STATS_SNAPSHOT_VERSION 1\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "+    uint32_t version;\n+    uint32_t nr_stats;\n"
+                                            "+    uint32_t nr_buckets;\n+    uint32_t pad;\n"
+                                            "+    uint64_t vals[SCHED_POOL_STAT_NR];\n"));
+        CU_ASSERT_EQUAL(ISCHED_XEN_SNAPSHOT_VERSION, 1u);
+        /* Same histogram: 256 buckets, as counters.h has. */
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "#define SCHED_WAKE_LATENCY_BUCKETS 256"));
         CU_ASSERT_EQUAL(ISCHED_LATENCY_BUCKETS, 256);
         free(text);
@@ -363,7 +478,7 @@ int isched_test_register(void)
 
         if (!s)
                 return -1;
-        if (!CU_add_test(s, "hypfs unsigned integer leaves", test_decode_uint) ||
+        if (!CU_add_test(s, "credit2-stats snapshot", test_parse_snapshot) ||
             !CU_add_test(s, "credit2-stats leaves are the series' names", test_stat_leaves_match_series) ||
             !CU_add_test(s, "credit2-stats to counters", test_stats_to_counters) ||
             !CU_add_test(s, "arrangement text", test_arrangement_text) ||
