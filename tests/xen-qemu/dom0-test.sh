@@ -268,6 +268,13 @@ patched_tests() {
         else
                 fail "STATS_MOVE: statistics did not move in 3 s under load (guests: ${GUESTS:-none}): $win"
         fi
+        # The snapshot blob (what the backend reads, one hypercall) against
+        # the integer leaves read right after it (xenhypfs cat's view).
+        if run 60 xen-probe snapshot Pool-0 && grep -q 'PROBE OK snapshot' $OUT; then
+                pass SNAPSHOT "$(grep -c '^PROBE SNAPSHOT ' $OUT) statistics, each at most its leaf"
+        else
+                fail "SNAPSHOT: the snapshot blob and the credit2-stats leaves disagree (rc=$RC)"
+        fi
 
         # The agent, for real: decisions and switches.
         r0=$(stat_of rearrangements)

@@ -268,7 +268,7 @@ required() {
         case $1 in
         patched) echo "XL_STOCK PROBE_POOLS NUMA_NODES ISCHED_POOLS RQ_Pool-0_cpu RQ_Pool-0_core RQ_Pool-0_socket
                        RQ_Pool-0_node RQ_Pool-0_all NODE_STRICT POOL_NODES RQ_p1_cpu RQ_p1_core
-                       RQ_p1_node STATS_MOVE ISCHED_RUN ISCHED_EXPLAIN POOL_LOCK FREEZE_SWEEP STRESS
+                       RQ_p1_node STATS_MOVE SNAPSHOT ISCHED_RUN ISCHED_EXPLAIN POOL_LOCK FREEZE_SWEEP STRESS
                        POOL_RESTORED NO_ASSERT"
                  [ "$GUESTS" = 1 ] && echo "GUESTS_UP GUESTS_RUNNING RUNSTATE" ;;
         stock) echo "XL_STOCK ADVISORY_POOLS ADVISORY_SET STOCK_COUNTERS STOCK_PREDICT ISCHED_POOLS_ADVISORY

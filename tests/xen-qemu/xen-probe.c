@@ -12,6 +12,9 @@
  *   xen-probe plan POOL ARR           the runqueues the backend predicts for
  *                                     ARR, with their CPUs, as the 'r' debug
  *                                     key prints them ("0:0-3 1:4-7")
+ *   xen-probe snapshot POOL           the raw credit2-stats/snapshot blob in
+ *                                     hex, decoded, and checked against the
+ *                                     integer leaves read right after it
  * POOL is a cpupool name.  Exit status 0 on success, 1 on failure. */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include <xenctrl.h>
+#include <xenhypfs.h>
 
 #include "backend/xen-parse.h"
 #include "intellisched/intellisched.h"
@@ -291,6 +295,66 @@ out:
         return rc;
 }
 
+/* The snapshot blob as the backend reads it, printed as hex (the bytes
+ * tests/xen/ checks the parser with), then each integer leaf of
+ * credit2-stats/: constants equal, counters no smaller (they only grow). */
+static int cmd_snapshot(const struct isched_pool_info *p)
+{
+        xenhypfs_handle *h = xenhypfs_open(NULL, 0);
+        struct xenhypfs_dirent *dirent = NULL;
+        struct isched__xen_stats s;
+        char path[96];
+        unsigned char *buf;
+        int r, bad = 0;
+
+        if (!h)
+                return fail("xenhypfs_open", -errno);
+        snprintf(path, sizeof(path), "/cpupool/%" PRIu32 "/credit2-stats/snapshot", p->id);
+        buf = xenhypfs_read_raw(h, path, &dirent);
+        if (!buf) {
+                r = -errno;
+                xenhypfs_close(h);
+                return fail(path, r);
+        }
+        printf("PROBE SNAPSHOT-HEX pool=%s type=%u size=%zu ", p->name, dirent->type, dirent->size);
+        for (size_t i = 0; i < dirent->size; i++)
+                printf("%02x", buf[i]);
+        printf("\n");
+        r = isched__xen_parse_snapshot(dirent->type == xenhypfs_type_blob, buf, dirent->size, &s);
+        free(buf);
+        free(dirent);
+        if (r < 0) {
+                xenhypfs_close(h);
+                return fail("parse_snapshot", r);
+        }
+        for (size_t i = 0; i < isched__xen_nr_stat_leaves; i++) {
+                const struct isched__xen_stat_leaf *l = &isched__xen_stat_leaves[i];
+                uint64_t snap = *(const uint64_t *)((const char *)&s + l->offset), leaf;
+                bool constant = l->bit == XSTAT_NR_RUNQUEUES || l->bit == XSTAT_MAX_CPUS_RUNQUEUE;
+                char *text;
+
+                snprintf(path, sizeof(path), "/cpupool/%" PRIu32 "/credit2-stats/%s", p->id, l->name);
+                text = xenhypfs_read(h, path);
+                if (!text) {
+                        printf("PROBE FAIL %s: %s\n", path, strerror(errno));
+                        bad = 1;
+                        continue;
+                }
+                leaf = strtoull(text, NULL, 10);
+                free(text);
+                printf("PROBE SNAPSHOT %s=%" PRIu64 " leaf=%" PRIu64 "\n", l->name, snap, leaf);
+                if (constant ? leaf != snap : leaf < snap) {
+                        printf("PROBE FAIL %s: snapshot %" PRIu64 ", leaf %" PRIu64 "\n", l->name, snap, leaf);
+                        bad = 1;
+                }
+        }
+        xenhypfs_close(h);
+        if (bad)
+                return 1;
+        printf("PROBE OK snapshot\n");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct isched_backend *b = NULL;
@@ -298,7 +362,7 @@ int main(int argc, char **argv)
         int r, rc = 1;
 
         if (argc < 2) {
-                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle|plan [POOL [ARG]]\n");
+                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle|plan|snapshot [POOL [ARG]]\n");
                 return 2;
         }
         if (getenv("XEN_PROBE_DEBUG"))
@@ -332,6 +396,8 @@ int main(int argc, char **argv)
                 rc = cmd_cycle(b, &pool, strtoul(argv[3], NULL, 10));
         else if (strcmp(argv[1], "plan") == 0 && argc > 3)
                 rc = cmd_plan(&pool, argv[3]);
+        else if (strcmp(argv[1], "snapshot") == 0)
+                rc = cmd_snapshot(&pool);
         else {
                 fprintf(stderr, "xen-probe: unknown command or missing argument\n");
                 rc = 2;
