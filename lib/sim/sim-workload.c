@@ -116,8 +116,13 @@ int sim_json_parse(const char *json, const char *origin, const char *root, cJSON
         if (!doc) {
                 const char *at = cJSON_GetErrorPtr();
                 size_t off = at && at >= json ? (size_t)(at - json) : 0;
+                unsigned line, column;
 
-                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", origin, off);
+                isched__text_position(json, strlen(json), off, &line, &column);
+                return isched__error(-EINVAL,
+                                     "%s: not valid JSON at line %u, column %u (byte %zu): fix the file "
+                                     "(docs/simulator.md describes the format)",
+                                     origin, line, column, off);
         }
         while (end && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
                 end++;

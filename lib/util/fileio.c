@@ -201,3 +201,21 @@ int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t 
                 *ret_len = used;
         return 0;
 }
+
+void isched__text_position(const char *text, size_t len, size_t off, unsigned *ret_line, unsigned *ret_column)
+{
+        unsigned line = 1, column = 1;
+
+        if (off > len)
+                off = len;
+        for (size_t i = 0; i < off; i++) {
+                if (text[i] == '\n') {
+                        line++;
+                        column = 1;
+                } else {
+                        column++;
+                }
+        }
+        *ret_line = line;
+        *ret_column = column;
+}

@@ -56,6 +56,10 @@ void isched__remove_stale_temps(const char *path);
  * buffer the caller frees. */
 int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t *ret_len);
 
+/* The 1-based line and column of byte offset off in text (len bytes), for
+ * error messages about a file someone can open in an editor. */
+void isched__text_position(const char *text, size_t len, size_t off, unsigned *ret_line, unsigned *ret_column);
+
 /* True if x is finite (not NaN, not infinite). */
 static inline bool isched__finite(double x)
 {

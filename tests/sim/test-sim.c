@@ -603,6 +603,7 @@ static void expect_bad(const char *json, const char *field)
 static void test_bad_workloads(void)
 {
         expect_bad("{", "not valid JSON");
+        expect_bad("{\n\t\"topology\": \"1n1s2c2t\",\n\t\"domains\": [,]\n}", "at line 3, column 14");
         expect_bad("[]", "must be a JSON object");
         expect_bad("{\"domains\": []}", "topology");
         expect_bad("{\"topology\": \"2x2\", \"domains\": []}", "topology");
