@@ -115,6 +115,64 @@ static void test_parse_snapshot(void)
         CU_ASSERT_EQUAL(isched__xen_parse_snapshot(true, buf, n, NULL), -EINVAL);
 }
 
+/* A snapshot the patched hypervisor really returned, under QEMU (dom0's
+ * xen-probe snapshot, in the e2e's serial log): "type=T size=N HEX" after
+ * '#' comment lines.  Returns the size, 0 if unreadable. */
+static size_t read_hex_snapshot(const char *name, unsigned char *buf, size_t cap, unsigned *ret_type)
+{
+        char path[4096], line[8192];
+        size_t size = 0, n = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", ISCHED_XEN_TEST_DATA, name);
+        f = fopen(path, "r");
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f)) {
+                const char *hex;
+
+                if (line[0] == '#')
+                        continue;
+                if (sscanf(line, "type=%u size=%zu", ret_type, &size) != 2 || size > cap ||
+                    !(hex = strchr(strchr(line, ' ') + 1, ' ')))
+                        break;
+                for (hex++; n < size && sscanf(hex + 2 * n, "%2hhx", &buf[n]) == 1; n++)
+                        ;
+                break;
+        }
+        fclose(f);
+        return n == size ? size : 0;
+}
+
+/* The real bytes: decoded, and what the interface promises holds in them. */
+static void test_snapshot_from_qemu(void)
+{
+        static unsigned char buf[4096];
+        struct isched__xen_stats s;
+        unsigned type = 0;
+        size_t n = read_hex_snapshot("snapshot-qemu.hex", buf, sizeof(buf), &type);
+        uint64_t hist = 0;
+
+        CU_ASSERT_EQUAL_FATAL(n, 2168u);
+        CU_ASSERT_EQUAL(type, 1u); /* xenhypfs_type_blob */
+        CU_ASSERT_EQUAL_FATAL(isched__xen_parse_snapshot(type == 1, buf, n, &s), 0);
+        CU_ASSERT_EQUAL(s.present & XSTAT_WAKE_LATENCY, XSTAT_WAKE_LATENCY);
+        /* The e2e's machine: Pool-0 has 4 of 8 CPUs (2 sockets x 2 cores x
+         * 2 threads), the default cap. */
+        CU_ASSERT(s.nr_runqueues >= 1 && s.nr_runqueues <= 4);
+        CU_ASSERT_EQUAL(s.max_cpus_runqueue, 16u);
+        CU_ASSERT(s.freeze_last_ns <= s.freeze_max_ns);
+        CU_ASSERT(s.freeze_max_ns <= s.freeze_total_ns);
+        CU_ASSERT(s.rearrangements > 0 ? s.freeze_max_ns > 0 : s.freeze_total_ns == 0);
+        for (unsigned b = 0; b < ISCHED_LATENCY_BUCKETS; b++)
+                hist += s.wake_latency_hist[b];
+        /* Every counted wakeup ends in the histogram or the negative
+         * counter, or is still pending: wakeups bounds their sum. */
+        CU_ASSERT(hist > 0);
+        CU_ASSERT(s.wakeups >= hist + s.wake_latency_negative);
+        CU_ASSERT(s.context_switches > 0);
+}
+
 /* The patch series as text: every patch that xen-patches/series lists. */
 static char *read_series(void)
 {
@@ -479,6 +537,7 @@ int isched_test_register(void)
         if (!s)
                 return -1;
         if (!CU_add_test(s, "credit2-stats snapshot", test_parse_snapshot) ||
+            !CU_add_test(s, "credit2-stats snapshot from the hypervisor", test_snapshot_from_qemu) ||
             !CU_add_test(s, "credit2-stats leaves are the series' names", test_stat_leaves_match_series) ||
             !CU_add_test(s, "credit2-stats to counters", test_stats_to_counters) ||
             !CU_add_test(s, "arrangement text", test_arrangement_text) ||
