@@ -245,10 +245,9 @@ static void zig_init(struct sim_zig *z)
         }
 }
 
-static double zig_exp(const struct sim_zig *z, uint64_t *s)
+static __attribute__((noinline)) double zig_exp_slow(const struct sim_zig *z, uint64_t *s, uint64_t r)
 {
         for (;;) {
-                uint64_t r = rng_next(s) >> 3;
                 const unsigned i = (unsigned)(r & 255);
                 double x;
 
@@ -260,7 +259,19 @@ static double zig_exp(const struct sim_zig *z, uint64_t *s)
                         return ZIG_R - log(1.0 - rng_uniform(s));
                 if ((z->fe[i - 1] - z->fe[i]) * rng_uniform(s) + z->fe[i] < exp(-x))
                         return x;
+                r = rng_next(s) >> 3;
         }
+}
+
+/* The first try inline (99% of draws end there), the rest out of line. */
+static inline double zig_exp(const struct sim_zig *z, uint64_t *s)
+{
+        const uint64_t r0 = rng_next(s) >> 3, r = r0 >> 8;
+        const unsigned i = (unsigned)(r0 & 255);
+
+        if (r < z->ke[i])
+                return (double)r * z->we[i];
+        return zig_exp_slow(z, s, r0);
 }
 
 /* An exponential time of mean @p mean, at most 20 means. */
