@@ -57,6 +57,11 @@ int cli_backend_opt(struct cli_backend_opts *o, int opt, const char *arg, const 
                 o->observation = arg;
                 return 1;
         case CLI_OPT_GUEST_WEIGHTS:
+                if (isched_backend_check_guest_weights(arg) < 0) {
+                        cli_error("%s: %s", label_or(label, "guest-weights", buf, sizeof(buf)),
+                                  isched_last_error());
+                        return -1;
+                }
                 o->guest_weights = arg;
                 return 1;
         case CLI_OPT_GUEST_SHARE_CAP:

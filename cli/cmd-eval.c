@@ -56,7 +56,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: isched eval --log FILE [--policy KIND ...|--policy static:ARR|--policy uniform|\n"
                    "                   --model FILE] [--label score|reward] [--guard-rounds exclude|replay]\n"
-                   "                   [--interval hac|bootstrap|iid] [--pool NAME] [--json]\n"
+                   "                   [--interval states|hac|bootstrap|iid] [--pool NAME] [--json]\n"
                    "\n"
                    "Estimate, from a decision log written by 'isched run --log', what a target\n"
                    "policy would have got on the logged windows: their mean window score (the\n"
@@ -83,7 +83,10 @@ static void usage(FILE *f)
                    "  --label L          score (default: the reward window's score) or reward\n"
                    "                     (what the agent learned: the score minus the baseline's)\n"
                    "  --guard-rounds G   exclude (default) or replay (see above)\n"
-                   "  --interval M       hac (default: Newey-West), bootstrap (circular block\n"
+                   "  --interval M       states (default: hac plus the variance of the state the\n"
+                   "                     target's own switches would leave, e.g. the one state a\n"
+                   "                     fixed arrangement is held in), hac (Newey-West: the mean\n"
+                   "                     over the states the log saw), bootstrap (circular block\n"
                    "                     bootstrap) or iid (rounds independent, for comparison)\n"
                    "  --block N          rounds per block of the interval (default: automatic)\n"
                    "  --folds K          cross-fitting folds of the reward model (default 5)\n"
@@ -106,7 +109,11 @@ struct event {
         bool has_reward;
         double window_score;  /* the reward window's score (NaN: none) */
         bool deterministic;   /* the safety layer or a guard decided the arm */
+        size_t episode;       /* its stretch of one arm in its pool (a new one at every change of arm) */
 };
+
+/* The pools of a log: each one's decisions are one history. */
+#define EVAL_MAX_POOLS 64
 
 struct events {
         struct event *v;
@@ -116,6 +123,11 @@ struct events {
         size_t unclassified;    /* lines without reason: which rounds the guards decided is unknown */
         uint32_t d;
         uint32_t arm_mask; /* arms the logging policy could choose (0: not logged) */
+        char *pools[EVAL_MAX_POOLS];      /* the pools seen */
+        uint32_t pool_arm[EVAL_MAX_POOLS]; /* each one's arm in force, and its stretch */
+        size_t pool_episode[EVAL_MAX_POOLS];
+        unsigned n_pools;
+        size_t episodes;
         bool agent_features; /* the first line's features are this isched's (ISCHED_FEATURE_SCHEMA) */
 };
 
@@ -263,6 +275,31 @@ static bool has_agent_features(const cJSON *o)
         return true;
 }
 
+/* The stretch of e's arm in its pool (lines without a pool member are
+ * one pool): a new one whenever the pool's arm changes.  False if there
+ * are too many pools to follow. */
+static bool stretch_of(struct events *ev, const cJSON *pool, struct event *e)
+{
+        const char *name = cJSON_IsString(pool) ? pool->valuestring : "";
+        unsigned k;
+
+        for (k = 0; k < ev->n_pools; k++)
+                if (strcmp(ev->pools[k], name) == 0)
+                        break;
+        if (k == ev->n_pools) {
+                if (k == EVAL_MAX_POOLS || !(ev->pools[k] = strdup(name)))
+                        return false;
+                ev->n_pools++;
+                ev->pool_arm[k] = e->arm;
+                ev->pool_episode[k] = ev->episodes++;
+        } else if (ev->pool_arm[k] != e->arm) {
+                ev->pool_arm[k] = e->arm;
+                ev->pool_episode[k] = ev->episodes++;
+        }
+        e->episode = ev->pool_episode[k];
+        return true;
+}
+
 /* label_score: the window score is what will be estimated, so a log
  * without it (an older agent's) is refused. */
 static int read_log(const char *path, const char *pool, bool label_score, struct events *ev)
@@ -296,6 +333,11 @@ static int read_log(const char *path, const char *pool, bool label_score, struct
                                  sizeof(err));
                 if (ok && !skip && ev->n == 0)
                         ev->agent_features = has_agent_features(o);
+                if (ok && !skip && !stretch_of(ev, cJSON_GetObjectItemCaseSensitive(o, "pool"), &e)) {
+                        snprintf(err, sizeof(err), "more than %d pools in one log: evaluate one at a time with "
+                                 "--pool NAME", EVAL_MAX_POOLS);
+                        ok = false;
+                }
                 cJSON_Delete(o);
                 if (!ok) {
                         cli_error("%s:%zu: %s", path, lineno, err);
@@ -445,6 +487,7 @@ static int evaluate(const struct events *ev, struct target *t, bool label_score,
                 rd->propensity = e->propensity;
                 rd->label = label;
                 rd->deterministic = e->deterministic;
+                rd->episode = e->episode;
                 match += choice == e->arm;
                 k++;
         }
@@ -473,7 +516,7 @@ static cJSON *estimate_json(const struct ope_interval *e)
         return o;
 }
 
-static const char *const interval_names[] = { "hac", "bootstrap", "iid" };
+static const char *const interval_names[] = { "hac", "bootstrap", "iid", "states" };
 static const char *const guard_round_names[] = { "exclude", "replay" };
 
 /* What deserves a warning; NULL-terminated, at most 4. */
@@ -531,6 +574,7 @@ static void print_results(const char *log, const struct target *t, const struct 
                 cJSON_AddStringToObject(doc, "recommended", "dr");
                 cJSON_AddItemToObject(doc, "support", estimate_json(&p->support));
                 cJSON_AddNumberToObject(doc, "effective_sample_size", p->ess);
+                cJSON_AddNumberToObject(doc, "state_sd", sqrt(p->state_var));
                 cJSON_AddItemToObject(doc, "match_rate", num_json(res->match_rate));
                 m = cJSON_AddObjectToObject(doc, "reward_model");
                 cJSON_AddStringToObject(m, "kind", "ridge-per-arm");
@@ -564,6 +608,8 @@ static void print_results(const char *log, const struct target *t, const struct 
         printf("reward model: per-arm ridge regression, unpenalised intercept, lambda %g, cross-fitted over %u "
                "folds of consecutive rounds\n",
                o->lambda, p->folds);
+        printf("state: sd %.4f of the target's value from the state its own switches would leave (%s)\n",
+               sqrt(p->state_var), o->interval == OPE_INTERVAL_STATES ? "in the intervals" : "not in the intervals");
         printf("support %.3f [%.3f, %.3f] of the target's probability; effective sample size %.1f of %zu",
                p->support.value, p->support.low, p->support.high, p->ess, p->rounds);
         if (isfinite(res->match_rate))
@@ -627,8 +673,9 @@ static bool parse_choice(const char *option, const char *arg, const char *const 
                         *ret = (int)i;
                         return true;
                 }
-        cli_error("eval: %s %s: not one of %s%s%s%s%s", option, arg, names[0], n > 1 ? ", " : "",
-                  n > 1 ? names[1] : "", n > 2 ? ", " : "", n > 2 ? names[2] : "");
+        cli_error("eval: %s %s: not one of %s%s%s%s%s%s%s", option, arg, names[0], n > 1 ? ", " : "",
+                  n > 1 ? names[1] : "", n > 2 ? ", " : "", n > 2 ? names[2] : "", n > 3 ? ", " : "",
+                  n > 3 ? names[3] : "");
         return false;
 }
 
@@ -727,7 +774,7 @@ int cmd_eval(int argc, char **argv)
                         oo.guard_rounds = (enum ope_guard_rounds)choice;
                         break;
                 case OPT_INTERVAL:
-                        if (!parse_choice("--interval", optarg, interval_names, 3, &choice))
+                        if (!parse_choice("--interval", optarg, interval_names, 4, &choice))
                                 return cli_usage_hint("eval ");
                         oo.interval = (enum ope_interval_method)choice;
                         break;
@@ -811,6 +858,8 @@ int cmd_eval(int argc, char **argv)
         print_results(log, &t, &ev, &res, &oo, json);
 out:
         isched_policy_free(t.policy);
+        for (unsigned k = 0; k < ev.n_pools; k++)
+                free(ev.pools[k]);
         free(ev.v);
         return rc;
 }

@@ -14,7 +14,7 @@ void ope_options_init(struct ope_options *o)
 {
         *o = (struct ope_options){
                 .guard_rounds = OPE_GUARD_EXCLUDE,
-                .interval = OPE_INTERVAL_HAC,
+                .interval = OPE_INTERVAL_STATES,
                 .folds = 5,
                 .lambda = 1.0,
                 .block = 0,
@@ -239,9 +239,10 @@ static double ratio(const struct series *s, const size_t *idx, size_t n)
 }
 
 /* state_lags: the automatic lags of the host's state (see
- * ope_estimate), a floor for the estimate's own. */
+ * ope_estimate), a floor for the estimate's own; state_var: what the
+ * states interval adds to hac's variance. */
 static int interval(const struct series *s, size_t n, const struct ope_options *o, uint32_t state_lags,
-                    struct ope_interval *ret)
+                    double state_var, struct ope_interval *ret)
 {
         const double value = ratio(s, NULL, n);
         const uint32_t own = auto_bandwidth(s->psi, n);
@@ -296,10 +297,104 @@ static int interval(const struct series *s, size_t n, const struct ope_options *
         }
         /* Blocks of b rounds: b - 1 Bartlett lags (Newey and West 1987). */
         var = long_run_variance(s->psi, n, block - 1);
+        if (o->interval == OPE_INTERVAL_STATES)
+                var += state_var;
         ret->se = sqrt(var);
         ret->low = value - Z95 * ret->se;
         ret->high = value + Z95 * ret->se;
         return 0;
+}
+
+/* ---- the state a switch leaves ------------------------------------------- */
+
+/* The between-stretch variance of arm a's residuals (method of moments,
+ * one-way random effects with unequal stretches): tau^2 = (Q - (G - 1)
+ * s_w^2) / (N - sum n_g^2 / N), Q the stretches' weighted spread around
+ * the arm's mean, s_w^2 the pooled variance within stretches (the
+ * pooled_within of all arms where the arm's stretches are single rounds).
+ * 0 under 2 stretches.  Stretches are runs of one episode id. */
+static double between_stretches(const struct ope_round *rounds, const double *resid, size_t n, uint32_t a,
+                                double pooled_within)
+{
+        double sum = 0, within = 0, q = 0, sq_sizes = 0, mean, sw2, t;
+        size_t na = 0, g = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (rounds[i].arm == a) {
+                        sum += resid[i];
+                        na++;
+                }
+        if (na < 2)
+                return 0;
+        mean = sum / (double)na;
+        for (size_t i = 0; i < n;) {
+                double s1 = 0, s2 = 0;
+                size_t k = 0, j;
+
+                if (rounds[i].arm != a) {
+                        i++;
+                        continue;
+                }
+                for (j = i; j < n; j++) {
+                        if (rounds[j].arm != a)
+                                continue;
+                        if (rounds[j].episode != rounds[i].episode)
+                                break;
+                        s1 += resid[j];
+                        s2 += resid[j] * resid[j];
+                        k++;
+                }
+                within += s2 - s1 * s1 / (double)k;
+                q += (double)k * (s1 / (double)k - mean) * (s1 / (double)k - mean);
+                sq_sizes += (double)k * (double)k;
+                g++;
+                i = j;
+        }
+        if (g < 2)
+                return 0;
+        sw2 = na > g ? within / (double)(na - g) : pooled_within;
+        t = (q - (double)(g - 1) * sw2) / ((double)na - sq_sizes / (double)na);
+        return t > 0 ? t : 0;
+}
+
+/* The pooled variance within stretches over all arms (NaN: no stretch of
+ * more than one round). */
+static double within_stretches(const struct ope_round *rounds, const double *resid, size_t n)
+{
+        double within = 0;
+        size_t df = 0;
+
+        for (size_t i = 0; i < n;) {
+                double s1 = 0, s2 = 0;
+                size_t j = i;
+
+                for (; j < n && rounds[j].episode == rounds[i].episode && rounds[j].arm == rounds[i].arm; j++) {
+                        s1 += resid[j];
+                        s2 += resid[j] * resid[j];
+                }
+                within += s2 - s1 * s1 / (double)(j - i);
+                df += j - i - 1;
+                i = j;
+        }
+        return df ? within / (double)df : NAN;
+}
+
+/* The target's chance, over pairs of rounds (i, j), that it plays arm a
+ * at i and holds it through j, as a share of n^2: (2 T - sum_i pi_i(a))
+ * / n^2 with T = sum_i pi_i(a) R_i, R_i = 1 + pi_{i+1}(a) R_{i+1} (a
+ * target that chooses afresh each round, as every intellisched policy
+ * does given its context).  1 for a fixed arm, about (K + 1) / ((K - 1) n)
+ * for uniform over K arms. */
+static double same_stretch_share(const double *const *pi, size_t n, uint32_t a)
+{
+        double r = 0, t = 0, mass = 0;
+
+        for (size_t i = n; i-- > 0;) {
+                r = 1 + (i + 1 < n ? pi[i + 1][a] * r : 0);
+                t += pi[i][a] * r;
+                mass += pi[i][a];
+        }
+        return (2 * t - mass) / ((double)n * (double)n);
 }
 
 /* ---- the estimators ------------------------------------------------------- */
@@ -386,17 +481,48 @@ int ope_estimate(const struct ope_round *rounds, size_t n, uint32_t d, const str
          * autocovariances are not, so its own AR(1) rule picks too few
          * lags.  Each interval takes the larger of the two. */
         state_lags = auto_bandwidth(resid, n);
+        /* The state a held arrangement would be in is one draw of what a
+         * switch into it leaves; the log saw one per stretch. */
+        {
+                const double pooled = within_stretches(rounds, resid, n);
+                const double **pi = malloc(n * sizeof(*pi));
+                double (*replayed)[OPE_ARMS] = calloc(n, sizeof(*replayed));
+
+                if (!pi || !replayed) {
+                        free(pi);
+                        free(replayed);
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        pi[i] = rounds[i].target;
+                        if (rounds[i].deterministic && o->guard_rounds == OPE_GUARD_REPLAY) {
+                                replayed[i][rounds[i].arm] = 1;
+                                pi[i] = replayed[i];
+                        }
+                }
+                for (uint32_t a = 0; a < OPE_ARMS; a++) {
+                        const double tau2 = between_stretches(rounds, resid, n, a, isfinite(pooled) ? pooled : 0);
+
+                        res.state_sd[a] = sqrt(tau2);
+                        if (tau2 > 0)
+                                res.state_var += tau2 * same_stretch_share(pi, n, a);
+                }
+                free(pi);
+                free(replayed);
+        }
         res.folds = folds;
         res.model_arms = fitted_all;
         res.ess = sw2 > 0 ? sw * sw / sw2 : 0;
 
-        r = interval(&(struct series){ y, NULL, y }, n, o, state_lags, &res.logged);
+        /* The log's own mean and the support are of the log's own states. */
+        r = interval(&(struct series){ y, NULL, y }, n, o, state_lags, 0, &res.logged);
         if (r == 0)
-                r = interval(&(struct series){ wy, NULL, wy }, n, o, state_lags, &res.ips);
+                r = interval(&(struct series){ wy, NULL, wy }, n, o, state_lags, res.state_var, &res.ips);
         if (r == 0)
-                r = interval(&(struct series){ dr, NULL, dr }, n, o, state_lags, &res.dr);
+                r = interval(&(struct series){ dr, NULL, dr }, n, o, state_lags, res.state_var, &res.dr);
         if (r == 0)
-                r = interval(&(struct series){ w, NULL, w }, n, o, state_lags, &res.support);
+                r = interval(&(struct series){ w, NULL, w }, n, o, state_lags, 0, &res.support);
         if (r < 0)
                 goto out;
         /* SNIPS = sum(w y) / sum(w); linearised, w (y - SNIPS) / mean(w). */
@@ -404,7 +530,7 @@ int ope_estimate(const struct ope_round *rounds, size_t n, uint32_t d, const str
         for (size_t i = 0; i < n && sw > 0; i++)
                 psi[i] = w[i] * (y[i] - snips) / (sw / (double)n);
         if (sw > 0)
-                r = interval(&(struct series){ wy, w, psi }, n, o, state_lags, &res.snips);
+                r = interval(&(struct series){ wy, w, psi }, n, o, state_lags, res.state_var, &res.snips);
         else
                 res.snips = (struct ope_interval){ NAN, NAN, NAN, NAN, 0 };
         if (r == 0)

@@ -24,6 +24,11 @@ struct ope_round {
         double label;                /* what is estimated: the window score or the agent's reward */
         bool deterministic;          /* the safety layer or a guard decided the arm */
         double target[OPE_ARMS];     /* the target policy's probability of each arm */
+        /* Rounds with the same id are one stretch of their arm (no
+         * switch between them): they share the state the switch into it
+         * left (the placement of the vCPUs), which lasts until the next
+         * switch. */
+        size_t episode;
 };
 
 /* What a round the safety layer or a guard decided stands for. */
@@ -41,6 +46,11 @@ enum ope_interval_method {
         OPE_INTERVAL_HAC,       /* Newey-West (Bartlett kernel), Andrews' bandwidth */
         OPE_INTERVAL_BOOTSTRAP, /* circular block bootstrap, percentile interval */
         OPE_INTERVAL_IID,       /* rounds independent (for comparison only) */
+        /* hac, plus the variance of the state the target's own switches
+         * would have left: a fixed arrangement is held in one state, which
+         * the log saw in each of its stretches of that arm (a random
+         * effect per stretch, estimated from their spread). */
+        OPE_INTERVAL_STATES,
 };
 
 struct ope_options {
@@ -69,6 +79,12 @@ struct ope_result {
         double ess;                 /* effective sample size (sum w)^2 / sum w^2 */
         uint32_t folds;             /* cross-fitting folds used */
         uint32_t model_arms;        /* arms the reward model saw in every fold's training rounds */
+        /* The state's share of the variance of the target's value: sum
+         * over arms of the between-stretch variance of the arm's
+         * residuals times the target's chance that two of its rounds of
+         * that arm fall in one stretch (1 for a fixed arm). */
+        double state_var;
+        double state_sd[OPE_ARMS];  /* each arm's between-stretch sd (0: not measurable, under 2 stretches) */
 };
 
 /* Estimate the target's mean label.  d: the context's length; arm_mask:

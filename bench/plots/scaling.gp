@@ -6,12 +6,12 @@ set title 'credit2 simulator: speed against host size (median of runs)'
 set xlabel 'pCPUs'
 set logscale x 2
 set logscale y 10
-set ylabel 'events per wall second'
-set y2label 'simulated seconds per wall second'
+set ylabel 'events per CPU second'
+set y2label 'simulated seconds per CPU second'
 set logscale y2 10
 set ytics nomirror
 set y2tics
 set key top center box
 set grid
-plot f using 'pcpus':'events_per_s' with linespoints lw 2 pt 7 title 'events/s (left)', \
-     f using 'pcpus':'sim_s_per_wall_s' axes x1y2 with linespoints lw 2 pt 5 title 'simulated s per wall s (right)'
+plot f using 'pcpus':'events_per_cpu_s' with linespoints lw 2 pt 7 title 'events per CPU s (left)', \
+     f using 'pcpus':'sim_s_per_cpu_s' axes x1y2 with linespoints lw 2 pt 5 title 'simulated s per CPU s (right)'

@@ -62,6 +62,16 @@ struct isched_pool_info {
 };
 
 /**
+ * Check a guest_weights string ("name=weight,...") as the backends parse
+ * it, so that a caller can report a bad one where it was given (a command
+ * line option, a configuration file's line) before opening a backend.
+ *
+ * @return 0 if it is valid (NULL and "" are: no weights); -EINVAL, with
+ *         isched_last_error() naming the bad entry and what is allowed.
+ */
+int isched_backend_check_guest_weights(const char *guest_weights);
+
+/**
  * Open a backend by name.
  *
  * @param name "sim", "xen" or "replay".

@@ -116,15 +116,15 @@ static int parse_weight_entry(const char *entry, size_t len, struct isched__gues
         size_t name_len;
 
         if (!eq)
-                return isched__error(-EINVAL, "guest-weights entry \"%.*s\": expected NAME=WEIGHT", (int)len,
+                return isched__error(-EINVAL, "entry \"%.*s\": expected NAME=WEIGHT", (int)len,
                                      entry);
         name_len = (size_t)(eq - entry);
         if (name_len == 0 || name_len >= sizeof(w->name))
                 return isched__error(-EINVAL,
-                                     "guest-weights entry \"%.*s\": the domain name must be 1 to %u characters",
+                                     "entry \"%.*s\": the domain name must be 1 to %u characters",
                                      (int)len, entry, ISCHED_GUEST_NAME_MAX - 1);
         if (len - name_len - 1 == 0 || len - name_len - 1 >= sizeof(num))
-                return isched__error(-EINVAL, "guest-weights entry \"%.*s\": missing or overlong weight", (int)len,
+                return isched__error(-EINVAL, "entry \"%.*s\": missing or overlong weight", (int)len,
                                      entry);
         memcpy(w->name, entry, name_len);
         w->name[name_len] = '\0';
@@ -134,7 +134,7 @@ static int parse_weight_entry(const char *entry, size_t len, struct isched__gues
         w->weight = strtod(num, &end);
         if (errno != 0 || *end != '\0' || end == num || !isched__finite(w->weight) || w->weight < 0.0 ||
             w->weight > WEIGHT_MAX)
-                return isched__error(-EINVAL, "guest-weights entry \"%.*s\": the weight must be a number from 0 to %g",
+                return isched__error(-EINVAL, "entry \"%.*s\": the weight must be a number from 0 to %g",
                                      (int)len, entry, WEIGHT_MAX);
         return 0;
 }
@@ -167,7 +167,7 @@ int isched__guest_parse_weights(const char *text, struct isched__guest_weight **
                         goto fail;
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(w[j].name, w[i].name) == 0) {
-                                r = isched__error(-EINVAL, "guest-weights: domain \"%s\" given twice",
+                                r = isched__error(-EINVAL, "domain \"%s\" given twice",
                                                   w[i].name);
                                 goto fail;
                         }
@@ -179,6 +179,19 @@ int isched__guest_parse_weights(const char *text, struct isched__guest_weight **
         *ret_n = n;
         return 0;
 fail:
+        free(w);
+        return r;
+}
+
+ISCHED_EXPORT int isched_backend_check_guest_weights(const char *guest_weights)
+{
+        struct isched__guest_weight *w = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!guest_weights)
+                return 0;
+        r = isched__guest_parse_weights(guest_weights, &w, &n);
         free(w);
         return r;
 }
@@ -674,8 +687,12 @@ int isched__guest_params_from_config(const struct isched_backend_config *cfg, st
         }
         if (cfg && cfg->guest_weights) {
                 r = isched__guest_parse_weights(cfg->guest_weights, ret_weights, &p.nr_weights);
-                if (r < 0)
-                        return r;
+                if (r < 0) {
+                        char why[256];
+
+                        snprintf(why, sizeof(why), "%s", isched_last_error());
+                        return isched__error(r, "guest-weights: %s", why);
+                }
                 p.weights = *ret_weights;
         }
         *ret = p;

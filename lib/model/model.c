@@ -51,12 +51,29 @@ int isched__model_read_json(const char *path, cJSON **ret_doc)
         r = isched__read_file(path, ISCHED_MODEL_MAX_BYTES, &data, &len);
         if (r < 0)
                 return r;
+        if (isched__json_nul_escape(data, len) < len) {
+                unsigned line, column;
+
+                isched__text_position(data, len, isched__json_nul_escape(data, len), &line, &column);
+                free(data);
+                return isched__error(-EINVAL,
+                                     "%s: a \\u0000 escape (NUL) in a string at line %u, column %u; isched never "
+                                     "writes one, so the file was edited or damaged: fix it, or move it away to "
+                                     "start a new model",
+                                     path, line, column);
+        }
         doc = cJSON_ParseWithLengthOpts(data, len, &end, 0);
         if (!doc) {
                 size_t at = end && end >= data && end <= data + len ? (size_t)(end - data) : 0;
+                unsigned line, column;
 
+                isched__text_position(data, len, at, &line, &column);
                 free(data);
-                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", path, at);
+                return isched__error(-EINVAL,
+                                     "%s: not valid JSON at line %u, column %u (byte %zu); isched writes models "
+                                     "whole, so the file was edited or damaged: fix it, or move it away to start "
+                                     "a new model",
+                                     path, line, column, at);
         }
         free(data);
         *ret_doc = doc;

@@ -119,6 +119,7 @@ void isched__safety_params_init(struct isched__safety_params *p)
                 .confirm_windows = 2,
                 .exposure_windows = 1.0,
                 .detect_changes = true,
+                .own_exploration = true,
         };
 }
 
@@ -1004,10 +1005,13 @@ int isched__safety_decide(struct isched__safety *s, uint32_t current, const stru
                 goto done;
         }
 
-        /* The ledger: one more window here must not overrun the budget. */
+        /* The ledger: one more window here must not overrun the budget.
+         * Back to the best-known arm if even its pessimistic bound is no
+         * loss against the baseline's (it pays for itself), else to the
+         * baseline: an exploration begun from a better arm returns there. */
         if (current != s->baseline &&
             s->spent + fmax(0.0, loss_rate(s, &e, current)) > s->p.budget * (s->windows + 1.0)) {
-                d.arm = s->baseline;
+                d.arm = d.fallback != current && loss_rate(s, &e, d.fallback) <= 0.0 ? d.fallback : s->baseline;
                 d.reason = SAFETY_ROLLBACK;
                 s->stint_left = 0;
                 goto done;
@@ -1037,16 +1041,26 @@ int isched__safety_decide(struct isched__safety *s, uint32_t current, const stru
                 goto done;
         }
 
-        /* Explore, when the policy wants to move: among the arms that are
-         * not eliminated, might beat the current one by more than the
-         * switch's cost, and are affordable, the one the policy ranks
-         * highest. */
-        for (uint32_t a = 0; prior->proposal != current && a < SAFETY_ARMS; a++) {
+        /* Explore: among the arms that are not eliminated, might beat the
+         * current one by more than the switch's cost, and are affordable,
+         * the one the policy ranks highest.  Also when the policy wants to
+         * stay: its widths shrink with the windows its model was fit on
+         * (thousands, for a prior trained on other workloads), not with
+         * how well it predicts this one; the layer's bounds carry the
+         * model's measured error (its calibration), and the ledger pays
+         * for the visit.  This is CLUCB's optimism with calibrated widths. */
+        for (uint32_t a = 0; (s->p.own_exploration || prior->proposal != current) && a < SAFETY_ARMS; a++) {
                 if (!enabled(s, a) || a == current || !has_estimate(&e, a) || d.arms[a].eliminated)
                         continue;
                 if (e.mean[a] - e.mean[current] + s->p.z * diff_sd(&e, a, current) <= h)
                         continue;
                 if (!affordable(s, &e, a))
+                        continue;
+                /* An arm the policy did not propose is tried only if its
+                 * pessimistic loss is within max_loss, the range the
+                 * guarantee covers: one that might be catastrophic is
+                 * tried only when the policy itself proposes it. */
+                if (a != prior->proposal && loss_rate(s, &e, a) > s->p.max_loss)
                         continue;
                 if (pick == SAFETY_ARMS || prior->rank[a] > prior->rank[pick])
                         pick = a;

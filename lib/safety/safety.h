@@ -59,6 +59,7 @@ struct isched__safety_params {
         uint32_t confirm_windows;/* windows a window waits before it is learned (2) */
         double exposure_windows; /* window-equivalents on an arm before the stop-loss can act (1) */
         bool detect_changes;     /* run the change detector (true) */
+        bool own_exploration;    /* explore on the layer's own bounds when the policy proposes to stay (true) */
 };
 
 void isched__safety_params_init(struct isched__safety_params *p);

@@ -145,6 +145,8 @@ void sim_costs_derive(const struct sim_costs *c, struct sim_derived *d)
         d->xfer_ns[SIM_DIST_SOCKET] = ns_round(c->xfer_socket_ns);
         d->xfer_ns[SIM_DIST_REMOTE] = ns_round(c->xfer_remote_ns);
         d->xfer_ns[SIM_DIST_NODE] = ns_round(c->xfer_node_ns);
+        for (int i = 0; i < SIM_DIST_NR; i++)
+                d->lock_hold_ns[i] = d->lock_cs_ns + d->xfer_ns[i] * (s_time_t)(d->rq_lines > 1 ? d->rq_lines - 1 : 0);
         d->ipi_ns = ns_round(c->ipi_ns);
         d->evtchn_ns = ns_round(c->evtchn_ns);
         d->smt_gain_pct = (uint32_t)llround(c->smt_gain_pct);

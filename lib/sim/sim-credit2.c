@@ -328,8 +328,8 @@ static void runq_tickle(struct isched_sim *sim, struct sim_unit *new, s_time_t n
                 {
                         uint64_t pre = 0;
 
-                        for (uint32_t k = 0; k < rqd->nr_cpus; k++)
-                                pre |= (uint64_t)(now > rqd->preempt_at[k]) << k;
+                        for (uint32_t k = rqd->nr_cpus; k-- > 0;)
+                                pre = pre * 2 + (now > rqd->preempt_at[k]);
                         busy &= pre;
                 }
                 for (; busy; busy &= busy - 1) {

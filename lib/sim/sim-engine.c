@@ -65,7 +65,8 @@ static void sift_down(struct sim_evq *q, uint32_t i)
         q->pos[ev.slot] = i;
 }
 
-static void heap_remove(struct sim_evq *q, uint32_t slot)
+/* The heap's paths are out of line: most timers are in the wheel. */
+static __attribute__((noinline)) void heap_remove(struct sim_evq *q, uint32_t slot)
 {
         const uint32_t i = q->pos[slot];
 
@@ -79,9 +80,9 @@ static void heap_remove(struct sim_evq *q, uint32_t slot)
         }
 }
 
-static void wheel_unlink(struct sim_evq *q, uint32_t slot)
+static inline void wheel_unlink(struct sim_evq *q, uint32_t slot)
 {
-        const uint32_t b = (uint32_t)(q->ts[slot].time >> SIM_WHEEL_SHIFT) & (SIM_WHEEL_SIZE - 1);
+        const uint32_t b = q->ts[slot].bucket;
         const uint32_t n = q->ts[slot].next, p = q->ts[slot].prev;
 
         if (p == SIM_EV_NONE)
@@ -96,13 +97,23 @@ static void wheel_unlink(struct sim_evq *q, uint32_t slot)
                 q->bits[b >> 6] &= ~(1ull << (b & 63));
 }
 
-static void evq_remove(struct sim_evq *q, uint32_t slot)
+static inline void evq_remove(struct sim_evq *q, uint32_t slot)
 {
         if (q->ts[slot].where == SIM_EV_WHEEL)
                 wheel_unlink(q, slot);
         else
                 heap_remove(q, slot);
         q->ts[slot].where = SIM_EV_OFF;
+}
+
+static __attribute__((noinline)) void heap_insert(struct sim_evq *q, uint32_t slot, s_time_t when)
+{
+        const uint32_t i = q->len++;
+
+        q->heap[i].time = when;
+        q->heap[i].slot = slot;
+        sift_up(q, i);
+        q->ts[slot].where = SIM_EV_HEAP;
 }
 
 void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
@@ -126,14 +137,10 @@ void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when)
                         q->ts[t].next = slot;
                 }
                 q->bucket[b].tail = slot;
+                q->ts[slot].bucket = (uint16_t)b;
                 q->ts[slot].where = SIM_EV_WHEEL;
         } else {
-                const uint32_t i = q->len++;
-
-                q->heap[i].time = when;
-                q->heap[i].slot = slot;
-                sift_up(q, i);
-                q->ts[slot].where = SIM_EV_HEAP;
+                heap_insert(q, slot, when);
         }
 }
 
@@ -143,12 +150,6 @@ void sim_timer_cancel(struct isched_sim *sim, uint32_t slot)
 
         if (q->ts[slot].where != SIM_EV_OFF)
                 evq_remove(q, slot);
-}
-
-/* When the slot's timer fires, or INT64_MAX if it is not armed. */
-static inline s_time_t timer_when(const struct sim_evq *q, uint32_t slot)
-{
-        return q->ts[slot].where == SIM_EV_OFF ? INT64_MAX : q->ts[slot].time;
 }
 
 /* The next timer due, or false if there is none. */
@@ -274,7 +275,7 @@ static s_time_t rng_exp(const struct isched_sim *sim, uint64_t *s, s_time_t mean
 
 /* ---- costs ---- */
 
-static inline enum sim_dist pcpu_dist(const struct isched_sim *sim, uint32_t a, uint32_t b)
+static inline enum sim_dist pcpu_dist_slow(const struct isched_sim *sim, uint32_t a, uint32_t b)
 {
         const struct sim_pcpu *x = &sim->pcpus[a], *y = &sim->pcpus[b];
 
@@ -284,11 +285,24 @@ static inline enum sim_dist pcpu_dist(const struct isched_sim *sim, uint32_t a, 
                : x->node == y->node ? SIM_DIST_REMOTE : SIM_DIST_NODE;
 }
 
+/* The distance from pCPU a to b: from the table up to SIM_DIST_TABLE_CPUS. */
+static inline enum sim_dist pcpu_dist(const struct isched_sim *sim, uint32_t a, uint32_t b)
+{
+        return sim->dist ? (enum sim_dist)sim->dist[a * sim->topo.nr_cpus + b] : pcpu_dist_slow(sim, a, b);
+}
+
+/* The distance of the lock's last holder from @p cpu (SAME if none:
+ * nothing to transfer). */
+static inline enum sim_dist lock_dist(const struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu)
+{
+        return rqd->lock_holder < 0 ? SIM_DIST_SAME : pcpu_dist(sim, (uint32_t)rqd->lock_holder, cpu);
+}
+
 /* The lock's line and the runqueue data come from the pCPU that held the
  * lock last: what one line costs to get here. */
 static inline s_time_t lock_line_ns(const struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu)
 {
-        return rqd->lock_holder < 0 ? 0 : sim->cost.xfer_ns[pcpu_dist(sim, (uint32_t)rqd->lock_holder, cpu)];
+        return sim->cost.xfer_ns[lock_dist(sim, rqd, cpu)];
 }
 
 /* Ticket lock (xen/common/spinlock.c): an acquisition that finds the lock
@@ -304,7 +318,8 @@ s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s
 {
         struct sim_pool *pool = rqd->pool;
         const struct sim_derived *k = &sim->cost;
-        const s_time_t x = lock_line_ns(sim, rqd, cpu);
+        const enum sim_dist d = lock_dist(sim, rqd, cpu);
+        const s_time_t x = k->xfer_ns[d];
         const s_time_t start = rqd->lock_free_at > now ? rqd->lock_free_at : now;
         s_time_t handoff = x, hold;
 
@@ -320,7 +335,7 @@ s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s
                         rqd->lock_qlen++;
                 }
         }
-        hold = k->lock_cs_ns + x * (s_time_t)(k->rq_lines > 1 ? k->rq_lines - 1 : 0);
+        hold = k->lock_hold_ns[d];
         rqd->lock_free_at = start + handoff + hold;
         rqd->lock_holder = (int32_t)cpu;
         pool->lock_ops++;
@@ -485,19 +500,6 @@ void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
         u->sdom->work_ns += (uint64_t)done;
 }
 
-/* The pCPU's timer: the earlier of its schedule timer and its unit's
- * burst end, moved only if that changed. */
-void sim_cpu_timer_sync(struct isched_sim *sim, struct sim_pcpu *pc)
-{
-        const uint32_t slot = sim_slot_cpu(sim, pc->id);
-        const s_time_t t = pc->sched_at < pc->burst_at ? pc->sched_at : pc->burst_at;
-
-        if (t == NEVER)
-                sim_timer_cancel(sim, slot);
-        else if (timer_when(&sim->evq, slot) != t)
-                sim_timer_set(sim, slot, t);
-}
-
 /* When the burst of a running unit ends at its current rate and stall. */
 static inline s_time_t burst_end_time(const struct sim_unit *u, s_time_t now)
 {
@@ -522,6 +524,21 @@ static void refresh_core(struct isched_sim *sim, uint32_t cpu, s_time_t now)
 
         if (T == 1)
                 return;
+        if (T == 2) { /* the sibling: cores start at even pCPUs */
+                const uint32_t c = cpu ^ 1;
+                struct sim_unit *u = sim->pcpus[c].curr;
+                uint32_t rate;
+
+                if (!u)
+                        return;
+                rate = unit_rate(sim, u, c);
+                if (rate == u->rate)
+                        return;
+                sim_unit_progress(sim, u, now);
+                u->rate = rate;
+                schedule_burst_end(sim, u, now);
+                return;
+        }
         for (uint32_t c = first; c < first + T; c++) {
                 struct sim_unit *u = sim->pcpus[c].curr;
                 uint32_t rate;
@@ -596,16 +613,6 @@ void sim_unit_stop(struct isched_sim *sim, struct sim_unit *u, s_time_t now)
                 pc->rqd->preempt_at[pc->rq_idx] = INT64_MAX;
                 refresh_core(sim, pc->id, now);
         }
-}
-
-void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
-{
-        if (when < pc->pool->paused_until)
-                when = pc->pool->paused_until;
-        if (when >= pc->sched_at)
-                return;
-        pc->sched_at = when;
-        sim_cpu_timer_sync(sim, pc);
 }
 
 /* ---- behaviours ---- */
@@ -1284,6 +1291,18 @@ ISCHED_EXPORT int isched_sim_new(const struct isched_sim_config *config, struct 
                 sim->pcpus[c].sched_at = NEVER;
                 sim->pcpus[c].burst_at = NEVER;
         }
+        if (sim->topo.nr_cpus <= SIM_DIST_TABLE_CPUS) {
+                const uint32_t n = sim->topo.nr_cpus;
+
+                sim->dist = malloc((size_t)n * n);
+                if (!sim->dist) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                for (uint32_t a = 0; a < n; a++)
+                        for (uint32_t b = 0; b < n; b++)
+                                sim->dist[a * n + b] = (uint8_t)pcpu_dist_slow(sim, a, b);
+        }
         r = build_pools(sim);
         if (r < 0)
                 goto fail;
@@ -1370,6 +1389,7 @@ ISCHED_EXPORT struct isched_sim *isched_sim_free(struct isched_sim *sim)
         free(sim->doms);
         free(sim->units);
         free(sim->pcpus);
+        free(sim->dist);
         free(sim->core_busy);
         free(sim->llc_occ_kb);
         evq_free(&sim->evq);

@@ -41,6 +41,7 @@ typedef int64_t s_time_t;
 
 /* ---- Costs that are not Xen constants (sim-costs.c, docs/simulator.md) ---- */
 #define SIM_MAX_CPUS           4096
+#define SIM_DIST_TABLE_CPUS    256  /* up to this many pCPUs, distances come from a table */
 
 /* Distance between two pCPUs, for cache-line transfers. */
 enum sim_dist {
@@ -82,6 +83,7 @@ struct sim_derived {
         s_time_t ctx_switch_ns, sched_ns, lock_cs_ns;
         uint32_t rq_lines;
         s_time_t xfer_ns[SIM_DIST_NR];
+        s_time_t lock_hold_ns[SIM_DIST_NR]; /* lock_cs_ns and the other rq_lines - 1 lines, by the holder's distance */
         s_time_t ipi_ns, evtchn_ns;
         uint32_t smt_gain_pct;
         uint32_t l2_kb;
@@ -344,6 +346,7 @@ struct sim_tslot {
         s_time_t time;
         uint32_t next, prev;
         uint32_t armed;
+        uint16_t bucket;     /* its wheel bucket, while in the wheel */
         uint8_t where;
 };
 
@@ -374,6 +377,7 @@ struct isched_sim {
         struct sim_costs costs;
         struct sim_derived cost;    /* what the engine uses, from costs */
         struct sim_pcpu *pcpus;
+        uint8_t *dist;              /* enum sim_dist from pCPU a to b at [a * nr_cpus + b]; NULL: computed */
         uint64_t *llc_occ_kb;       /* per socket: working sets of the units whose caches are there */
         uint32_t *core_busy;        /* busy threads per core (global core id) */
         uint32_t smt_rate_tab[9];   /* useful work per ns (/1024) by busy threads of the core */
@@ -417,8 +421,37 @@ static inline uint32_t sim_slot_phase(const struct isched_sim *sim)
 /* sim-engine.c */
 void sim_timer_set(struct isched_sim *sim, uint32_t slot, s_time_t when);
 void sim_timer_cancel(struct isched_sim *sim, uint32_t slot);
-void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when);
-void sim_cpu_timer_sync(struct isched_sim *sim, struct sim_pcpu *pc);
+
+/* When the slot's timer fires, or INT64_MAX if it is not armed. */
+static inline s_time_t timer_when(const struct sim_evq *q, uint32_t slot)
+{
+        return q->ts[slot].where == SIM_EV_OFF ? INT64_MAX : q->ts[slot].time;
+}
+
+/* The pCPU's timer: the earlier of its schedule timer and its unit's
+ * burst end, moved only if that changed. */
+static inline void sim_cpu_timer_sync(struct isched_sim *sim, struct sim_pcpu *pc)
+{
+        const uint32_t slot = sim_slot_cpu(sim, pc->id);
+        const s_time_t t = pc->sched_at < pc->burst_at ? pc->sched_at : pc->burst_at;
+
+        if (t == INT64_MAX)
+                sim_timer_cancel(sim, slot);
+        else if (timer_when(&sim->evq, slot) != t)
+                sim_timer_set(sim, slot, t);
+}
+
+/* Ask pCPU @p pc to run the scheduler at @p when (not before a live
+ * switch's freeze ends), unless it runs it earlier anyway. */
+static inline void sim_cpu_kick(struct isched_sim *sim, struct sim_pcpu *pc, s_time_t when)
+{
+        if (when < pc->pool->paused_until)
+                when = pc->pool->paused_until;
+        if (when >= pc->sched_at)
+                return;
+        pc->sched_at = when;
+        sim_cpu_timer_sync(sim, pc);
+}
 void sim_unit_progress(struct isched_sim *sim, struct sim_unit *u, s_time_t now);
 void sim_unit_start(struct isched_sim *sim, struct sim_unit *u, struct sim_pcpu *pc, s_time_t now,
                     s_time_t overhead);

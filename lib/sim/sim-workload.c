@@ -110,14 +110,30 @@ int sim_json_parse(const char *json, const char *origin, const char *root, cJSON
 {
         const char *end = NULL;
         char path[256];
-        cJSON *doc = cJSON_ParseWithOpts(json, &end, false);
+        const size_t len = strlen(json), nul = isched__json_nul_escape(json, len);
+        cJSON *doc;
         int r;
 
+        if (nul < len) {
+                unsigned line, column;
+
+                isched__text_position(json, len, nul, &line, &column);
+                return isched__error(-EINVAL,
+                                     "%s: a \\u0000 escape (NUL) in a string at line %u, column %u: names and "
+                                     "values cannot contain NUL; remove it",
+                                     origin, line, column);
+        }
+        doc = cJSON_ParseWithOpts(json, &end, false);
         if (!doc) {
                 const char *at = cJSON_GetErrorPtr();
                 size_t off = at && at >= json ? (size_t)(at - json) : 0;
+                unsigned line, column;
 
-                return isched__error(-EINVAL, "%s: not valid JSON (near byte %zu)", origin, off);
+                isched__text_position(json, len, off, &line, &column);
+                return isched__error(-EINVAL,
+                                     "%s: not valid JSON at line %u, column %u (byte %zu): fix the file "
+                                     "(docs/simulator.md describes the format)",
+                                     origin, line, column, off);
         }
         while (end && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
                 end++;

@@ -201,3 +201,41 @@ int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t 
                 *ret_len = used;
         return 0;
 }
+
+void isched__text_position(const char *text, size_t len, size_t off, unsigned *ret_line, unsigned *ret_column)
+{
+        unsigned line = 1, column = 1;
+
+        if (off > len)
+                off = len;
+        for (size_t i = 0; i < off; i++) {
+                if (text[i] == '\n') {
+                        line++;
+                        column = 1;
+                } else {
+                        column++;
+                }
+        }
+        *ret_line = line;
+        *ret_column = column;
+}
+
+size_t isched__json_nul_escape(const char *text, size_t len)
+{
+        bool in_string = false;
+
+        for (size_t i = 0; i < len; i++) {
+                if (!in_string) {
+                        in_string = text[i] == '"';
+                        continue;
+                }
+                if (text[i] == '"') {
+                        in_string = false;
+                } else if (text[i] == '\\' && i + 1 < len) {
+                        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+                                return i;
+                        i++; /* the escaped character, a quote or a backslash included */
+                }
+        }
+        return len;
+}

@@ -56,6 +56,15 @@ void isched__remove_stale_temps(const char *path);
  * buffer the caller frees. */
 int isched__read_file(const char *path, size_t max_len, char **ret_data, size_t *ret_len);
 
+/* The 1-based line and column of byte offset off in text (len bytes), for
+ * error messages about a file someone can open in an editor. */
+void isched__text_position(const char *text, size_t len, size_t off, unsigned *ret_line, unsigned *ret_column);
+
+/* The offset of the first \u0000 escape inside a JSON string in text (len
+ * bytes), or len if there is none.  cJSON ends a string at the NUL it
+ * decodes, so "a\u0000b" would silently become "a": readers refuse it. */
+size_t isched__json_nul_escape(const char *text, size_t len);
+
 /* True if x is finite (not NaN, not infinite). */
 static inline bool isched__finite(double x)
 {

@@ -424,6 +424,84 @@ static void test_by_hand(void)
         CU_ASSERT_DOUBLE_EQUAL(r.support.value, 7.0 / 6, 1e-12);
 }
 
+/* The state a switch leaves: stretches of one arm (1 to 6 rounds) each
+ * draw an offset of sd 0.5 that lasts the stretch, on top of noise of sd
+ * 0.5 per round.  A fixed arm is held in one such state: its states
+ * interval adds the between-stretch variance (measured, not the noise
+ * within stretches) to hac's; uniform, which switches every other round,
+ * adds only its share, 1.5 / n of it with two arms. */
+static void make_stretches(double tau, double noise)
+{
+        size_t i = 0, ep = 0;
+
+        rng_state = 7;
+        while (i < N) {
+                const uint32_t arm = (uint32_t)(uniform01() * 2);
+                const size_t len = 1 + (size_t)(uniform01() * 6);
+                const double u = tau * gauss();
+
+                for (size_t k = 0; k < len && i < N; k++, i++) {
+                        xs[i][0] = 1;
+                        xs[i][1] = gauss();
+                        xs[i][2] = gauss();
+                        rounds[i] = (struct ope_round){ .x = xs[i], .arm = arm, .propensity = 0.5, .episode = ep };
+                        rounds[i].label = 10 + arm + u + noise * gauss();
+                }
+                ep++;
+        }
+}
+
+static void test_states(void)
+{
+        struct ope_options o;
+        struct ope_result hac, states;
+
+        make_stretches(0.5, 0.5);
+        set_target_static(1);
+        ope_options_init(&o);
+        CU_ASSERT_EQUAL(o.interval, OPE_INTERVAL_STATES);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, N, D, &o, &states), 0);
+        o.interval = OPE_INTERVAL_HAC;
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, N, D, &o, &hac), 0);
+        CU_ASSERT_DOUBLE_EQUAL(states.state_sd[0], 0.5, 0.15);
+        CU_ASSERT_DOUBLE_EQUAL(states.state_sd[1], 0.5, 0.15);
+        /* A fixed arm: one state, all of its variance. */
+        CU_ASSERT_DOUBLE_EQUAL(states.state_var, states.state_sd[1] * states.state_sd[1], 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(states.dr.se * states.dr.se, hac.dr.se * hac.dr.se + states.state_var, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(states.dr.value, hac.dr.value, 1e-12);
+        CU_ASSERT(states.dr.low < hac.dr.low && states.dr.high > hac.dr.high);
+        /* The log's own mean is of the log's own states. */
+        CU_ASSERT_DOUBLE_EQUAL(states.logged.se, hac.logged.se, 1e-12);
+
+        /* Uniform over two arms: sum over arms of tau_a^2 (2 T_a - n/2)
+         * / n^2, T_a = sum_i R_i / 2 with R_i = 2 - 2^-(n-1-i): about
+         * 1.5 / n of each arm's. */
+        for (size_t i = 0; i < N; i++) {
+                rounds[i].target[0] = 0.5;
+                rounds[i].target[1] = 0.5;
+        }
+        o.interval = OPE_INTERVAL_STATES;
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, N, D, &o, &states), 0);
+        CU_ASSERT_DOUBLE_EQUAL(states.state_var,
+                               1.5 / N * (states.state_sd[0] * states.state_sd[0] +
+                                          states.state_sd[1] * states.state_sd[1]),
+                               0.01 * states.state_var);
+
+        /* No state: the spread of stretch means is the noise's alone,
+         * which the within-stretch variance accounts for (taking it as
+         * the state's would give about 0.5 / sqrt(3.5) = 0.27). */
+        make_stretches(0.0, 0.5);
+        set_target_static(0);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, N, D, &o, &states), 0);
+        CU_ASSERT(states.state_sd[0] < 0.15);
+        CU_ASSERT(states.state_sd[1] < 0.15);
+        /* No episode ids (all 0): one stretch per arm, nothing to measure. */
+        make_rounds(2, 10.0, 0.0, 0.5);
+        set_target_static(0);
+        CU_ASSERT_EQUAL_FATAL(ope_estimate(rounds, N, D, &o, &states), 0);
+        CU_ASSERT_EQUAL(states.state_var, 0);
+}
+
 int isched_test_register(void);
 
 int isched_test_register(void)
@@ -439,7 +517,8 @@ int isched_test_register(void)
             !CU_add_test(s, "guard rounds: excluded or replayed", test_guard_rounds) ||
             !CU_add_test(s, "intervals: hac, bootstrap, iid", test_interval_methods) ||
             !CU_add_test(s, "intervals: dependent rounds", test_interval_dependence) ||
-            !CU_add_test(s, "a case worked by hand: IPS, SNIPS, DR, HAC, guard rounds", test_by_hand))
+            !CU_add_test(s, "a case worked by hand: IPS, SNIPS, DR, HAC, guard rounds", test_by_hand) ||
+            !CU_add_test(s, "intervals: the state a switch leaves", test_states))
                 return -1;
         return 0;
 }

@@ -9,18 +9,8 @@ I=${ISCHED:?set ISCHED to the isched binary}
 C=${JSON_CHECK:?set JSON_CHECK to tests/cli/json-check}
 src=${SRCDIR:?set SRCDIR to the source tree}
 old="$src/tests/cli/old"
-d=$(mktemp -d /tmp/isched-json-XXXXXX)
-trap 'rm -rf "$d"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() {
-        echo "FAIL: $1"
-        sed 's/^/    | /' "$d/err" 2>/dev/null | head -5
-        fail=1
-}
-expect() { # description condition
-        if eval "$2"; then ok "$1"; else bad "$1"; fi
-}
+. "$(dirname "$0")/../lib.sh"
+t_init json
 valid() { # schema-name file [--lines]
         "$C" "$src/docs/$1-schema.json" "$2" ${3:-} 2>"$d/err"
 }
@@ -148,4 +138,4 @@ for f in "$src"/docs/*-schema.json; do
         n=$(basename "$f")
         expect "$n is listed in docs/json.md" 'grep -q "$n" "$src/docs/json.md"'
 done
-exit $fail
+t_done

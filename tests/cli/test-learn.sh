@@ -6,16 +6,8 @@
 # what is wrong in a file without echoing control characters.  Needs $ISCHED.
 set -u
 I=${ISCHED:?set ISCHED to the isched binary}
-d=$(mktemp -d /tmp/isched-learn-XXXXXX)
-trap 'rm -rf "$d"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() {
-        echo "FAIL: $1"
-        sed 's/^/    | /' "$d/err" 2>/dev/null | head -5
-        fail=1
-}
-expect() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../lib.sh"
+t_init learn
 learn() { "$I" learn --policy linucb "$@" >"$d/out" 2>"$d/err"; rc=$?; }
 
 printf 'x0,x1,r0,r1,r2\n1,0.5,0.1,0.2,0.3\n1,0.2,0.4,0.1,0.2\n1,0.9,0.3,0.3,0.1\n' >"$d/good.csv"
@@ -111,4 +103,4 @@ expect "learn --policy twice: refused" '[ $rc -eq 2 ] && grep -q "given twice" "
 learn --data
 expect "learn --data without its value: named as such" '[ $rc -eq 2 ] && grep -q "data needs a value" "$d/err"'
 expect "learn -V prints the version" '"$I" learn -V | grep -q "^isched [0-9]"'
-exit $fail
+t_done

@@ -6,23 +6,10 @@
 # any work, conflicting options, isched status.  Needs $ISCHED.
 set -u
 I=${ISCHED:?set ISCHED to the isched binary}
-d=$(mktemp -d /tmp/isched-run-XXXXXX)
+. "$(dirname "$0")/../lib.sh"
 pids=()
-cleanup() {
-        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-        rm -rf "$d"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() {
-        echo "FAIL: $1"
-        sed 's/^/    | /' "$d/err" 2>/dev/null | head -5
-        fail=1
-}
-expect() { # description condition
-        if eval "$2"; then ok "$1"; else bad "$1"; fi
-}
+t_on_exit() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+t_init run
 fast=(--interval 0.25 --epoch 0.5 --min-dwell 0 --max-switches-per-hour 0)
 run() { # isched run; sets rc
         "$I" run --no-config "$@" >"$d/out" 2>"$d/err"
@@ -389,4 +376,4 @@ done
 "$I" run --config "$src/service/intellisched.conf" --show-config >/dev/null 2>"$d/err"
 expect "the example configuration is valid" '[ $? -eq 0 ]'
 
-exit $fail
+t_done

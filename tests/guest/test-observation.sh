@@ -44,7 +44,8 @@ refused "configuration file: xen backend, ground truth" "xen ground-truth" --con
 printf '[agent]\npools = Pool-0\n[backend]\nobservation = xen+guests\nguest-share-cap = 1.5\n' >"$d/cap.conf"
 refused "configuration file: share cap above 1" "cap.conf:5 guest-share-cap 1.5" --config "$d/cap.conf"
 printf '[agent]\npools = Pool-0\n[backend]\nobservation = xen+guests\nguest-weights = web=lots\n' >"$d/w.conf"
-refused "configuration file: a weight that is not a number" "guest-weights web=lots" --config "$d/w.conf"
+refused "configuration file: a weight that is not a number, with its file and line" "w.conf:5 guest-weights web=lots" \
+        --config "$d/w.conf"
 refused "command line: a weight without a name" "=2" --no-config --pool Pool-0 --observation xen+guests \
         --guest-weights =2
 

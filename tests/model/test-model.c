@@ -312,6 +312,18 @@ static void test_corrupted_files(void)
         write_text(tmp_path("bad.json"), "{\"format\": ", 11);
         CU_ASSERT_EQUAL(isched_model_load(tmp_path("bad.json"), &q, NULL), -EINVAL);
         CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "not valid JSON"));
+        /* Where, as an editor counts, and what to do. */
+        {
+                const char *bad = "{\n  \"format\": 1,\n  \"x\": ]\n}\n";
+
+                write_text(tmp_path("bad.json"), bad, strlen(bad));
+        }
+        CU_ASSERT_EQUAL(isched_model_load(tmp_path("bad.json"), &q, NULL), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "at line 3, column 8"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "move it away to start a new model"));
+        write_text(tmp_path("bad.json"), "{\"format\": \"a\\u0000\"}", 21);
+        CU_ASSERT_EQUAL(isched_model_load(tmp_path("bad.json"), &q, NULL), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(isched_last_error(), "\\u0000 escape (NUL) in a string at line 1, column 14"));
         write_text(tmp_path("bad.json"), "", 0);
         CU_ASSERT_EQUAL(isched_model_load(tmp_path("bad.json"), &q, NULL), -EINVAL);
         write_text(tmp_path("bad.json"), "[1,2]", 5);

@@ -5,14 +5,8 @@
 # or planted in the state directory.  Needs $ISCHED.
 set -u
 I=${ISCHED:?set ISCHED to the isched binary}
-d=$(mktemp -d /tmp/isched-files-XXXXXX)
-trap 'rm -rf "$d"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
-expect() { # description condition
-        if eval "$2"; then ok "$1"; else bad "$1"; fi
-}
+. "$(dirname "$0")/../lib.sh"
+t_init files
 mode_of() { stat -c %a "$1" 2>/dev/null; }
 run() { # isched run for 3 epochs; sets rc
         "$I" run --pool Pool-0 --steps 3 --interval 0.1 --epoch 0.2 "$@" >"$d/out" 2>"$d/err"
@@ -69,4 +63,4 @@ expect "model merge -o naming a symbolic link: refused, target untouched" \
 expect "learn --arms-out naming a symbolic link: the link is replaced, never followed" \
         '[ ! -e "$victim" ] && [ ! -L "$d/priv/link.json" ]'
 
-exit $fail
+t_done

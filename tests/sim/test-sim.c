@@ -603,6 +603,12 @@ static void expect_bad(const char *json, const char *field)
 static void test_bad_workloads(void)
 {
         expect_bad("{", "not valid JSON");
+        /* cJSON would end the name at the NUL: "a" instead of "a\0b". */
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"domains\": [{\"name\": \"a\\u0000b\", \"vcpus\": 1}]}",
+                   "\\u0000 escape (NUL) in a string at line 1, column 49");
+        /* An escaped backslash followed by u0000 is text, not a NUL. */
+        expect_bad("{\"topology\": \"1n1s2c2t\", \"x\": \"a\\\\u0000b\"}", "unknown field 'x'");
+        expect_bad("{\n\t\"topology\": \"1n1s2c2t\",\n\t\"domains\": [,]\n}", "at line 3, column 14");
         expect_bad("[]", "must be a JSON object");
         expect_bad("{\"domains\": []}", "topology");
         expect_bad("{\"topology\": \"2x2\", \"domains\": []}", "topology");
