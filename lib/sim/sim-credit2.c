@@ -111,6 +111,10 @@ static void update_runq_load(struct sim_pool *pool, struct sim_rq *rqd, int chan
         s_time_t delta, load = rqd->load;
 
         now >>= LOADAVG_GRANULARITY_SHIFT;
+        if (now == rqd->load_last_update) { /* delta 0: the averages stay as they are */
+                rqd->load += change;
+                return;
+        }
         if (rqd->load_last_update + (1LL << W) < now) {
                 rqd->avgload = load << P;
                 rqd->b_avgload = load << P;
@@ -138,6 +142,8 @@ static void update_svc_load(struct sim_pool *pool, struct sim_unit *svc, int cha
         else
                 unit_load = unit_runnable(svc);
         now >>= LOADAVG_GRANULARITY_SHIFT;
+        if (now == svc->load_last_update) /* delta 0: the average stays as it is */
+                return;
         if (svc->load_last_update + (1LL << W) < now) {
                 svc->avgload = unit_load << P;
         } else {

@@ -245,10 +245,9 @@ static void zig_init(struct sim_zig *z)
         }
 }
 
-static double zig_exp(const struct sim_zig *z, uint64_t *s)
+static __attribute__((noinline)) double zig_exp_slow(const struct sim_zig *z, uint64_t *s, uint64_t r)
 {
         for (;;) {
-                uint64_t r = rng_next(s) >> 3;
                 const unsigned i = (unsigned)(r & 255);
                 double x;
 
@@ -260,7 +259,19 @@ static double zig_exp(const struct sim_zig *z, uint64_t *s)
                         return ZIG_R - log(1.0 - rng_uniform(s));
                 if ((z->fe[i - 1] - z->fe[i]) * rng_uniform(s) + z->fe[i] < exp(-x))
                         return x;
+                r = rng_next(s) >> 3;
         }
+}
+
+/* The first try inline (99% of draws end there), the rest out of line. */
+static inline double zig_exp(const struct sim_zig *z, uint64_t *s)
+{
+        const uint64_t r0 = rng_next(s) >> 3, r = r0 >> 8;
+        const unsigned i = (unsigned)(r0 & 255);
+
+        if (r < z->ke[i])
+                return (double)r * z->we[i];
+        return zig_exp_slow(z, s, r0);
 }
 
 /* An exponential time of mean @p mean, at most 20 means. */
@@ -274,102 +285,6 @@ static s_time_t rng_exp(const struct isched_sim *sim, uint64_t *s, s_time_t mean
 }
 
 /* ---- costs ---- */
-
-static inline enum sim_dist pcpu_dist_slow(const struct isched_sim *sim, uint32_t a, uint32_t b)
-{
-        const struct sim_pcpu *x = &sim->pcpus[a], *y = &sim->pcpus[b];
-
-        return a == b ? SIM_DIST_SAME
-               : x->core == y->core ? SIM_DIST_SIBLING
-               : x->socket == y->socket ? SIM_DIST_SOCKET
-               : x->node == y->node ? SIM_DIST_REMOTE : SIM_DIST_NODE;
-}
-
-/* The distance from pCPU a to b: from the table up to SIM_DIST_TABLE_CPUS. */
-static inline enum sim_dist pcpu_dist(const struct isched_sim *sim, uint32_t a, uint32_t b)
-{
-        return sim->dist ? (enum sim_dist)sim->dist[a * sim->topo.nr_cpus + b] : pcpu_dist_slow(sim, a, b);
-}
-
-/* The distance of the lock's last holder from @p cpu (SAME if none:
- * nothing to transfer). */
-static inline enum sim_dist lock_dist(const struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu)
-{
-        return rqd->lock_holder < 0 ? SIM_DIST_SAME : pcpu_dist(sim, (uint32_t)rqd->lock_holder, cpu);
-}
-
-/* The lock's line and the runqueue data come from the pCPU that held the
- * lock last: what one line costs to get here. */
-static inline s_time_t lock_line_ns(const struct isched_sim *sim, const struct sim_rq *rqd, uint32_t cpu)
-{
-        return sim->cost.xfer_ns[lock_dist(sim, rqd, cpu)];
-}
-
-/* Ticket lock (xen/common/spinlock.c): an acquisition that finds the lock
- * held waits in FIFO order.  When it is released to us, the releasing
- * store has invalidated the copy of every spinning waiter and their reads
- * of the line are served one at a time, so the next holder sees it after
- * (waiters + 1) / 2 transfers on average: handing the lock over costs more
- * the more pCPUs wait (Boyd-Wickizer et al., "Non-scalable locks are
- * dangerous", 2012).  Holding it costs the work done under it plus the
- * transfer of the runqueue's other lines from the last holder.  Returns
- * the time from @p now until the critical section is done. */
-s_time_t sim_lock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s_time_t now)
-{
-        struct sim_pool *pool = rqd->pool;
-        const struct sim_derived *k = &sim->cost;
-        const enum sim_dist d = lock_dist(sim, rqd, cpu);
-        const s_time_t x = k->xfer_ns[d];
-        const s_time_t start = rqd->lock_free_at > now ? rqd->lock_free_at : now;
-        s_time_t handoff = x, hold;
-
-        while (rqd->lock_qlen && rqd->lock_queue[rqd->lock_qhead] <= now) {
-                rqd->lock_qhead = (rqd->lock_qhead + 1) % SIM_LOCK_QUEUE;
-                rqd->lock_qlen--;
-        }
-        if (start > now) {
-                /* lock_qlen acquirers are queued ahead of us. */
-                handoff = x * (s_time_t)(rqd->lock_qlen + 2) / 2;
-                if (rqd->lock_qlen < SIM_LOCK_QUEUE) {
-                        rqd->lock_queue[(rqd->lock_qhead + rqd->lock_qlen) % SIM_LOCK_QUEUE] = start;
-                        rqd->lock_qlen++;
-                }
-        }
-        hold = k->lock_hold_ns[d];
-        rqd->lock_free_at = start + handoff + hold;
-        rqd->lock_holder = (int32_t)cpu;
-        pool->lock_ops++;
-        pool->lock_wait_ns += (uint64_t)(start - now + handoff - x);
-        return start - now + handoff + hold;
-}
-
-/* spin_trylock() to read a runqueue's load (csched2_res_pick(),
- * balance_load()'s scan): fails if the lock is held at @p t, having read
- * its line; else holds it for the lock's and the load's lines.  The time
- * spent either way is in *ret_ns. */
-bool sim_trylock_rq(struct isched_sim *sim, struct sim_rq *rqd, uint32_t cpu, s_time_t t, s_time_t *ret_ns)
-{
-        struct sim_pool *pool = rqd->pool;
-        const s_time_t x = lock_line_ns(sim, rqd, cpu);
-
-        pool->trylocks++;
-        if (rqd->lock_free_at > t) {
-                pool->trylock_fails++;
-                *ret_ns = x;
-                return false;
-        }
-        rqd->lock_free_at = t + 2 * x;
-        rqd->lock_holder = (int32_t)cpu;
-        *ret_ns = 2 * x;
-        return true;
-}
-
-/* The lock stays held until @p until (work done under it). */
-void sim_hold_rq(struct sim_rq *rqd, s_time_t until)
-{
-        if (until > rqd->lock_free_at)
-                rqd->lock_free_at = until;
-}
 
 /* LLC residency of a unit whose cache lines are on @p socket: the LLC is
  * shared in proportion to the working sets of the units whose caches are
