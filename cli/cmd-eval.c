@@ -300,6 +300,15 @@ static bool stretch_of(struct events *ev, const cJSON *pool, struct event *e)
         return true;
 }
 
+/* What read_log() allocated. */
+static void events_free(struct events *ev)
+{
+        for (unsigned k = 0; k < ev->n_pools; k++)
+                free(ev->pools[k]);
+        free(ev->v);
+        *ev = (struct events){ 0 };
+}
+
 /* label_score: the window score is what will be estimated, so a log
  * without it (an older agent's) is refused. */
 static int read_log(const char *path, const char *pool, bool label_score, struct events *ev)
@@ -858,8 +867,6 @@ int cmd_eval(int argc, char **argv)
         print_results(log, &t, &ev, &res, &oo, json);
 out:
         isched_policy_free(t.policy);
-        for (unsigned k = 0; k < ev.n_pools; k++)
-                free(ev.pools[k]);
-        free(ev.v);
+        events_free(&ev);
         return rc;
 }

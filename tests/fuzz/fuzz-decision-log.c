@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         FUZZ_ASSERT(ev.n > 0 && (label_score ? ev.scored : ev.rewarded) > 0 && ev.d >= 1);
                         evaluate_log(&ev, label_score);
                 }
-                free(ev.v);
+                events_free(&ev);
         }
         return 0;
 }

@@ -429,6 +429,7 @@ patched_tests() {
                 fail "POOL_RESTORED: Pool-0 does not hold CPUs 0-7 again"
         fi
         run 60 xl sched-credit2 -p Pool-0 || fail "XL_AFTER: xl sched-credit2 failed after the stress run"
+        sh /guest-work-test.sh || FAIL=1   # issue 15: guest-published work (its own GW_* markers)
         if xl dmesg | grep -E -q "Assertion|Xen BUG|FATAL|Xen call trace"; then
                 fail "NO_ASSERT: the hypervisor log shows an assertion or BUG"
                 xl dmesg | grep -E -B2 -A10 "Assertion|Xen BUG|FATAL|Xen call trace"

@@ -184,6 +184,15 @@ for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs/xenfs; do
 done
 echo 'autoballoon="off"' > "$ST/etc/xen/xl.conf"
 cp "$HERE/dom0-test.sh" "$ST/test.sh"
+# Issue 15's end-to-end check and the publisher it runs in dom0 (guest-work-test.sh),
+# with the libraries it needs that are not there yet.
+GUEST_PUB=${ISCHED_XEN_QEMU_GUEST_PUB:-$BUILD/guest/isched-guest}
+cp "$HERE/guest-work-test.sh" "$ST/guest-work-test.sh" && cp "$GUEST_PUB" "$ST/usr/bin/isched-guest" ||
+        die "cannot copy guest-work-test.sh and isched-guest ($GUEST_PUB: built by meson where libxenstore is found)"
+for l in $(LD_LIBRARY_PATH="$R/usr/lib/x86_64-linux-gnu" ldd "$GUEST_PUB" | awk '/=> \//{print $3} /not found/{print "MISSING:" $1}' | grep -v "^$R"); do
+        case $l in MISSING:*) die "isched-guest: unresolved library ${l#MISSING:}" ;; esac
+        [ -e "$ST/lib/x86_64-linux-gnu/${l##*/}" ] || [ -e "$ST/usr/lib/x86_64-linux-gnu/${l##*/}" ] || cp -L "$l" "$ST/lib/x86_64-linux-gnu/"
+done
 cat > "$ST/init" <<'EOF'
 #!/bin/sh
 export PATH=/bin:/usr/bin:/usr/lib/xen-4.17/bin HOME=/root
@@ -274,6 +283,7 @@ required() {
         stock) echo "XL_STOCK ADVISORY_POOLS ADVISORY_SET STOCK_COUNTERS STOCK_PREDICT ISCHED_POOLS_ADVISORY
                      ISCHED_RUN_ADVISORY" ;;
         esac
+        [ "$1" = patched ] && echo "GW_ABSENT GW_LIVE GW_STALE GW_BACKWARDS GW_WINDOWS GW_SUM"   # guest-work-test.sh
 }
 for mode in $BOOTS; do
         log=${LOGS[$mode]}

@@ -1,0 +1,247 @@
+#!/bin/sh
+# guest-work-test.sh - issue 15's end-to-end check (docs/guest-work.md), run
+# by dom0-test.sh in the dom0 of the patched boot (busybox sh).
+#
+# The publisher is dom0 itself: Domain-0 (domid 0) is a domain of Pool-0,
+# and the xen backend reads the publications of every domain the hypervisor
+# lists in the pool (xc_domain_getinfolist) at /local/domain/<domid>/data/
+# intellisched/ through xenstored's socket, dom0 included; isched-guest in
+# dom0 writes its own /local/domain/0/data/intellisched/ as it would a
+# domU's.  A work loop counts work units into a file, `isched-guest --file`
+# publishes it, and one real agent (isched run --backend xen --observation
+# xen+guests on Pool-0) runs through these phases:
+#   GW_ABSENT     no publication yet: Domain-0 is absent, no window is scored
+#   GW_LIVE       publishing: Domain-0 live, the latest window's throughput
+#                 is guest-work from 1 domain
+#   GW_STALE      the publisher killed (SIGKILL: its nodes stay): stale, the
+#                 window across it dropped, no window scored until it is back
+#   GW_BACKWARDS  the publisher killed and its counter written by hand with
+#                 xenstore-write, half of what it was: refused as "went
+#                 backwards"; the application restarted from that value
+#                 (publisher and work loop), counted again from it
+#   GW_WINDOWS    from the agent's own trace (--record) and decision log
+#                 (--log): every decision was taken on a window whose two
+#                 snapshots carry guest-published work of the same
+#                 generation, so no window across a fault was scored or
+#                 learned; each fault changed the generation and dropped
+#                 the decision waiting for that window; the agent learned
+#   GW_SUM        the pool's work in the trace grew at the rate the
+#                 publisher published
+# Prints "@@ PASS NAME ..." or "@@ FAIL NAME: why" for each (the host side
+# requires every one); exit status 0 iff none failed.
+S=/tmp/guest-work
+D=/local/domain/0/data/intellisched
+STATE=$S/state/Pool-0.state.json
+FAIL=0
+pass() { echo "@@ PASS $* [t=$(cut -d" " -f1 /proc/uptime)]"; }
+fail() { echo "@@ FAIL $*"; FAIL=1; }
+info() { echo "@@ INFO $*"; }
+# CLOCK_MONOTONIC in ns, rounded up to /proc/uptime's 10 ms (no suspend in
+# this dom0: uptime runs with the monotonic clock).
+now_ns() { cs=$(sed 's/ .*//; s/\.//' /proc/uptime); echo $(( (cs + 1) * 10000000 )); }
+# A domain's entry in the "guests" of an explain document, flat.
+entry_of() { tr -d '\n\t' < "$2" | sed -n "s/.*{\(\"domid\":$1,[^}]*\)}.*/\1/p"; }
+dom0_entry() { entry_of 0 "$1"; }
+# fld NAME < flat entry: a member's value (a string without its quotes).
+fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+# wait_dom0 STATE_OR_FAULT_REGEX SECONDS: poll the agent's state file until
+# Domain-0's entry matches; status 0 if it did.
+wait_dom0() {
+        i=0
+        while [ $i -lt $(($2 * 4)) ]; do
+                [ -f $STATE ] && dom0_entry $STATE | grep -q "$1" && return 0
+                sleep 0.25; i=$((i + 1))
+        done
+        return 1
+}
+explain() { # the agent's explain document, flat, into $S/explain-$1.json
+        timeout 60 isched explain --pool Pool-0 --state-dir $S/state > $S/explain-$1.json 2>&1
+}
+window_of() { tr -d '\n\t' < "$1" | sed -n 's/.*"window_throughput":{\([^}]*\)}.*/\1/p'; }
+pub_read() { echo "$(xenstore-read $D/work 2>/dev/null) $(xenstore-read $D/time_ns 2>/dev/null)"; }
+start_publisher() {
+        isched-guest --file $S/work --interval 0.25 2>>$S/publisher.err &
+        PUB=$!
+}
+
+rm -rf $S; mkdir -p $S/state
+xenstore-rm $D 2>/dev/null
+T0=$(cut -d' ' -f1 /proc/uptime)
+# One decision per interval: each window is two consecutive snapshots of
+# the trace, which is what GW_WINDOWS checks.
+isched run --backend xen --pool Pool-0 --observation xen+guests --interval 1 --epoch 1 --settle 0 \
+        --no-prior --verbose --json --state-dir $S/state --log $S/decisions.jsonl --record $S/trace.jsonl \
+        > $S/run.json 2> $S/run.err &
+AGENT=$!
+i=0; until [ -f $STATE ] || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
+sleep 2
+
+# ---- never published: absent, nothing scored ----
+explain absent
+e=$(dom0_entry $S/explain-absent.json)
+if [ "$(echo "$e" | fld state)" = absent ] && [ "$(echo "$e" | fld name)" = Domain-0 ] &&
+   ! [ -s $S/decisions.jsonl ] && grep -q "no guest of the pool published valid work" $S/run.err; then
+        pass GW_ABSENT "$e; windows skipped: $(grep -c 'no guest of the pool published valid work' $S/run.err)"
+else
+        fail "GW_ABSENT: expected Domain-0 absent and no decision before any publication: '$e'; decisions $(wc -l < $S/decisions.jsonl 2>/dev/null)"
+        tail -5 $S/run.err
+fi
+
+# ---- the work loop and the publisher ----
+# A work unit is a fixed amount of shell arithmetic; the count goes to a
+# file by rename, so the publisher never reads half a number.
+start_worker() { # from the count in $S/work
+        (
+                n=$(cat $S/work)
+                while [ ! -f $S/stop ]; do
+                        i=0; while [ $i -lt 20 ]; do i=$((i + 1)); done
+                        n=$((n + 1)); echo $n > $S/work.tmp; mv $S/work.tmp $S/work
+                done
+        ) &
+        WORKER=$!
+}
+echo 0 > $S/work
+start_worker
+start_publisher
+if wait_dom0 '"state":"live"' 20; then
+        sleep 1
+        A=$(pub_read); sleep 6; B=$(pub_read)
+        explain live
+        e=$(dom0_entry $S/explain-live.json) w=$(window_of $S/explain-live.json)
+        if [ "$(echo "$e" | fld state)" = live ] && [ "$(echo "$e" | fld share)" = 1 ] &&
+           echo "$w" | grep -q '"source":"guest-work","work_domains":1$'; then
+                pass GW_LIVE "$e; window_throughput {$w}"
+        else
+                fail "GW_LIVE: expected Domain-0 live with share 1 and the window's throughput from 1 guest: '$e'; window '$w'"
+        fi
+else
+        fail "GW_LIVE: Domain-0 not live within 20 s of starting isched-guest: $(dom0_entry $STATE)"
+        cat $S/publisher.err; tail -5 $S/run.err
+fi
+
+# ---- the publisher stops: stale ----
+kill -KILL $PUB; wait $PUB 2>/dev/null
+T_KILL=$(cut -d' ' -f1 /proc/uptime)
+if wait_dom0 '"fault":"stale"' 15; then
+        sleep 2
+        explain stale
+        e=$(dom0_entry $S/explain-stale.json)
+        start_publisher
+        if [ "$(echo "$e" | fld state)" = fault ] && echo "$e" | grep -q '"reason":"no new publication' &&
+           grep -q 'Domain-0 (0) stale' $S/run.err && wait_dom0 '"state":"live"' 15; then
+                pass GW_STALE "killed at t=$T_KILL: $e; live again after restarting"
+        else
+                fail "GW_STALE: expected Domain-0 refused as stale (and live after a restart): '$e', now '$(dom0_entry $STATE)'"
+        fi
+        sleep 3
+else
+        fail "GW_STALE: Domain-0 not stale within 15 s of killing its publisher: $(dom0_entry $STATE)"
+        start_publisher
+        sleep 3
+fi
+
+# ---- a counter that goes backwards, written by hand ----
+# The publisher and the work loop stop; the counter, half of what it was,
+# is written by hand with a new time.  Once the agent has refused it, the
+# application goes on from that value (as after a restart).
+kill $WORKER; wait $WORKER 2>/dev/null
+kill -KILL $PUB; wait $PUB 2>/dev/null
+W=$(xenstore-read $D/work)
+BACK=$((W / 2))
+xenstore-write $D/work $BACK $D/time_ns $(now_ns); info "xenstore-write work $W -> $BACK: rc=$?"
+if wait_dom0 '"fault":"went backwards"' 15; then
+        # The state file is the document explain prints; copied at once,
+        # before the next read can refuse the unchanged publication as stale.
+        cp $STATE $S/explain-backwards.json
+        echo $BACK > $S/work; start_worker; start_publisher
+        e=$(dom0_entry $S/explain-backwards.json)
+        if echo "$e" | grep -q "\"reason\":\"work $W -> $BACK (a reset, or a lie)\"" &&
+           grep -q 'Domain-0 (0) went backwards' $S/run.err && wait_dom0 '"state":"live"' 15; then
+                pass GW_BACKWARDS "work $W -> $BACK by xenstore-write: $e; live again from $BACK"
+        else
+                fail "GW_BACKWARDS: expected 'work $W -> $BACK' refused, then live again: '$e', now '$(dom0_entry $STATE)'"
+        fi
+        sleep 3
+else
+        fail "GW_BACKWARDS: work $W -> $BACK not refused within 15 s: $(dom0_entry $STATE), publication $(pub_read)"
+        echo $BACK > $S/work; start_worker; start_publisher
+fi
+
+kill -TERM $AGENT; wait $AGENT; RC=$?
+kill -TERM $PUB; wait $PUB 2>/dev/null   # SIGTERM: isched-guest removes its nodes
+touch $S/stop; wait $WORKER 2>/dev/null
+xenstore-rm $D 2>/dev/null
+info "guest-work agent: rc=$RC, $(tr -d '\n\t ' < $S/run.json | grep -o '"epochs":.*"waiting":[0-9]*')"
+
+# ---- every scored window, from the trace and the decision log ----
+# Trace record i: timestamp, valid, work_units, generation, domains.  A
+# decision at time_s T was taken on the window (record before T, record at
+# T): both must have ISCHED_CNT_WORK and ISCHED_CNT_GUEST_WORK (bits 8, 9),
+# the same generation and at least one domain, and the work must grow.
+awk -v dlog=$S/decisions.jsonl '
+function val(line, key,   k) {
+        k = "\"" key "\":"
+        if (!match(line, k "\"?[0-9.e+-]+")) return ""
+        k = substr(line, RSTART + length(k), RLENGTH - length(k)); gsub(/"/, "", k); return k
+}
+NR > 1 && /"counters"/ {
+        n++; ts[n] = val($0, "timestamp_ns") / 1e9; v = val($0, "valid")
+        work[n] = (int(v / 256) % 4 == 3); wu[n] = val($0, "work_units")
+        gen[n] = val($0, "work_generation"); dom[n] = val($0, "work_domains")
+        if (n > 1 && gen[n] != gen[n - 1]) changes++
+        if (!work[n]) nowork++
+}
+END {
+        while ((getline line < dlog) > 0) {
+                t = val(line, "time_s"); d++
+                if (line ~ /"reward":null/) {
+                        if (line ~ /left the pool.s sum during the window/) dropped++
+                } else learned++
+                for (i = 2; i <= n; i++)
+                        if (ts[i] - t < 2e-6 && t - ts[i] < 2e-6) break
+                if (i > n) { bad++; why = why " no snapshot at " t; continue }
+                if (!work[i] || !work[i - 1] || gen[i] != gen[i - 1] || dom[i] < 1 || wu[i] + 0 <= wu[i - 1] + 0) {
+                        bad++; why = why " window ending " t " (gen " gen[i - 1] "->" gen[i] ")"
+                }
+        }
+        printf "snapshots=%d without_work=%d generation_changes=%d decisions=%d guest_work_windows=%d learned=%d dropped_at_fault=%d bad=%d%s\n",
+               n, nowork, changes, d, d - bad, learned, dropped, bad, why
+}' $S/trace.jsonl > $S/windows.txt
+r=$(cat $S/windows.txt)
+num() { echo "$r" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+if [ "$RC" = 0 ] && [ "$(num bad)" = 0 ] && [ "$(num decisions)" -ge 5 ] && [ "$(num learned)" -ge 1 ] &&
+   [ "$(num generation_changes)" -ge 2 ] && [ "$(num dropped_at_fault)" -ge 2 ] && [ "$(num without_work)" -ge 2 ]; then
+        pass GW_WINDOWS "$r"
+else
+        fail "GW_WINDOWS: rc=$RC $r"
+        tail -20 $S/run.err
+fi
+
+# ---- the pool's work is the published work ----
+# Published: (work, time_ns) at A and B, 6 s apart while live; the pool:
+# the trace's work_units over the snapshots between the two times.
+set -- $A $B
+if [ $# = 4 ]; then
+        r=$(awk -v wa=$1 -v ta=$2 -v wb=$3 -v tb=$4 '
+        function val(line, key,   k) {
+                k = "\"" key "\":"
+                if (!match(line, k "\"?[0-9.e+-]+")) return ""
+                k = substr(line, RSTART + length(k), RLENGTH - length(k)); gsub(/"/, "", k); return k
+        }
+        NR > 1 && /"counters"/ { t = val($0, "timestamp_ns") + 0
+                if (t >= ta && t <= tb) { if (!n++) { t0 = t; w0 = val($0, "work_units") }
+                                          t1 = t; w1 = val($0, "work_units") } }
+        END { if (n < 3 || tb <= ta || t1 <= t0 || wb <= wa) { print "ratio=0 snapshots=" n; exit }
+              pub = (wb - wa) / (tb - ta) * 1e9; pool = (w1 - w0) / (t1 - t0) * 1e9
+              printf "ratio=%.3f published=%.1f/s pool=%.1f/s snapshots=%d\n", pool / pub, pub, pool, n }' $S/trace.jsonl)
+        ratio=$(echo "$r" | sed -n 's/ratio=\([0-9.]*\).*/\1/p')
+        if awk -v x="$ratio" 'BEGIN { exit !(x >= 0.7 && x <= 1.4) }'; then
+                pass GW_SUM "$r"
+        else
+                fail "GW_SUM: the pool's work rate is not the published one: $r"
+        fi
+else
+        fail "GW_SUM: no publication read while live (A='$A' B='$B')"
+fi
+info "guest-work test took $(awk -v a=$T0 -v b=$(cut -d' ' -f1 /proc/uptime) 'BEGIN { printf "%.0f", b - a }') s"
+exit $FAIL
