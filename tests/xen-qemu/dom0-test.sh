@@ -105,8 +105,9 @@ GUESTS="g0 g1"
 # segment alone is 58 MB (64 MB is refused by libxenguest).  Quiet: every
 # console line is a round trip through dom0's xenconsoled.  Their loops
 # start no processes (guest.d/): under emulation every fork of a PV guest
-# costs the whole machine.  Created unpaused, as soon as their pools exist,
-# so that their boot overlaps the checks of p1.  Kernel options that
+# costs the whole machine.  Created paused, back to back (an xl create
+# beside a booting guest took five times as long), then unpaused together
+# and awaited before the checks of p1.  Kernel options that
 # shorten the boot under emulation (docs/xen-patches.md has the figures):
 # no zeroing of every allocation, no audit and AppArmor set-up, no crypto
 # self-tests, no speculation mitigations (a test guest), expedited RCU
@@ -211,8 +212,8 @@ guests_wait_up() {
                 # CPU holds QEMU's round-robin slices, and every dom0 action
                 # that waits for another CPU (the TLB-flush IPIs of each
                 # process start, a switch's rendezvous) waits for them: with
-                # two uncapped guests each check of p1 took 150 s instead of
-                # 15 to 30 (docs/xen-patches.md).
+                # two uncapped guests each check of p1 took 150 to 290 s
+                # instead of 15 to 50 (docs/xen-patches.md).
                 for g in $GUESTS; do run 60 xl sched-credit2 -d $g -c 25 || fail "GUESTS_UP: cannot cap $g at 25%"; done
                 run 120 xl cpupool-migrate g0 Pool-0 || fail "GUESTS_UP: cannot move g0 to Pool-0"
         else
@@ -287,7 +288,7 @@ patched_tests() {
                 # g0 also carries guest-work-test.sh's publisher.
                 # Both boot in p1, where no dom0 vCPU runs: g0 booted in
                 # Pool-0 beside dom0's 8 vCPUs took three times as long as g1
-                # in p1 (217 s against 72 s to /init); it moves to Pool-0
+                # in p1 (206 s against 69 s to /init); it moves to Pool-0
                 # once it is up.
                 T_GUESTS=$(uptime_s)
                 guest_create g0 p1 1 cpu,io isched_publish=1
