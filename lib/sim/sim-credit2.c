@@ -212,6 +212,20 @@ static void _runq_deassign(struct sim_unit *svc)
         svc->rqd = NULL;
 }
 
+/* Links @p svc into @p rqd's runqueue between @p prev (NULL: at the head)
+ * and @p next (NULL: at the tail). */
+static void runq_link(struct sim_rq *rqd, struct sim_unit *svc, struct sim_unit *prev, struct sim_unit *next)
+{
+        svc->runq_prev = prev;
+        svc->runq_next = next;
+        if (prev)
+                prev->runq_next = svc;
+        else
+                rqd->runq = svc;
+        if (next)
+                next->runq_prev = svc;
+}
+
 /* runq_insert(): before the first unit with less credit (FIFO among equals). */
 static void runq_insert(struct sim_unit *svc, s_time_t now)
 {
@@ -222,14 +236,7 @@ static void runq_insert(struct sim_unit *svc, s_time_t now)
                 prev = iter;
                 iter = iter->runq_next;
         }
-        svc->runq_prev = prev;
-        svc->runq_next = iter;
-        if (prev)
-                prev->runq_next = svc;
-        else
-                rqd->runq = svc;
-        if (iter)
-                iter->runq_prev = svc;
+        runq_link(rqd, svc, prev, iter);
         svc->on_runq = true;
         svc->runnable_since = now;
 }
@@ -1115,14 +1122,7 @@ int csched2_switch_arrangement(struct isched_sim *sim, struct sim_pool *pool,
                          * equal credit stay ahead. */
                         for (iter = nrqd->runq; iter && iter->credit >= svc->credit; iter = iter->runq_next)
                                 prev = iter;
-                        svc->runq_prev = prev;
-                        svc->runq_next = iter;
-                        if (prev)
-                                prev->runq_next = svc;
-                        else
-                                nrqd->runq = svc;
-                        if (iter)
-                                iter->runq_prev = svc;
+                        runq_link(nrqd, svc, prev, iter);
                 }
         }
         for (uint32_t r2 = 0; r2 < n; r2++) {

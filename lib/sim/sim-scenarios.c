@@ -14,6 +14,16 @@ struct scenario {
         const char *json;
 };
 
+/* The domains of "mixed", which "mixed-1n2s" runs on another host. */
+#define MIXED_DOMAINS                                                                                                      \
+        "\"domains\": [{\"name\": \"web\", \"vcpus\": 32, \"behaviour\": {\"kind\": \"io\", "                              \
+        "\"burst_us\": 80, \"sleep_us\": 1500}}, {\"name\": \"batch\", \"vcpus\": 24, \"weight\": 128, "                   \
+        "\"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 5000, \"sleep_us\": 5000}}, {\"name\": \"hpc\", \"vcpus\": 16, " \
+        "\"behaviour\": {\"kind\": \"cache\", \"burst_us\": 2000, \"sleep_us\": 2000, \"wss_kb\": 8192}}, "                \
+        "{\"name\": \"pipe\", \"vcpus\": 24, \"behaviour\": {\"kind\": \"chain\", \"burst_us\": 100, \"tokens\": 6}}, "    \
+        "{\"name\": \"bursty\", \"vcpus\": 32, \"cap\": 800, \"behaviour\": {\"kind\": \"onoff\", \"on_ms\": 50, "         \
+        "\"off_ms\": 150}}]}"
+
 static const struct scenario scenarios[] = {
 {
         "phased",
@@ -113,24 +123,12 @@ static const struct scenario scenarios[] = {
 {
         "mixed",
         "32 pCPUs on 2 nodes, one per socket (2n1s8c2t); 128 vCPUs of every kind, one domain capped; the benchmark's scenario",
-        "{\"topology\": \"2n1s8c2t\", \"domains\": [{\"name\": \"web\", \"vcpus\": 32, \"behaviour\": {\"kind\": \"io\", "
-        "\"burst_us\": 80, \"sleep_us\": 1500}}, {\"name\": \"batch\", \"vcpus\": 24, \"weight\": 128, "
-        "\"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 5000, \"sleep_us\": 5000}}, {\"name\": \"hpc\", \"vcpus\": 16, "
-        "\"behaviour\": {\"kind\": \"cache\", \"burst_us\": 2000, \"sleep_us\": 2000, \"wss_kb\": 8192}}, "
-        "{\"name\": \"pipe\", \"vcpus\": 24, \"behaviour\": {\"kind\": \"chain\", \"burst_us\": 100, \"tokens\": 6}}, "
-        "{\"name\": \"bursty\", \"vcpus\": 32, \"cap\": 800, \"behaviour\": {\"kind\": \"onoff\", \"on_ms\": 50, "
-        "\"off_ms\": 150}}]}"
+        "{\"topology\": \"2n1s8c2t\", " MIXED_DOMAINS
 },
 {
         "mixed-1n2s",
         "the mixed workload on a two-socket host configured as one node (1n2s8c2t): memory interleaved over both sockets",
-        "{\"topology\": \"1n2s8c2t\", \"domains\": [{\"name\": \"web\", \"vcpus\": 32, \"behaviour\": {\"kind\": \"io\", "
-        "\"burst_us\": 80, \"sleep_us\": 1500}}, {\"name\": \"batch\", \"vcpus\": 24, \"weight\": 128, "
-        "\"behaviour\": {\"kind\": \"cpu\", \"burst_us\": 5000, \"sleep_us\": 5000}}, {\"name\": \"hpc\", \"vcpus\": 16, "
-        "\"behaviour\": {\"kind\": \"cache\", \"burst_us\": 2000, \"sleep_us\": 2000, \"wss_kb\": 8192}}, "
-        "{\"name\": \"pipe\", \"vcpus\": 24, \"behaviour\": {\"kind\": \"chain\", \"burst_us\": 100, \"tokens\": 6}}, "
-        "{\"name\": \"bursty\", \"vcpus\": 32, \"cap\": 800, \"behaviour\": {\"kind\": \"onoff\", \"on_ms\": 50, "
-        "\"off_ms\": 150}}]}"
+        "{\"topology\": \"1n2s8c2t\", " MIXED_DOMAINS
 },
 {
         "multitier",

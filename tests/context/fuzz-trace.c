@@ -13,17 +13,27 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char path[64];
+
+/* libFuzzer ends its runs with exit(): leave nothing behind in /tmp. */
+static void remove_trace(void)
+{
+        if (path[0])
+                (void)unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static char path[64];
         struct isched_trace_reader *r = NULL;
         struct isched_counters c;
         uint32_t id;
         FILE *f;
         int ret;
 
-        if (!path[0])
+        if (!path[0]) {
                 snprintf(path, sizeof(path), "/tmp/isched-fuzz-trace-%d.jsonl", (int)getpid());
+                atexit(remove_trace);
+        }
         f = fopen(path, "w");
         if (!f)
                 return 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -67,16 +68,39 @@ void fuzz_quiet(void)
         stderr = null;
 }
 
+static char tmpdir[4096];
+
+/* At exit (libFuzzer ends its runs with exit()), remove what the
+ * harnesses wrote: without this every run left a directory in /tmp. */
+static void fuzz_tmpdir_remove(void)
+{
+        DIR *d = opendir(tmpdir);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        while ((e = readdir(d)))
+                if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                        (void)unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+        (void)rmdir(tmpdir);
+}
+
 const char *fuzz_tmpdir(void)
 {
-        static char dir[64];
+        if (!tmpdir[0]) {
+                const char *base = getenv("TMPDIR");
 
-        if (!dir[0]) {
-                snprintf(dir, sizeof(dir), "/tmp/isched-fuzz-XXXXXX");
-                if (!mkdtemp(dir))
-                        abort();
+                if (!base || !*base)
+                        base = "/tmp";
+                if (snprintf(tmpdir, sizeof(tmpdir), "%s/isched-fuzz-XXXXXX", base) >=
+                    (int)sizeof(tmpdir))
+                        fuzz_fail(__FILE__, __LINE__, "TMPDIR too long");
+                if (!mkdtemp(tmpdir))
+                        fuzz_fail(__FILE__, __LINE__, "mkdtemp");
+                atexit(fuzz_tmpdir_remove);
         }
-        return dir;
+        return tmpdir;
 }
 
 void fuzz_reset_getopt(void)

@@ -12,18 +12,8 @@ build=${BUILDDIR:?set BUILDDIR}
 for tool in systemd-analyze meson python3; do
         command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/deps installs it)"; exit 1; }
 done
-d=$(mktemp -d /tmp/isched-guest-unit-XXXXXX)
-trap 'rm -rf "$d"' EXIT
-fail=0
-expect() {
-        if eval "$2"; then
-                echo "ok: $1"
-        else
-                echo "FAIL: $1"
-                sed 's/^/    | /' "$d/err" 2>/dev/null | head -8
-                fail=1
-        fi
-}
+. "$(dirname "$0")/../lib.sh"
+t_init guest-unit
 
 # ---- where meson install puts it ----
 meson introspect --installed "$build" >"$d/installed" 2>"$d/err"
@@ -53,4 +43,4 @@ for k in "CapabilityBoundingSet=$" NoNewPrivileges=yes ProtectSystem=strict Devi
 done
 # A stop must be SIGTERM, which makes the publisher remove its nodes.
 expect "it is stopped with SIGTERM" '! grep -q "^KillSignal=" "$unit" || grep -q "^KillSignal=SIGTERM$" "$unit"'
-exit $fail
+t_done

@@ -6,18 +6,8 @@
 # backend; a model of another mode is refused.  Needs $ISCHED.
 set -u
 I=${ISCHED:?set ISCHED}
-d=$(mktemp -d /tmp/isched-observation-XXXXXX)
-trap 'rm -rf "$d"' EXIT
-fail=0
-expect() {
-        if eval "$2"; then
-                echo "ok: $1"
-        else
-                echo "FAIL: $1"
-                sed 's/^/    | /' "$d/err" 2>/dev/null | head -8
-                fail=1
-        fi
-}
+. "$(dirname "$0")/../lib.sh"
+t_init observation
 run() { "$I" run --state-dir "$d/state" --steps 3 "$@" >"$d/out" 2>"$d/err"; rc=$?; }
 mkdir "$d/state"
 refused() { # description, words the message must hold, arguments...
@@ -77,4 +67,4 @@ expect "explain: web weighs 3, net is excluded, the others weigh 1, no share abo
 # ---- a model keeps its mode ----
 refused "a model of mode xen+guests on a pool observed as xen" "xen+guests mode xen" \
         --no-config --pool Pool-0 --observation xen --model "$d/guests.model"
-exit $fail
+t_done

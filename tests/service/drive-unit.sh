@@ -31,6 +31,13 @@ wait_for() { # file pattern (bounded by attempts, not time)
         done
         return 1
 }
+wait_until() { # shell condition (bounded by attempts, not time)
+        for _ in $(seq 1 600); do
+                eval "$1" && return 0
+                sleep 0.1
+        done
+        return 1
+}
 json_count() { # file python-condition-on-r
         python3 -c "import json,sys; print(sum(1 for l in open(sys.argv[1]) for r in [json.loads(l)] if $2))" "$1" \
                 2>/dev/null || echo 0
@@ -106,6 +113,9 @@ reload=${exec_reload//\$MAINPID/$main_pid}
 # shellcheck disable=SC2086
 $reload
 wait_for "$d/journal.jsonl" "reloaded: logs reopened"
+# READY=1 follows the journal message on another socket: wait for it too
+# (checking at once failed when the listener was slower than the journal).
+wait_until '[ "$(grep -c "READY=1" "$d/notify.jsonl")" -ge 2 ]'
 expect "ExecReload: RELOADING=1 then READY=1, the agent goes on" \
         'grep -q "RELOADING=1" "$d/notify.jsonl" && [ "$(grep -c "READY=1" "$d/notify.jsonl")" -ge 2 ] && kill -0 $main_pid'
 expect "metrics: mode 0644 for node_exporter under UMask $umask_" \

@@ -1,18 +1,29 @@
 #!/bin/sh
 # guest-work-test.sh - issue 15's end-to-end check (docs/guest-work.md), run
-# by dom0-test.sh in the dom0 of the patched boot (busybox sh).
+# by dom0-test.sh in the dom0 of the patched boot (busybox sh):
 #
-# The publisher is dom0 itself: Domain-0 (domid 0) is a domain of Pool-0,
-# and the xen backend reads the publications of every domain the hypervisor
-# lists in the pool (xc_domain_getinfolist) at /local/domain/<domid>/data/
-# intellisched/ through xenstored's socket, dom0 included; isched-guest in
-# dom0 writes its own /local/domain/0/data/intellisched/ as it would a
-# domU's.  A work loop counts work units into a file, `isched-guest --file`
-# publishes it, and one real agent (isched run --backend xen --observation
-# xen+guests on Pool-0) runs through these phases:
-#   GW_ABSENT     no publication yet: Domain-0 is absent, no window is scored
-#   GW_LIVE       publishing: Domain-0 live, the latest window's throughput
-#                 is guest-work from 1 domain
+#   guest-work-test.sh [PUB_NAME PUB_DOMID [SILENT_NAME SILENT_DOMID]]
+#
+# The publisher is a domain of Pool-0: the PV guest PUB_NAME (domid
+# PUB_DOMID), booted with isched_publish=1, whose guest.d/70-isched-guest.sh
+# runs a work loop and `isched-guest --file` on this test's commands (its
+# data/e2e/ctl, answered in data/e2e/ack); without arguments (the e2e run
+# without guests) Domain-0 itself, which writes its own
+# /local/domain/0/data/intellisched/ as a domU would.  SILENT_NAME, a second
+# domain of Pool-0, never publishes (Domain-0 is a third one when the
+# publisher is a domU).  The xen backend reads the publications of every
+# domain the hypervisor lists in the pool (xc_domain_getinfolist) at
+# /local/domain/<domid>/data/intellisched/ through xenstored's socket.  One
+# real agent (isched run --backend xen --observation xen+guests on Pool-0)
+# runs through these phases:
+#   GW_ABSENT     no publication yet: the publisher is absent, no window is
+#                 scored
+#   GW_LIVE       publishing: the publisher live, the latest window's
+#                 throughput is guest-work from 1 domain
+#   GW_SILENT     (with SILENT_DOMID) the domain that never publishes is
+#                 absent while the publisher is live, has no rate and no
+#                 share, and the publisher has the whole share: not counted
+#                 as zero work, not diluting nor dominating the sum
 #   GW_STALE      the publisher killed (SIGKILL: its nodes stay): stale, the
 #                 window across it dropped, no window scored until it is back
 #   GW_BACKWARDS  the application's count set back to half of what it was
@@ -28,8 +39,9 @@
 #                 publisher published
 # Prints "@@ PASS NAME ..." or "@@ FAIL NAME: why" for each (the host side
 # requires every one); exit status 0 iff none failed.
+PUB_NAME=${1:-Domain-0} PUB_DOMID=${2:-0} SILENT_NAME=${3:-} SILENT_DOMID=${4:-}
 S=/tmp/guest-work
-D=/local/domain/0/data/intellisched
+D=/local/domain/$PUB_DOMID/data/intellisched
 STATE=$S/state/Pool-0.state.json
 FAIL=0
 pass() { echo "@@ PASS $* [t=$(cut -d" " -f1 /proc/uptime)]"; }
@@ -40,15 +52,15 @@ info() { echo "@@ INFO $*"; }
 now_ns() { cs=$(sed 's/ .*//; s/\.//' /proc/uptime); echo $(( (cs + 1) * 10000000 )); }
 # A domain's entry in the "guests" of an explain document, flat.
 entry_of() { tr -d '\n\t' < "$2" | sed -n "s/.*{\(\"domid\":$1,[^}]*\)}.*/\1/p"; }
-dom0_entry() { entry_of 0 "$1"; }
+pub_entry() { entry_of $PUB_DOMID "$1"; }
 # fld NAME < flat entry: a member's value (a string without its quotes).
-fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
-# wait_dom0 STATE_OR_FAULT_REGEX SECONDS: poll the agent's state file until
-# Domain-0's entry matches; status 0 if it did.
-wait_dom0() {
+fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\([0-9.e+-]*\|null\).*/\1/p"; }
+# wait_pub STATE_OR_FAULT_REGEX SECONDS: poll the agent's state file until
+# the publisher's entry matches; status 0 if it did.
+wait_pub() {
         i=0
         while [ $i -lt $(($2 * 4)) ]; do
-                [ -f $STATE ] && dom0_entry $STATE | grep -q "$1" && return 0
+                [ -f $STATE ] && pub_entry $STATE | grep -q "$1" && return 0
                 sleep 0.25; i=$((i + 1))
         done
         return 1
@@ -57,14 +69,62 @@ explain() { # the agent's explain document, flat, into $S/explain-$1.json
         timeout 60 isched explain --pool Pool-0 --state-dir $S/state > $S/explain-$1.json 2>&1
 }
 window_of() { tr -d '\n\t' < "$1" | sed -n 's/.*"window_throughput":{\([^}]*\)}.*/\1/p'; }
-pub_read() { echo "$(xenstore-read $D/work 2>/dev/null) $(xenstore-read $D/time_ns 2>/dev/null)"; }
-start_publisher() {
-        isched-guest --file $S/work --interval 0.25 2>>$S/publisher.err &
-        PUB=$!
+# The publication (work, the publisher's time_ns) and dom0's clock at the read.
+pub_read() { echo "$(xenstore-read $D/work 2>/dev/null) $(xenstore-read $D/time_ns 2>/dev/null) $(now_ns)"; }
+
+# ---- the publisher: the work loop and isched-guest ----
+# pub_ctl VERB (start, kill, back, stop: see guest.d/70-isched-guest.sh).
+# In a domU the verb goes to the guest's data/e2e/ctl and the guest's answer
+# is awaited (up to 60 s); in Domain-0 the same is done here.  "back" sets
+# W and BACK (the count before and after).  Status 0 if done.
+SEQ=0
+pub_ctl() {
+        if [ "$PUB_DOMID" != 0 ]; then
+                SEQ=$((SEQ + 1))
+                xenstore-write /local/domain/$PUB_DOMID/data/e2e/ctl "$SEQ $1" || return 1
+                t0=$(cut -d. -f1 /proc/uptime)
+                while :; do
+                        ack=$(xenstore-read /local/domain/$PUB_DOMID/data/e2e/ack 2>/dev/null)
+                        case $ack in "$SEQ $1"*) break ;; esac
+                        [ $(( $(cut -d. -f1 /proc/uptime) - t0 )) -lt 60 ] || { info "$PUB_NAME did not do '$1': ack '$ack'"; return 1; }
+                        sleep 0.2
+                done
+                case $ack in *isched-guest:*) info "$PUB_NAME: ${ack#*isched-guest:}" ;; esac
+                [ "$1" = back ] && set -- ${ack#"$SEQ back "} && W=$1 BACK=${2%;}
+                return 0
+        fi
+        case $1 in
+        start)  [ -n "$WORKER" ] || start_worker
+                isched-guest --file $S/work --interval 0.25 2>>$S/publisher.err &
+                PUBPID=$! ;;
+        kill)   kill -KILL $PUBPID; wait $PUBPID 2>/dev/null ;;
+        back)   kill $WORKER; wait $WORKER 2>/dev/null
+                W=$(cat $S/work) BACK=$(($(cat $S/work) / 2))
+                echo $BACK > $S/work.tmp; mv $S/work.tmp $S/work
+                start_worker ;;
+        stop)   kill -TERM $PUBPID; wait $PUBPID 2>/dev/null   # SIGTERM: isched-guest removes its nodes
+                touch $S/stop; wait $WORKER 2>/dev/null ;;
+        esac
+}
+# Domain-0's work loop: a work unit is a fixed amount of shell arithmetic;
+# the count goes to a file by rename, so the publisher never reads half a
+# number.
+WORKER=
+start_worker() { # from the count in $S/work
+        (
+                n=$(cat $S/work)
+                while [ ! -f $S/stop ]; do
+                        i=0; while [ $i -lt 20 ]; do i=$((i + 1)); done
+                        n=$((n + 1)); echo $n > $S/work.tmp; mv $S/work.tmp $S/work
+                done
+        ) &
+        WORKER=$!
 }
 
 rm -rf $S; mkdir -p $S/state
+echo 0 > $S/work
 xenstore-rm $D 2>/dev/null
+info "publisher: $PUB_NAME (domid $PUB_DOMID); never publishing: ${SILENT_NAME:-none} ${SILENT_DOMID}"
 T0=$(cut -d' ' -f1 /proc/uptime)
 # One decision per interval: each window is two consecutive snapshots of
 # the trace, which is what GW_WINDOWS checks.
@@ -77,65 +137,64 @@ sleep 2
 
 # ---- never published: absent, nothing scored ----
 explain absent
-e=$(dom0_entry $S/explain-absent.json)
-if [ "$(echo "$e" | fld state)" = absent ] && [ "$(echo "$e" | fld name)" = Domain-0 ] &&
+e=$(pub_entry $S/explain-absent.json)
+if [ "$(echo "$e" | fld state)" = absent ] && [ "$(echo "$e" | fld name)" = "$PUB_NAME" ] &&
    ! [ -s $S/decisions.jsonl ] && grep -q "no guest of the pool published valid work" $S/run.err; then
         pass GW_ABSENT "$e; windows skipped: $(grep -c 'no guest of the pool published valid work' $S/run.err)"
 else
-        fail "GW_ABSENT: expected Domain-0 absent and no decision before any publication: '$e'; decisions $(wc -l < $S/decisions.jsonl 2>/dev/null)"
+        fail "GW_ABSENT: expected $PUB_NAME absent and no decision before any publication: '$e'; decisions $(wc -l < $S/decisions.jsonl 2>/dev/null)"
         tail -5 $S/run.err
 fi
 
-# ---- the work loop and the publisher ----
-# A work unit is a fixed amount of shell arithmetic; the count goes to a
-# file by rename, so the publisher never reads half a number.
-start_worker() { # from the count in $S/work
-        (
-                n=$(cat $S/work)
-                while [ ! -f $S/stop ]; do
-                        i=0; while [ $i -lt 20 ]; do i=$((i + 1)); done
-                        n=$((n + 1)); echo $n > $S/work.tmp; mv $S/work.tmp $S/work
-                done
-        ) &
-        WORKER=$!
-}
-echo 0 > $S/work
-start_worker
-start_publisher
-if wait_dom0 '"state":"live"' 20; then
+# ---- publishing: live ----
+pub_ctl start || fail "GW_LIVE: $PUB_NAME did not start its publisher"
+if wait_pub '"state":"live"' 60; then
         sleep 1
         A=$(pub_read); sleep 6; B=$(pub_read)
         explain live
-        e=$(dom0_entry $S/explain-live.json) w=$(window_of $S/explain-live.json)
+        e=$(pub_entry $S/explain-live.json) w=$(window_of $S/explain-live.json)
         if [ "$(echo "$e" | fld state)" = live ] && [ "$(echo "$e" | fld share)" = 1 ] &&
            echo "$w" | grep -q '"source":"guest-work","work_domains":1$'; then
                 pass GW_LIVE "$e; window_throughput {$w}"
         else
-                fail "GW_LIVE: expected Domain-0 live with share 1 and the window's throughput from 1 guest: '$e'; window '$w'"
+                fail "GW_LIVE: expected $PUB_NAME live with share 1 and the window's throughput from 1 guest: '$e'; window '$w'"
+        fi
+        # The domain that never publishes, beside a live one.
+        if [ -n "$SILENT_DOMID" ]; then
+                e2=$(entry_of $SILENT_DOMID $S/explain-live.json)
+                if [ "$(echo "$e2" | fld state)" = absent ] && [ "$(echo "$e2" | fld name)" = "$SILENT_NAME" ] &&
+                   [ "$(echo "$e2" | fld rate_per_s)" = null ] && [ "$(echo "$e2" | fld faults)" = 0 ] &&
+                   [ "$(echo "$e2" | fld share)" != 1 ] && [ "$(echo "$e" | fld share)" = 1 ] &&
+                   echo "$w" | grep -q '"work_domains":1$'; then
+                        pass GW_SILENT "$e2; beside $PUB_NAME's share $(echo "$e" | fld share), window from 1 domain"
+                else
+                        fail "GW_SILENT: expected $SILENT_NAME absent, without rate or share, beside $PUB_NAME with the whole share: '$e2'; '$e'; window '$w'"
+                fi
         fi
 else
-        fail "GW_LIVE: Domain-0 not live within 20 s of starting isched-guest: $(dom0_entry $STATE)"
-        cat $S/publisher.err; tail -5 $S/run.err
+        fail "GW_LIVE: $PUB_NAME not live within 60 s of starting isched-guest: $(pub_entry $STATE)"
+        [ -n "$SILENT_DOMID" ] && fail "GW_SILENT: not checked, $PUB_NAME never became live"
+        cat $S/publisher.err 2>/dev/null; tail -5 $S/run.err
 fi
 
 # ---- the publisher stops: stale ----
-kill -KILL $PUB; wait $PUB 2>/dev/null
+pub_ctl kill
 T_KILL=$(cut -d' ' -f1 /proc/uptime)
-if wait_dom0 '"fault":"stale"' 15; then
+if wait_pub '"fault":"stale"' 30; then
         sleep 2
         explain stale
-        e=$(dom0_entry $S/explain-stale.json)
-        start_publisher
+        e=$(pub_entry $S/explain-stale.json)
+        pub_ctl start
         if [ "$(echo "$e" | fld state)" = fault ] && echo "$e" | grep -q '"reason":"no new publication' &&
-           grep -q 'Domain-0 (0) stale' $S/run.err && wait_dom0 '"state":"live"' 15; then
+           grep -q "$PUB_NAME ($PUB_DOMID) stale" $S/run.err && wait_pub '"state":"live"' 60; then
                 pass GW_STALE "killed at t=$T_KILL: $e; live again after restarting"
         else
-                fail "GW_STALE: expected Domain-0 refused as stale (and live after a restart): '$e', now '$(dom0_entry $STATE)'"
+                fail "GW_STALE: expected $PUB_NAME refused as stale (and live after a restart): '$e', now '$(pub_entry $STATE)'"
         fi
         sleep 3
 else
-        fail "GW_STALE: Domain-0 not stale within 15 s of killing its publisher: $(dom0_entry $STATE)"
-        start_publisher
+        fail "GW_STALE: $PUB_NAME not stale within 30 s of killing its publisher: $(pub_entry $STATE)"
+        pub_ctl start
         sleep 3
 fi
 
@@ -148,33 +207,29 @@ fi
 # the agent: a read between killing the publisher and the write saw a stale
 # publication, and after a fault the next publication is a new start, never
 # compared with the old one.)
-kill $WORKER; wait $WORKER 2>/dev/null
-W=$(cat $S/work)
-BACK=$((W / 2))
-echo $BACK > $S/work.tmp; mv $S/work.tmp $S/work
-start_worker
+W= BACK=
+pub_ctl back
 info "the application's count $W -> $BACK at t=$(cut -d' ' -f1 /proc/uptime)"
-if wait_dom0 '"fault":"went backwards"' 15; then
+if [ -n "$W" ] && [ -n "$BACK" ] && wait_pub '"fault":"went backwards"' 30; then
         # The state file is the document explain prints; copied at once,
         # before the next read replaces the entry.
         cp $STATE $S/explain-backwards.json
-        e=$(dom0_entry $S/explain-backwards.json)
+        e=$(pub_entry $S/explain-backwards.json)
         set -- $(echo "$e" | sed -n 's/.*"reason":"work \([0-9]*\) -> \([0-9]*\) (a reset, or a lie)".*/\1 \2/p')
         from=${1:-0} to=${2:-0}
         if [ $# = 2 ] && [ "$from" -le "$W" ] && [ "$from" -gt "$to" ] && [ "$to" -ge "$BACK" ] && [ "$to" -lt "$W" ] &&
-           grep -q 'Domain-0 (0) went backwards' $S/run.err && wait_dom0 '"state":"live"' 15; then
+           grep -q "$PUB_NAME ($PUB_DOMID) went backwards" $S/run.err && wait_pub '"state":"live"' 30; then
                 pass GW_BACKWARDS "count $W -> $BACK, read as work $from -> $to: $e; live again"
         else
-                fail "GW_BACKWARDS: expected 'work W' -> B' (a reset, or a lie)' with W' <= $W, $BACK <= B' < $W, then live again: '$e', now '$(dom0_entry $STATE)'"
+                fail "GW_BACKWARDS: expected 'work W' -> B' (a reset, or a lie)' with W' <= $W, $BACK <= B' < $W, then live again: '$e', now '$(pub_entry $STATE)'"
         fi
         sleep 3
 else
-        fail "GW_BACKWARDS: count $W -> $BACK not refused within 15 s: $(dom0_entry $STATE), publication $(pub_read)"
+        fail "GW_BACKWARDS: count '$W' -> '$BACK' not refused within 30 s: $(pub_entry $STATE), publication $(pub_read)"
 fi
 
 kill -TERM $AGENT; wait $AGENT; RC=$?
-kill -TERM $PUB; wait $PUB 2>/dev/null   # SIGTERM: isched-guest removes its nodes
-touch $S/stop; wait $WORKER 2>/dev/null
+pub_ctl stop
 xenstore-rm $D 2>/dev/null
 info "guest-work agent: rc=$RC, $(tr -d '\n\t ' < $S/run.json | grep -o '"epochs":.*"waiting":[0-9]*')"
 
@@ -223,11 +278,12 @@ else
 fi
 
 # ---- the pool's work is the published work ----
-# Published: (work, time_ns) at A and B, 6 s apart while live; the pool:
-# the trace's work_units over the snapshots between the two times.
+# Published: (work, time_ns) at A and B, 6 s apart while live, the rate on
+# the publisher's clock; the pool: the trace's work_units over its
+# snapshots between dom0's times of the two reads.
 set -- $A $B
-if [ $# = 4 ]; then
-        r=$(awk -v wa=$1 -v ta=$2 -v wb=$3 -v tb=$4 '
+if [ $# = 6 ]; then
+        r=$(awk -v wa=$1 -v pa=$2 -v ta=$3 -v wb=$4 -v pb=$5 -v tb=$6 '
         function val(line, key,   k) {
                 k = "\"" key "\":"
                 if (!match(line, k "\"?[0-9.e+-]+")) return ""
@@ -236,8 +292,8 @@ if [ $# = 4 ]; then
         NR > 1 && /"counters"/ { t = val($0, "timestamp_ns") + 0
                 if (t >= ta && t <= tb) { if (!n++) { t0 = t; w0 = val($0, "work_units") }
                                           t1 = t; w1 = val($0, "work_units") } }
-        END { if (n < 3 || tb <= ta || t1 <= t0 || wb <= wa) { print "ratio=0 snapshots=" n; exit }
-              pub = (wb - wa) / (tb - ta) * 1e9; pool = (w1 - w0) / (t1 - t0) * 1e9
+        END { if (n < 3 || tb <= ta || pb <= pa || t1 <= t0 || wb <= wa) { print "ratio=0 snapshots=" n; exit }
+              pub = (wb - wa) / (pb - pa) * 1e9; pool = (w1 - w0) / (t1 - t0) * 1e9
               printf "ratio=%.3f published=%.1f/s pool=%.1f/s snapshots=%d\n", pool / pub, pub, pool, n }' $S/trace.jsonl)
         ratio=$(echo "$r" | sed -n 's/ratio=\([0-9.]*\).*/\1/p')
         if awk -v x="$ratio" 'BEGIN { exit !(x >= 0.7 && x <= 1.4) }'; then
