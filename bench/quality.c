@@ -273,6 +273,7 @@ struct opts {
         double duration_s, window_s;
         unsigned jobs;
         bool no_cold;                 /* the agent from its prior only */
+        bool no_agent;                /* statics and oracle only, no summary */
 };
 
 struct job {
@@ -1005,7 +1006,7 @@ static void usage(FILE *f)
 {
         fprintf(f,
                 "Usage: quality [--out DIR] [--scenarios A,B,...|all] [--seeds N] [--duration S]\n"
-                "               [--window S] [--jobs N] [--summarise-only]\n"
+                "               [--window S] [--jobs N] [--summarise-only] [--no-cold] [--no-agent]\n"
                 "       quality train-prior --out FILE [--runs DIR] [--scenarios ...] [--seeds N] [--duration S]\n"
                 "       quality overhead [--scenario S] [--policy KIND|none] [--epochs N]\n\n"
                 "Evaluate the agent (default configuration, cold and from a leave-one-scenario-out\n"
@@ -1024,7 +1025,10 @@ static void usage(FILE *f)
                 "                    (default), xen (no work counter) or xen+guests\n"
                 "                    (docs/guest-work.md); every method is measured on the ground truth\n"
                 "  --no-cold         run the agent from its prior only, not from a cold start\n"
-                "                    (the cold-start columns and goals say \"not run\")\n");
+                "                    (the cold-start columns and goals say \"not run\")\n"
+                "  --no-agent        run the statics and the oracle only, and no summary: their runs\n"
+                "                    do not depend on the agent's configuration and stay in OUT/runs,\n"
+                "                    where a later run without --no-agent finds them\n");
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -1055,6 +1059,7 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                 { "window", required_argument, NULL, 'w' },    { "jobs", required_argument, NULL, 'j' },
                 { "summarise-only", no_argument, NULL, 'U' },  { "runs", required_argument, NULL, 'r' },
                 { "observation", required_argument, NULL, 'O' }, { "no-cold", no_argument, NULL, 'C' },
+                { "no-agent", no_argument, NULL, 'A' },
                 { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
         };
         static char scen_buf[4096];
@@ -1091,6 +1096,9 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                         break;
                 case 'C':
                         o->no_cold = true;
+                        break;
+                case 'A':
+                        o->no_agent = true;
                         break;
                 case 'U':
                         if (summarise_only)
@@ -1373,7 +1381,7 @@ int main(int argc, char **argv)
                                 memcpy(j->plan, res[s].plan[k], sizeof(j->plan));
                                 snprintf(j->method, sizeof(j->method), "oracle");
                         }
-                        for (int p = 0; p < (o.no_cold ? 1 : 2); p++) {
+                        for (int p = 0; p < (o.no_agent ? 0 : o.no_cold ? 1 : 2); p++) {
                                 j = &jobs[n++];
                                 *j = (struct job){ .kind = JOB_AGENT, .sc = &scens[s], .seed = k + 1, .prior = p == 0,
                                                    .cost = 1.5 * scenario_cost(&scens[s]) };
@@ -1384,6 +1392,14 @@ int main(int argc, char **argv)
         }
         if (!summarise_only)
                 run_all(&o, jobs, n);
+        if (o.no_agent) {
+                fprintf(stderr, "quality: --no-agent: statics and oracle runs are in %s/runs; no summary\n", o.out);
+                for (unsigned s = 0; s < o.n_scenarios; s++)
+                        free_statics(&sd[s]);
+                free(t.ex);
+                free(jobs);
+                return 0;
+        }
 
         /* Collect. */
         root = cJSON_CreateObject();
