@@ -273,6 +273,7 @@ struct opts {
         double duration_s, window_s;
         unsigned jobs;
         bool no_cold;                 /* the agent from its prior only */
+        bool no_prior;                /* the agent from a cold start only, no priors */
         bool no_agent;                /* statics and oracle only, no summary */
 };
 
@@ -463,6 +464,39 @@ static void run_job(const struct opts *o, const struct job *j)
         cJSON_Delete(root);
 }
 
+static enum isched_observation prior_observation(void);
+
+/* A run found in OUT/runs must have been observed in the bench's mode where
+ * the bench uses what it observed: an agent learned from it, and the
+ * statics' observed window scores are what the leave-one-out priors learn.
+ * All else the bench takes from a static or oracle run is its ground truth,
+ * the same in every mode (they do not learn; the mode changes only what the
+ * backend reports): so with --no-prior, statics and oracle runs of any mode
+ * do, e.g. the ground-truth ones of an earlier run. */
+static void check_mode(const struct opts *o, const char *path, const cJSON *run)
+{
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(run, "method");
+        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(run, "observation");
+        const char *want = isched_observation_to_string(prior_observation());
+        const char *got = cJSON_IsString(ob) ? ob->valuestring : "unknown";
+        const bool agent = cJSON_IsString(m) && strncmp(m->valuestring, "agent", 5) == 0;
+        const bool is_static = cJSON_IsString(m) && strncmp(m->valuestring, "static-", 7) == 0;
+
+        if (strcmp(got, want) == 0 || (!agent && !(is_static && !o->no_prior)))
+                return;
+        if (agent)
+                fprintf(stderr,
+                        "quality: %s is an agent run observed in mode %s, not %s: remove it or use another --out\n",
+                        path, got, want);
+        else
+                fprintf(stderr,
+                        "quality: %s was observed in mode %s, and the leave-one-out priors of mode %s learn from the "
+                        "statics as observed: run the statics in mode %s (another --out), or give --no-prior (the "
+                        "cold agent takes only their ground truth, the same in every mode)\n",
+                        path, got, want, want);
+        exit(1);
+}
+
 static int by_cost_desc(const void *a, const void *b)
 {
         const struct job *x = a, *y = b;
@@ -483,6 +517,12 @@ static void run_all(const struct opts *o, struct job *jobs, unsigned n)
 
                         run_path(path, sizeof(path), o->out, jobs[next].method, jobs[next].sc->name, jobs[next].seed);
                         if (access(path, R_OK) == 0) {
+                                cJSON *j = read_json(path);
+
+                                /* reused only if observed in the mode the bench needs */
+                                if (j)
+                                        check_mode(o, path, j);
+                                cJSON_Delete(j);
                                 next++;
                                 done++;
                                 continue;
@@ -548,17 +588,18 @@ struct stat_data {
         cJSON *run[MAX_SEEDS][N_ARMS];
 };
 
-static cJSON *load_run(const char *out, const char *method, const char *scenario, unsigned seed)
+static cJSON *load_run(const struct opts *o, const char *method, const char *scenario, unsigned seed)
 {
         char path[4096];
         cJSON *j;
 
-        run_path(path, sizeof(path), out, method, scenario, seed);
+        run_path(path, sizeof(path), o->out, method, scenario, seed);
         j = read_json(path);
         if (!j) {
                 fprintf(stderr, "quality: cannot read %s\n", path);
                 exit(1);
         }
+        check_mode(o, path, j);
         return j;
 }
 
@@ -579,7 +620,7 @@ static void load_statics(const struct opts *o, const struct scen *sc, struct sta
                                 continue;
                         }
                         snprintf(method, sizeof(method), "static-%s", arm_name(a));
-                        d->run[k][a] = load_run(o->out, method, sc->name, k + 1);
+                        d->run[k][a] = load_run(o, method, sc->name, k + 1);
                         d->whole[k][a] = num(d->run[k][a], "score");
                         wins = cJSON_GetObjectItemCaseSensitive(d->run[k][a], "windows");
                         d->n_win[k] = (unsigned)cJSON_GetArraySize(wins);
@@ -859,6 +900,27 @@ static void write_prior(const struct training *t, const struct scen *scens, unsi
         model_free(&m);
 }
 
+/* A prior already in OUT/priors is reused only if it learned in the bench's
+ * mode (the agent would refuse it in any other). */
+static void check_prior_mode(const char *path)
+{
+        struct isched_policy *p = NULL;
+        struct isched_context *c = NULL;
+        enum isched_observation m;
+        int r = isched_model_load(path, &p, &c);
+
+        if (r < 0)
+                die(path, r);
+        m = isched_context_get_observation(c);
+        isched_policy_free(p);
+        isched_context_free(c);
+        if (m != prior_observation()) {
+                fprintf(stderr, "quality: %s learned in mode %s, not %s: remove it or use another --out\n", path,
+                        isched_observation_to_string(m), isched_observation_to_string(prior_observation()));
+                exit(1);
+        }
+}
+
 /* ------------------------------------------------------------------ statistics */
 
 struct stats {
@@ -1006,7 +1068,8 @@ static void usage(FILE *f)
 {
         fprintf(f,
                 "Usage: quality [--out DIR] [--scenarios A,B,...|all] [--seeds N] [--duration S]\n"
-                "               [--window S] [--jobs N] [--summarise-only] [--no-cold] [--no-agent]\n"
+                "               [--window S] [--jobs N] [--summarise-only] [--observation M]\n"
+                "               [--no-cold | --no-prior | --no-agent]\n"
                 "       quality train-prior --out FILE [--runs DIR] [--scenarios ...] [--seeds N] [--duration S]\n"
                 "       quality overhead [--scenario S] [--policy KIND|none] [--epochs N]\n\n"
                 "Evaluate the agent (default configuration, cold and from a leave-one-scenario-out\n"
@@ -1026,6 +1089,10 @@ static void usage(FILE *f)
                 "                    (docs/guest-work.md); every method is measured on the ground truth\n"
                 "  --no-cold         run the agent from its prior only, not from a cold start\n"
                 "                    (the cold-start columns and goals say \"not run\")\n"
+                "  --no-prior        run the agent from a cold start only, and train no prior (the\n"
+                "                    prior's columns and goals say \"not run\"); statics and oracle\n"
+                "                    runs already in OUT/runs are then reused whatever mode they were\n"
+                "                    observed in, since only their ground truth is used\n"
                 "  --no-agent        run the statics and the oracle only, and no summary: their runs\n"
                 "                    do not depend on the agent's configuration and stay in OUT/runs,\n"
                 "                    where a later run without --no-agent finds them\n");
@@ -1059,7 +1126,7 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                 { "window", required_argument, NULL, 'w' },    { "jobs", required_argument, NULL, 'j' },
                 { "summarise-only", no_argument, NULL, 'U' },  { "runs", required_argument, NULL, 'r' },
                 { "observation", required_argument, NULL, 'O' }, { "no-cold", no_argument, NULL, 'C' },
-                { "no-agent", no_argument, NULL, 'A' },
+                { "no-agent", no_argument, NULL, 'A' },        { "no-prior", no_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
         };
         static char scen_buf[4096];
@@ -1100,6 +1167,9 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
                 case 'A':
                         o->no_agent = true;
                         break;
+                case 'P':
+                        o->no_prior = true;
+                        break;
                 case 'U':
                         if (summarise_only)
                                 *summarise_only = true;
@@ -1119,6 +1189,10 @@ static int parse_common(int argc, char **argv, struct opts *o, bool *summarise_o
         if (o->seeds < 1 || o->seeds > MAX_SEEDS || !(o->duration_s >= o->window_s) || !(o->window_s >= 1) ||
             o->jobs < 1 || o->n_scenarios < 1 || o->duration_s / o->window_s > MAX_WINDOWS) {
                 fprintf(stderr, "quality: bad --seeds, --duration, --window, --jobs or --scenarios\n");
+                return 2;
+        }
+        if (o->no_prior && o->no_cold) {
+                fprintf(stderr, "quality: --no-prior and --no-cold leave no agent to run: give --no-agent for that\n");
                 return 2;
         }
         return 0;
@@ -1182,6 +1256,25 @@ static int cmd_train_prior(int argc, char **argv)
 
 static int cmd_overhead(int argc, char **argv);
 
+static void add_goal(cJSON *goals, const char *name, bool met, bool run)
+{
+        if (run)
+                cJSON_AddBoolToObject(goals, name, met);
+        else
+                cJSON_AddNullToObject(goals, name);
+}
+
+static const char *verdict(bool met, bool run)
+{
+        return !run ? "not run" : met ? "met" : "NOT met";
+}
+
+/* A table cell: "yes", "**no**", or "not run" for an agent that was not. */
+static const char *met_cell(bool met, bool run)
+{
+        return !run ? "not run" : met ? "yes" : "**no**";
+}
+
 /* The markdown tables of docs/results.md. */
 static void write_markdown(const struct opts *o, const struct scen *scens, const struct scen_result *res,
                            cJSON *goals)
@@ -1220,8 +1313,8 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                 else
                         snprintf(d, sizeof(d), "%+.3f", scd.min);
                 fprintf(f, "| %s | %s%s | %s | %+.3f | %s | %s | %s | %s |\n", scens[s].name, a,
-                        og.mean < NO_GAIN ? " (no gain)" : "", b, sp.min, sp.min >= -HARM_PRIOR ? "yes" : "**no**", c,
-                        d, o->no_cold ? "not run" : scd.min >= -HARM_COLD ? "yes" : "**no**");
+                        og.mean < NO_GAIN ? " (no gain)" : "", b, sp.min, met_cell(sp.min >= -HARM_PRIOR, !o->no_prior),
+                        c, d, met_cell(scd.min >= -HARM_COLD, !o->no_cold));
         }
         fprintf(f, "\n### Capture (where the oracle beats socket by >= %.2f: >= %.0f%% of that gain, mean over seeds, "
                    "with the prior; phased scenarios: better than every static)\n\n",
@@ -1247,7 +1340,7 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                 fmt_stat(c, sizeof(c), &sfp, 2);
                 fmt_stat(d, sizeof(d), &sfc, 2);
                 fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", scens[s].name, a, b, c,
-                        sfp.mean >= CAPTURE_FRACTION ? "yes" : "**no**", d);
+                        met_cell(sfp.mean >= CAPTURE_FRACTION, !o->no_prior), d);
         }
         fprintf(f, "\n| phased scenario | agent (prior) | best static | beats every static |\n|---|---|---|---|\n");
         for (unsigned s = 0; s < o->n_scenarios; s++) {
@@ -1272,7 +1365,7 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                         v[k] = res[s].r[N_ARMS + 1][k].score;
                 ag = stat_of(v, o->seeds);
                 fprintf(f, "| %s | %.3f | %s %.3f | %s |\n", scens[s].name, ag.mean, arm_name(bi), best.mean,
-                        ag.mean > best.mean ? "yes" : "**no**");
+                        met_cell(ag.mean > best.mean, !o->no_prior));
         }
         fprintf(f, "\n### Calm (stationary scenarios: switches after the first %.0f s, at most one per %.0f s)\n\n",
                 CALM_AFTER_S, CALM_PER_S);
@@ -1288,8 +1381,8 @@ static void write_markdown(const struct opts *o, const struct scen *scens, const
                         mp = fmax(mp, res[s].r[N_ARMS + 1][k].switches_late);
                         mc = fmax(mc, res[s].r[N_ARMS + 2][k].switches_late);
                 }
-                fprintf(f, "| %s | %.0f | %s | %.0f | %s |\n", scens[s].name, mp, mp <= allowed ? "yes" : "**no**", mc,
-                        o->no_cold ? "not run" : mc <= allowed ? "yes" : "**no**");
+                fprintf(f, "| %s | %.0f | %s | %.0f | %s |\n", scens[s].name, mp, met_cell(mp <= allowed, !o->no_prior),
+                        mc, met_cell(mc <= allowed, !o->no_cold));
         }
         fprintf(f, "\n### Every method (whole-run score, mean ± 95%% CI; mean of %.0f-s window scores; switches)\n\n",
                 o->window_s);
@@ -1368,8 +1461,12 @@ int main(int argc, char **argv)
                 char prior[4096];
 
                 snprintf(prior, sizeof(prior), "%s/priors/loo-%s.model", o.out, scens[s].name);
-                if (access(prior, R_OK) != 0)
+                if (o.no_prior)
+                        ;
+                else if (access(prior, R_OK) != 0)
                         write_prior(&t, scens, o.n_scenarios, ((1u << o.n_scenarios) - 1) & ~(1u << s), prior);
+                else
+                        check_prior_mode(prior);
                 for (unsigned k = 0; k < o.seeds; k++) {
                         struct job *j;
 
@@ -1381,7 +1478,7 @@ int main(int argc, char **argv)
                                 memcpy(j->plan, res[s].plan[k], sizeof(j->plan));
                                 snprintf(j->method, sizeof(j->method), "oracle");
                         }
-                        for (int p = 0; p < (o.no_agent ? 0 : o.no_cold ? 1 : 2); p++) {
+                        for (int p = o.no_prior ? 1 : 0; p < (o.no_agent ? 0 : o.no_cold ? 1 : 2); p++) {
                                 j = &jobs[n++];
                                 *j = (struct job){ .kind = JOB_AGENT, .sc = &scens[s], .seed = k + 1, .prior = p == 0,
                                                    .cost = 1.5 * scenario_cost(&scens[s]) };
@@ -1429,11 +1526,11 @@ int main(int argc, char **argv)
                                         res[s].r[m][k] = res[s].r[res[s].plan[k][0]][k];
                                         continue;
                                 }
-                                if (m == N_ARMS + 2 && o.no_cold) {
+                                if ((m == N_ARMS + 2 && o.no_cold) || (m == N_ARMS + 1 && o.no_prior)) {
                                         res[s].r[m][k] = (struct result){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
                                         continue;
                                 }
-                                jr = load_run(o.out, method_name(m, name, sizeof(name)), scens[s].name, k + 1);
+                                jr = load_run(&o, method_name(m, name, sizeof(name)), scens[s].name, k + 1);
                                 read_result(jr, &res[s].r[m][k]);
                                 cJSON_Delete(jr);
                         }
@@ -1450,7 +1547,7 @@ int main(int argc, char **argv)
                 }
                 /* The context describes the workload: the LOO prior's choices. */
                 snprintf(prior, sizeof(prior), "%s/priors/loo-%s.model", o.out, scens[s].name);
-                if (isched_model_load(prior, &loo.policy, &loo.context) == 0) {
+                if (!o.no_prior && isched_model_load(prior, &loo.policy, &loo.context) == 0) {
                         res[s].agree = invariance(&t, s, &loo, &scens[s]);
                         model_free(&loo);
                 }
@@ -1528,14 +1625,15 @@ int main(int argc, char **argv)
         }
         fclose(csv);
         goals = cJSON_AddObjectToObject(root, "goals");
-        cJSON_AddBoolToObject(goals, "do_no_harm_prior", harm_prior);
+        /* a goal of an agent that was not run is null: not judged */
+        add_goal(goals, "do_no_harm_prior", harm_prior, !o.no_prior);
         if (o.no_cold)
                 cJSON_AddNullToObject(goals, "do_no_harm_cold");
         else
                 cJSON_AddBoolToObject(goals, "do_no_harm_cold", harm_cold);
-        cJSON_AddBoolToObject(goals, "capture_80pct_with_prior", capture);
-        cJSON_AddBoolToObject(goals, "phased_beats_every_static", beat);
-        cJSON_AddBoolToObject(goals, "calm_prior", calm_prior);
+        add_goal(goals, "capture_80pct_with_prior", capture, !o.no_prior);
+        add_goal(goals, "phased_beats_every_static", beat, !o.no_prior);
+        add_goal(goals, "calm_prior", calm_prior, !o.no_prior);
         if (o.no_cold)
                 cJSON_AddNullToObject(goals, "calm_cold");
         else
@@ -1556,12 +1654,16 @@ int main(int argc, char **argv)
         fprintf(csv, "scenario");
         /* a method that was not run has no column (gnuplot cannot plot one) */
         for (unsigned m = 0; m < N_METHODS - (o.no_cold ? 1u : 0u); m++)
-                fprintf(csv, ",%s", method_name(m, path, sizeof(path)));
+                if (!(m == N_ARMS + 1 && o.no_prior))
+                        fprintf(csv, ",%s", method_name(m, path, sizeof(path)));
         fprintf(csv, "\n");
         for (unsigned s = 0; s < o.n_scenarios; s++) {
                 fprintf(csv, "%s", scens[s].name);
                 for (unsigned m = 0; m < N_METHODS - (o.no_cold ? 1u : 0u); m++) {
                         double v = 0;
+
+                        if (m == N_ARMS + 1 && o.no_prior)
+                                continue;
 
                         for (unsigned k = 0; k < o.seeds; k++)
                                 v += (res[s].r[m][k].score - res[s].r[SOCKET][k].score) / o.seeds;
@@ -1571,9 +1673,8 @@ int main(int argc, char **argv)
         }
         fclose(csv);
         fprintf(stderr, "quality: goals: do no harm %s (prior) %s (cold); capture %s; phased %s; calm %s (prior) %s (cold)\n",
-                harm_prior ? "met" : "NOT met", o.no_cold ? "not run" : harm_cold ? "met" : "NOT met",
-                capture ? "met" : "NOT met", beat ? "met" : "NOT met", calm_prior ? "met" : "NOT met",
-                o.no_cold ? "not run" : calm_cold ? "met" : "NOT met");
+                verdict(harm_prior, !o.no_prior), verdict(harm_cold, !o.no_cold), verdict(capture, !o.no_prior),
+                verdict(beat, !o.no_prior), verdict(calm_prior, !o.no_prior), verdict(calm_cold, !o.no_cold));
         cJSON_Delete(root);
         for (unsigned s = 0; s < o.n_scenarios; s++)
                 free_statics(&sd[s]);

@@ -44,6 +44,54 @@ def num(s):
     return float(s) if s not in ('', 'nan') else float('nan')
 
 
+def quality(build, out, *args):
+    return subprocess.run([os.path.join(build, 'bench', 'quality'), '--out', out, '--seeds', '2', '--duration', '15',
+                           '--scenarios', ','.join(SCENARIOS), '--jobs', '2'] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def check_modes(build, smoke_out):
+    """Another observation mode on the smoke run's statics and oracle: reused with --no-prior
+    (only their ground truth is used), refused where their observed scores or an agent's would be."""
+    out = os.path.join(smoke_out, 'mode-xen')
+    os.makedirs(os.path.join(out, 'runs'))
+    reused = [f for f in os.listdir(os.path.join(smoke_out, 'runs')) if not f.split('--')[1].startswith('agent')]
+    for f in reused:
+        shutil.copy2(os.path.join(smoke_out, 'runs', f), os.path.join(out, 'runs', f))
+    stamp = {f: os.stat(os.path.join(out, 'runs', f)).st_mtime_ns for f in reused}
+
+    r = quality(build, out, '--observation', 'xen')
+    check(r.returncode == 1 and 'observed in mode ground-truth' in r.stderr and '--no-prior' in r.stderr,
+          'ground-truth statics refused for the priors of mode xen (%d: %s)' % (r.returncode, r.stderr.strip()))
+    check(not os.path.exists(os.path.join(out, 'priors', 'loo-xenbuild.model')), 'no prior trained on them')
+
+    r = quality(build, out, '--observation', 'xen', '--no-prior')
+    check(r.returncode == 0, 'quality --observation xen --no-prior on reused statics (%s)' % r.stderr.strip())
+    check(all(os.stat(os.path.join(out, 'runs', f)).st_mtime_ns == stamp[f] for f in reused),
+          'the statics and oracle runs were reused, not rerun')
+    runs = os.listdir(os.path.join(out, 'runs'))
+    check(not any('--agent-prior--' in f for f in runs), 'no agent-prior run with --no-prior')
+    cold = [f for f in runs if '--agent-cold--' in f]
+    check(len(cold) == 2 * len(SCENARIOS), 'an agent-cold run per scenario and seed')
+    check(all(json.load(open(os.path.join(out, 'runs', f)))['observation'] == 'xen' for f in cold),
+          'the cold agent observed in mode xen')
+    if r.returncode == 0:
+        q = json.load(open(os.path.join(out, 'quality.json')))
+        check(q['observation'] == 'xen', 'quality.json records mode xen')
+        check(q['goals']['do_no_harm_prior'] is None and isinstance(q['goals']['do_no_harm_cold'], bool),
+              'the prior\'s goals are not judged, the cold ones are')
+        check('not run' in open(os.path.join(out, 'quality.md')).read(), 'quality.md says the prior was not run')
+        check('agent-prior' not in open(os.path.join(out, 'vs-socket.csv')).readline(), 'no agent-prior column')
+
+    # an agent run of another mode is never reused
+    f = cold[0] if cold else None
+    if f:
+        shutil.copy2(os.path.join(smoke_out, 'runs', f), os.path.join(out, 'runs', f))
+        r = quality(build, out, '--observation', 'xen', '--no-prior')
+        check(r.returncode == 1 and 'agent run observed in mode ground-truth, not xen' in r.stderr,
+              'a ground-truth agent run refused in mode xen (%d: %s)' % (r.returncode, r.stderr.strip()))
+
+
 def main():
     build = sys.argv[1]
     if not os.path.exists(os.path.join(build, 'bench', 'quality')):
@@ -111,6 +159,8 @@ def main():
                     check(False, '%s is well-formed SVG (%s)' % (svg, e))
         else:
             print('gnuplot not installed: plots not checked')
+
+        check_modes(build, out)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     print('%d failure(s)' % len(failures))

@@ -141,6 +141,56 @@ static void test_xen_guests(void)
         isched_backend_unref(b);
 }
 
+/* The mode changes what the backend reports, never the simulation: the
+ * ground truth behind the three modes is the same at every read, switches
+ * included.  bench/quality --no-prior rests on it (it reuses the statics and
+ * oracle runs of one mode, which do not learn, in the others). */
+static void test_same_simulation(void)
+{
+        static const char *const modes[] = { "ground-truth", "xen", "xen+guests" };
+        struct isched_backend *b[3];
+        struct isched_sim *sim[3];
+
+        for (unsigned m = 0; m < 3; m++) {
+                b[m] = open_sim(modes[m], 0.0, NULL);
+                CU_ASSERT_EQUAL_FATAL(isched_sim_from_backend(b[m], &sim[m]), 0);
+        }
+        for (unsigned step = 0; step < 12; step++) {
+                struct isched_counters g[3], o[3];
+
+                for (unsigned m = 0; m < 3; m++) {
+                        if (step == 4 || step == 8)
+                                CU_ASSERT_EQUAL(isched_backend_set_arrangement(
+                                                        b[m], 0, step == 4 ? ISCHED_ARR_CPU : ISCHED_ARR_SOCKET), 0);
+                        CU_ASSERT_EQUAL_FATAL(isched_backend_wait(b[m], 500000000ull), 0);
+                        /* the observed read first: xen+guests runs its tracker on it */
+                        CU_ASSERT_EQUAL_FATAL(isched_backend_read_counters(b[m], 0, &o[m]), 0);
+                        CU_ASSERT_EQUAL_FATAL(isched_sim_read_counters(sim[m], 0, &g[m]), 0);
+                }
+                CU_ASSERT(o[0].valid & ISCHED_CNT_WORK);
+                CU_ASSERT(!(o[1].valid & ISCHED_CNT_WORK));
+                CU_ASSERT(o[2].valid & ISCHED_CNT_GUEST_WORK);
+                CU_ASSERT(g[0].work_units > 0);
+                for (unsigned m = 1; m < 3; m++) {
+                        CU_ASSERT_EQUAL(g[m].timestamp_ns, g[0].timestamp_ns);
+                        CU_ASSERT_EQUAL(g[m].arrangement, g[0].arrangement);
+                        CU_ASSERT_EQUAL(g[m].busy_ns, g[0].busy_ns);
+                        CU_ASSERT_EQUAL(g[m].idle_ns, g[0].idle_ns);
+                        CU_ASSERT_EQUAL(g[m].guest_ns, g[0].guest_ns);
+                        CU_ASSERT_EQUAL(g[m].runnable_wait_ns, g[0].runnable_wait_ns);
+                        CU_ASSERT_EQUAL(g[m].wakeups, g[0].wakeups);
+                        CU_ASSERT_EQUAL(g[m].context_switches, g[0].context_switches);
+                        CU_ASSERT_EQUAL(g[m].migrations, g[0].migrations);
+                        CU_ASSERT_EQUAL(g[m].balance_moves, g[0].balance_moves);
+                        CU_ASSERT_EQUAL(g[m].work_units, g[0].work_units);
+                        CU_ASSERT_EQUAL(memcmp(g[m].wake_latency_hist, g[0].wake_latency_hist,
+                                               sizeof(g[0].wake_latency_hist)), 0);
+                }
+        }
+        for (unsigned m = 0; m < 3; m++)
+                isched_backend_unref(b[m]);
+}
+
 /* What the backend knows of each domain, as explain shows it. */
 static void test_list_guests(void)
 {
@@ -203,6 +253,7 @@ int isched_test_register(void)
                 return -1;
         if (!CU_add_test(s, "ground-truth and xen", test_ground_truth_and_xen) ||
             !CU_add_test(s, "xen+guests: publishing domains only", test_xen_guests) ||
+            !CU_add_test(s, "the mode does not change the simulation", test_same_simulation) ||
             !CU_add_test(s, "the guests as the backend knows them", test_list_guests) ||
             !CU_add_test(s, "modes refused", test_bad_modes))
                 return -1;
