@@ -15,9 +15,15 @@
  *   xen-probe snapshot POOL           the raw credit2-stats/snapshot blob in
  *                                     hex, decoded, and checked against the
  *                                     integer leaves read right after it
+ *   xen-probe runstate DOMID          Xen's runstate accounting of a domain:
+ *                                     each vCPU's running time, then the
+ *                                     domain's CPU time (what the backend
+ *                                     sums per pool), on dom0's monotonic
+ *                                     clock, read back to back
  * POOL is a cpupool name.  Exit status 0 on success, 1 on failure. */
 #include <errno.h>
 #include <inttypes.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +361,68 @@ static int cmd_snapshot(const struct isched_pool_info *p)
         return 0;
 }
 
+static uint64_t monotonic_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One line: "PROBE RUNSTATE domid=D pool=P t_ns=T gap_ns=G dom_cpu_ns=C
+ * vcpus=N run_ns=R0,R1,... state=S0,S1,..." where R is each vCPU's running
+ * time (XEN_DOMCTL_getvcpuinfo: the runstate's RUNSTATE_running time), C
+ * the domain's CPU time (XEN_DOMCTL_getdomaininfo: the sum of its vCPUs'
+ * running times, read after them), T dom0's CLOCK_MONOTONIC at the first
+ * read, G the time the reads took (so C is at least the sum of R and at
+ * most that plus N * G), S r (running), b (blocked), - (runnable), o
+ * (offline). */
+static int cmd_runstate(unsigned long domid)
+{
+        xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+        xc_domaininfo_t di = { 0 };
+        uint64_t t0, t1, run[64];
+        char state[64];
+        unsigned int n;
+
+        if (!xch)
+                return fail("xc_interface_open", -errno);
+        if (xc_domain_getinfolist(xch, domid, 1, &di) != 1 || di.domain != domid) {
+                printf("PROBE FAIL runstate: no domain %lu\n", domid);
+                xc_interface_close(xch);
+                return 1;
+        }
+        n = di.max_vcpu_id + 1 < 64 ? di.max_vcpu_id + 1 : 64;
+        t0 = monotonic_ns();
+        for (unsigned int v = 0; v < n; v++) {
+                xc_vcpuinfo_t vi = { 0 };
+
+                if (xc_vcpu_getinfo(xch, domid, v, &vi) < 0) {
+                        printf("PROBE FAIL runstate: xc_vcpu_getinfo %lu/%u: %s\n", domid, v, strerror(errno));
+                        xc_interface_close(xch);
+                        return 1;
+                }
+                run[v] = vi.cpu_time;
+                state[v] = !vi.online ? 'o' : vi.running ? 'r' : vi.blocked ? 'b' : '-';
+        }
+        if (xc_domain_getinfolist(xch, domid, 1, &di) != 1 || di.domain != domid) {
+                printf("PROBE FAIL runstate: domain %lu vanished\n", domid);
+                xc_interface_close(xch);
+                return 1;
+        }
+        t1 = monotonic_ns();
+        xc_interface_close(xch);
+        printf("PROBE RUNSTATE domid=%lu pool=%" PRIu32 " t_ns=%" PRIu64 " gap_ns=%" PRIu64 " dom_cpu_ns=%" PRIu64
+               " vcpus=%u run_ns=", domid, di.cpupool, t0, t1 - t0, (uint64_t)di.cpu_time, n);
+        for (unsigned int v = 0; v < n; v++)
+                printf("%s%" PRIu64, v ? "," : "", run[v]);
+        printf(" state=");
+        for (unsigned int v = 0; v < n; v++)
+                printf("%s%c", v ? "," : "", state[v]);
+        printf("\n");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct isched_backend *b = NULL;
@@ -362,9 +430,12 @@ int main(int argc, char **argv)
         int r, rc = 1;
 
         if (argc < 2) {
-                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle|plan|snapshot [POOL [ARG]]\n");
+                fprintf(stderr, "usage: xen-probe pools|counters|set|advisory|cycle|plan|snapshot [POOL [ARG]]\n"
+                                "       xen-probe runstate DOMID\n");
                 return 2;
         }
+        if (strcmp(argv[1], "runstate") == 0)   /* Xen only: no backend needed */
+                return argc > 2 ? cmd_runstate(strtoul(argv[2], NULL, 10)) : 2;
         if (getenv("XEN_PROBE_DEBUG"))
                 isched_set_log_fn(log_to_stderr, ISCHED_LOG_DEBUG, NULL);
         else
