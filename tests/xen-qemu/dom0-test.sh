@@ -288,6 +288,12 @@ patched_tests() {
 
         # A second credit2 pool on node 1, and an empty credit1 pool: the
         # credit2 nodes exist only in credit2 pools.
+        # dom0's vCPUs off CPUs 4-7 first: removing CPUs from a busy credit2
+        # pool whose runqueue they share crashes stock Xen 4.17 (see the
+        # stress run below); it did here once (02 December, csched2_unit_wake
+        # after "Removing cpu 5 from runqueue 0", Pool-0 arranged as all).
+        run 60 xl vcpu-pin Domain-0 all 0-3
+        sleep 1
         run 60 xl cpupool-cpu-remove Pool-0 4-7
         run 60 xl cpupool-create name=\"p1\" sched=\"credit2\" cpus=[\"4\",\"5\",\"6\",\"7\"] ||
                 fail "P1: cannot create pool p1"
@@ -498,6 +504,7 @@ patched_tests() {
         [ -z "$GUESTS" ] || run 120 xl cpupool-migrate g1 Pool-0 || fail "POOL_RESTORED: cannot move g1 to Pool-0"
         run 60 xl cpupool-destroy p1
         xl cpupool-cpu-add Pool-0 4-7 2>/dev/null
+        run 60 xl vcpu-pin Domain-0 all all
         run 60 xl cpupool-list -c
         if grep -q '^Pool-0 .*0-7' $OUT || grep -q '^Pool-0 .*0,1,2,3,4,5,6,7' $OUT; then
                 pass POOL_RESTORED
