@@ -7,8 +7,8 @@
 MODE=$(sed -n 's/.*isched_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 STRESS=$(sed -n 's/.*isched_stress=\([0-9]*\).*/\1/p' /proc/cmdline)
 STRESS=${STRESS:-300}
-# isched_guests=1: the patched boot runs two PV guests (run-xen-qemu.sh's
-# default; with isched_guests=0 dom0 busy loops are the load).
+# isched_guests=1: the patched boot runs two PV guests (off by default in
+# run-xen-qemu.sh; without them dom0 busy loops are the load).
 WITH_GUESTS=$(sed -n 's/.*isched_guests=\([01]\).*/\1/p' /proc/cmdline)
 WITH_GUESTS=${WITH_GUESTS:-0}
 FAIL=0

