@@ -45,7 +45,8 @@ def num(s):
 
 
 def quality(build, out, *args):
-    return subprocess.run([os.path.join(build, 'bench', 'quality'), '--out', out, '--seeds', '2', '--duration', '15',
+    # seed 1 of the smoke run's 2: its statics and oracle runs are all the bench needs
+    return subprocess.run([os.path.join(build, 'bench', 'quality'), '--out', out, '--seeds', '1', '--duration', '15',
                            '--scenarios', ','.join(SCENARIOS), '--jobs', '2'] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -72,7 +73,7 @@ def check_modes(build, smoke_out):
     runs = os.listdir(os.path.join(out, 'runs'))
     check(not any('--agent-prior--' in f for f in runs), 'no agent-prior run with --no-prior')
     cold = [f for f in runs if '--agent-cold--' in f]
-    check(len(cold) == 2 * len(SCENARIOS), 'an agent-cold run per scenario and seed')
+    check(len(cold) == len(SCENARIOS), 'an agent-cold run per scenario')
     check(all(json.load(open(os.path.join(out, 'runs', f)))['observation'] == 'xen' for f in cold),
           'the cold agent observed in mode xen')
     if r.returncode == 0:

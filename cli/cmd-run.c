@@ -986,9 +986,14 @@ static void print_summary(struct run *run)
                        (unsigned long long)st.skipped_windows);
                 REPORT(run, LOG_INFO, pr->name, NULL,
                        "    estimated gain against the baseline %s: %s per window (95%%); exploration budget spent "
-                       "%.3f of %.3f; %llu workload changes",
+                       "%.3f of %.3f%s; %llu workload changes",
                        arr(st.baseline), gain_text(st.measured_gain, st.measured_gain_sd, gain, sizeof(gain)),
-                       st.budget_spent, st.budget_allowance, (unsigned long long)st.changes);
+                       st.budget_spent, st.budget_allowance,
+                       st.budget_spent > st.budget_allowance + 1e-9
+                               ? " (OVER the allowance: a visit cost more than its budgeted exposure; "
+                                 "docs/safety.md, \"What it does not guarantee\")"
+                               : "",
+                       (unsigned long long)st.changes);
                 print_shadow(run, pr, &st);
                 if (total)
                         REPORT(run, LOG_INFO, pr->name, NULL, "    time in each arrangement:%s", shares);

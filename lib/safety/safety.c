@@ -109,7 +109,8 @@ void isched__safety_params_init(struct isched__safety_params *p)
         *p = (struct isched__safety_params){
                 .budget = 0.01,
                 .z = 2.0,
-                .max_loss = 1.0,
+                .max_loss = 3.0,
+                .explore_limit = 1.0,
                 .switch_cost = 0.02,
                 .payback_windows = 4.0,
                 .stint_windows = 2,
@@ -136,6 +137,7 @@ int isched__safety_params_check(const struct isched__safety_params *p)
 
         if ((r = check_range("budget", p->budget, 0.0, 10.0)) < 0 || (r = check_range("z", p->z, 0.0, 10.0)) < 0 ||
             (r = check_range("max_loss", p->max_loss, 1e-6, 100.0)) < 0 ||
+            (r = check_range("explore_limit", p->explore_limit, 0.0, 100.0)) < 0 ||
             (r = check_range("switch_cost", p->switch_cost, 0.0, 10.0)) < 0 ||
             (r = check_range("payback_windows", p->payback_windows, 0.01, 1e6)) < 0 ||
             (r = check_range("noise_floor", p->noise_floor, 1e-9, 10.0)) < 0 ||
@@ -1057,10 +1059,10 @@ int isched__safety_decide(struct isched__safety *s, uint32_t current, const stru
                 if (!affordable(s, &e, a))
                         continue;
                 /* An arm the policy did not propose is tried only if its
-                 * pessimistic loss is within max_loss, the range the
-                 * guarantee covers: one that might be catastrophic is
-                 * tried only when the policy itself proposes it. */
-                if (a != prior->proposal && loss_rate(s, &e, a) > s->p.max_loss)
+                 * pessimistic loss is within explore_limit: one that might
+                 * be catastrophic is tried only when the policy itself
+                 * proposes it (and the budget covers it at max_loss). */
+                if (a != prior->proposal && loss_rate(s, &e, a) > s->p.explore_limit)
                         continue;
                 if (pick == SAFETY_ARMS || prior->rank[a] > prior->rank[pick])
                         pick = a;

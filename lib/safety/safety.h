@@ -49,7 +49,10 @@
 struct isched__safety_params {
         double budget;           /* allowed loss against the baseline per window (0.01) */
         double z;                /* width of every confidence bound, in standard errors (2) */
-        double max_loss;         /* loss per window assumed possible for an arm nothing is known of (1) */
+        double max_loss;         /* loss per window assumed possible for an arm nothing is known of (3):
+                                  * above the worst the simulator's library measures (2.3 mean, 2.5 worst window) */
+        double explore_limit;    /* own exploration tries an arm the policy did not propose only if its
+                                  * pessimistic loss per window is at most this (1) */
         double switch_cost;      /* cost of a switch assumed until one is measured, window-equivalents (0.02) */
         double payback_windows;  /* a switch must pay for itself within this many windows (4) */
         uint32_t stint_windows;  /* steady windows of a first exploration visit; doubles per revisit (2) */

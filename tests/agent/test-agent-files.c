@@ -85,6 +85,10 @@ static struct isched_agent *explorer(struct isched_backend *b, const char *state
         cfg.min_dwell_ns = 0;
         cfg.max_switches_per_hour = 0;
         cfg.rollback_windows = 0;
+        /* These tests need an agent that leaves the takeover arrangement
+         * soon; the default budget affords an unknown arm only after
+         * max_loss / budget windows (docs/safety.md). */
+        cfg.budget = 0.1;
         cfg.state_dir = state_dir;
         cfg.lock_dir = lock_dir;
         cfg.log_path = log;

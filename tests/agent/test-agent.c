@@ -542,6 +542,9 @@ static void test_advisory(void)
         b = fake_new(&f);
         f->set_error = -EOPNOTSUPP;
         warnings = n_warnings;
+        /* an agent that tries a switch soon: the default budget affords an
+         * unknown arm only after max_loss / budget windows (docs/safety.md) */
+        cfg.budget = 0.1;
         a = make_agent(b, &cfg, ISCHED_POLICY_EGREEDY, 1.0);
         CU_ASSERT_PTR_NOT_NULL_FATAL(a);
         CU_ASSERT_EQUAL(run_ticks(b, a, 300, NULL), 0);
