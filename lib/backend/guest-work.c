@@ -31,7 +31,8 @@ struct guest_entry {
         double inc;            /* weighted work of this read, -1 for none */
         unsigned intervals;    /* accepted intervals since it (re)joined */
         double peak_rate;      /* highest accepted rate since it (re)joined, per ns */
-        double rate;           /* last accepted rate, per ns */
+        double rate;           /* last accepted rate, per ns (if have_rate) */
+        bool have_rate;        /* an interval was ever accepted: without one it has no rate */
         double share;
         uint64_t faults;
         char reason[160];
@@ -491,6 +492,7 @@ static void update_entry(struct isched__guest_tracker *t, struct guest_entry *e,
                 enter(e, ISCHED_GUEST_LIVE);
                 e->intervals++;
                 e->rate = rate;
+                e->have_rate = true;
                 e->peak_rate = fmax(e->peak_rate, rate);
                 rebase(e, s, now_ns, true);
                 /* The rate over the guest's own publication interval,
@@ -621,7 +623,7 @@ int isched__guest_pool_status(const struct isched__guest_tracker *t, uint32_t po
                         .state = e->state,
                         .fault = e->fault,
                         .weight = e->weight,
-                        .rate_per_s = e->rate * NS_PER_S,
+                        .rate_per_s = e->have_rate ? e->rate * NS_PER_S : NAN,
                         .share = e->share,
                         .faults = e->faults,
                 };

@@ -99,7 +99,7 @@ struct isched__guest_domain_status {
         enum isched__guest_state state;
         enum isched__guest_fault fault;   /* of the last refused read (kept until the next one) */
         double weight;
-        double rate_per_s;                /* last accepted rate, work units per second */
+        double rate_per_s;                /* last accepted rate, work units per second; NaN if none was ever */
         double share;                     /* its part of the pool's last increment, 0..1 */
         uint64_t faults;                  /* refused reads so far */
         char reason[160];                 /* the last fault, in words; "" if none */

@@ -544,6 +544,66 @@ static void test_monotonic_random(void)
         t = isched__guest_tracker_free(t);
 }
 
+/* A domain none of whose publications was accepted as an interval has no
+ * rate (NaN, null in explain): not 0, which would read as a domain that
+ * did no work.  Beside it the publisher has the whole share.  Once it had
+ * an accepted interval, its last accepted rate stays when it stops. */
+static void test_no_rate(void)
+{
+        struct isched__guest_tracker *t = tracker(0.5, "off=0");
+        struct fake_guest g[4] = { { .domid = 1, .name = "pub", .rate_per_s = 40.0 },
+                                   { .domid = 2, .name = "silent" },
+                                   { .domid = 3, .name = "off", .rate_per_s = 50.0 },
+                                   { .domid = 4, .name = "late", .rate_per_s = 30.0 } };
+        struct isched__guest_domain_status st;
+        struct isched__guest_pool_result r;
+
+        g[1].s = (struct isched__guest_sample){ .domid = 2, .handle = { 2 }, .name = "silent" }; /* never present */
+        for (int i = 1; i <= 4; i++) {
+                const uint64_t now = (uint64_t)i * S_NS;
+
+                publish(&g[0], now);
+                publish(&g[2], now);
+                if (i == 4)
+                        publish(&g[3], now); /* its first publication: joining */
+                r = read_pool(t, 0, g, 4, now);
+                st = status_of(t, 0, 2);
+                CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_ABSENT);
+                CU_ASSERT(isnan(st.rate_per_s));
+                CU_ASSERT_EQUAL(st.faults, 0u);
+                CU_ASSERT_DOUBLE_EQUAL(st.share, 0.0, 0.0);
+                CU_ASSERT(isnan(status_of(t, 0, 3).rate_per_s)); /* excluded */
+                st = status_of(t, 0, 1);
+                if (i == 1) {
+                        CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_JOINING);
+                        CU_ASSERT(isnan(st.rate_per_s));
+                } else {
+                        CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_LIVE);
+                        CU_ASSERT_DOUBLE_EQUAL(st.rate_per_s, g[0].rate_per_s, 1e-6);
+                        CU_ASSERT_DOUBLE_EQUAL(st.share, 1.0, 1e-12);
+                        CU_ASSERT_EQUAL(r.nr_live, 1u);
+                }
+        }
+        st = status_of(t, 0, 4);
+        CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_JOINING);
+        CU_ASSERT(isnan(st.rate_per_s));
+        /* A domain whose only interval did no work has the rate 0. */
+        g[3].rate_per_s = 0.0;
+        g[3].s.time_ns += S_NS;
+        publish(&g[0], 5 * S_NS);
+        (void)read_pool(t, 0, g, 4, 5 * S_NS);
+        st = status_of(t, 0, 4);
+        CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_LIVE);
+        CU_ASSERT_DOUBLE_EQUAL(st.rate_per_s, 0.0, 0.0);
+        /* The publisher stops: absent, its last accepted rate kept. */
+        g[0].s.present = false;
+        (void)read_pool(t, 0, g, 4, 6 * S_NS);
+        st = status_of(t, 0, 1);
+        CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_ABSENT);
+        CU_ASSERT_DOUBLE_EQUAL(st.rate_per_s, g[0].rate_per_s, 1e-6);
+        t = isched__guest_tracker_free(t);
+}
+
 static void test_bad_calls(void)
 {
         struct isched__guest_tracker *t = tracker(0.5, NULL);
@@ -598,6 +658,7 @@ int isched_test_register(void)
             !CU_add_test(s, "membership: weight 0, leaving, reused domid", test_membership) ||
             !CU_add_test(s, "a liar misleads only its own pool", test_pools_isolated) ||
             !CU_add_test(s, "random faults: monotonic, capped", test_monotonic_random) ||
+            !CU_add_test(s, "no accepted interval, no rate", test_no_rate) ||
             !CU_add_test(s, "bad calls", test_bad_calls))
                 return -1;
         return 0;
