@@ -162,7 +162,8 @@ struct isched_guest_info {
         const char *fault;   /**< the last refused publication: "stale", "went backwards", "wrapped",
                                   "implausible jump", "implausible clock", "malformed"; "ok" if none (static) */
         double weight;       /**< configured weight (guest_weights), 1 by default */
-        double rate_per_s;   /**< last accepted rate, work units per second */
+        double rate_per_s;   /**< last accepted rate, work units per second; NaN (null in JSON) for a domain
+                                  none of whose publications was ever accepted as an interval */
         double share;        /**< its part of the pool's last increment, 0..1, after the cap */
         uint64_t faults;     /**< refused publications so far */
         char reason[160];    /**< the last fault in words, "" if none */

@@ -228,6 +228,16 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
         as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
         mkdir -m 755 "$d/ro" "$d/ro/state"
         chmod 711 "$d"
+fi
+# isched must be reachable by nobody: a checkout under a directory that
+# others cannot traverse (mktemp -d makes 0700) hides the binary and its
+# library from it, and every check below would fail for that reason alone.
+if [ -n "${as_nobody+x}" ] && ! "${as_nobody[@]}" "$I" --version >/dev/null 2>"$d/err"; then
+        bad "user nobody cannot run $I ($(head -n 1 "$d/err")): every directory above the build must be traversable by others (e.g. mode 755); clone the project into such a directory"
+        unset as_nobody
+        chmod 700 "$d"
+fi
+if [ -n "${as_nobody+x}" ]; then
         "${as_nobody[@]}" "$I" run --no-config --pool Pool-0 --steps 2 --state-dir "$d/ro/state" >"$d/out" 2>"$d/err"
         expect "a read-only state directory: refused at start" '[ $? -ne 0 ] && grep -q "not writable" "$d/err" && ! grep -q "epoch" "$d/out"'
         mkdir -m 777 "$d/rw"
@@ -253,7 +263,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
         expect "a state directory made read-only while running: one warning, exit 1 with the count" \
                 '[ $rc -eq 1 ] && [ "$(grep -c "cannot write the state file" "$d/err")" = 1 ] && grep -q "writes of the state file or the decision log failed" "$d/err"'
         chmod 700 "$d"
-else
+elif ! command -v setpriv >/dev/null || [ "$(id -u)" != 0 ]; then
         bad "needs root and setpriv to run isched as an unprivileged user (read-only directories)"
 fi
 

@@ -4,6 +4,7 @@
  * the guest-work tracker); and the modes the other backends refuse. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,8 +210,11 @@ static void test_list_guests(void)
                         CU_ASSERT_DOUBLE_EQUAL(g[i].share, 1.0, 1e-9); /* "other" is excluded */
                 } else if (!strcmp(g[i].name, "other")) {
                         CU_ASSERT_STRING_EQUAL(g[i].state, "excluded");
+                        CU_ASSERT(isnan(g[i].rate_per_s)); /* no accepted interval: no rate */
                 } else {
                         CU_ASSERT_STRING_EQUAL(g[i].state, "absent"); /* "publishes": false */
+                        CU_ASSERT(isnan(g[i].rate_per_s));
+                        CU_ASSERT_DOUBLE_EQUAL(g[i].share, 0.0, 0.0);
                 }
                 CU_ASSERT_STRING_EQUAL(g[i].fault, "ok");
         }

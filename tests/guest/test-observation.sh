@@ -58,11 +58,14 @@ g = {x["name"]: x for x in doc["guests"]}
 assert doc["context"]["window_throughput"]["source"] == "guest-work", doc["context"]["window_throughput"]
 assert g["web"]["weight"] == 3, g["web"]
 assert g["net"]["state"] == "excluded" and g["net"]["share"] == 0, g["net"]
+# No accepted interval: no rate (null, not 0); a live domain has one.
+assert g["net"]["rate_per_s"] is None, g["net"]
+assert all(isinstance(x["rate_per_s"], (int, float)) for x in g.values() if x["state"] == "live"), g
 others = [x for n, x in g.items() if n not in ("web", "net")]
 assert others and all(x["weight"] == 1 for x in others), others
 assert max(x["share"] for x in g.values()) <= 0.8 + 1e-9, g
 PY
-expect "explain: web weighs 3, net is excluded, the others weigh 1, no share above the cap" '[ $? -eq 0 ]'
+expect "explain: web weighs 3, net is excluded (no rate), the others weigh 1, no share above the cap" '[ $? -eq 0 ]'
 
 # ---- a model keeps its mode ----
 refused "a model of mode xen+guests on a pool observed as xen" "xen+guests mode xen" \
