@@ -63,7 +63,9 @@ agent_info() {
         tail -3 $S/run.err
 }
 # fld NAME < flat entry: a member's value (a string without its quotes).
-fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\([0-9.e+-]*\|null\).*/\1/p"; }
+# null first: the number's alternative also matches the empty string, and
+# busybox sed took that one, so a null read as "" (GW_SILENT could not pass).
+fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\(null\|[0-9.e+-][0-9.e+-]*\).*/\1/p"; }
 # wait_pub STATE_OR_FAULT_REGEX SECONDS: poll the agent's state file until
 # the publisher's entry matches, for SECONDS of dom0's clock (not a count
 # of polls, which a loaded dom0 stretches); status 0 if it did.
