@@ -110,6 +110,65 @@ int isched__guest_parse_u64(const char *text, uint64_t *ret)
         return 0;
 }
 
+static bool lost_connection(int err)
+{
+        return err != 0 && err != ENOENT && err != EACCES && err != EPERM && err != EINVAL && err != E2BIG;
+}
+
+int isched__guest_read_publication(isched__guest_read_fn read, void *ctx, struct isched__guest_sample *s,
+                                   char *why, size_t why_size)
+{
+        char *t1 = NULL, *w = NULL, *t2 = NULL;
+        int err = 0;
+
+        s->present = false;
+        s->malformed = NULL;
+        s->unsettled = false;
+        for (unsigned attempt = 0; attempt < ISCHED_GUEST_READ_ATTEMPTS; attempt++) {
+                free(t1);
+                free(w);
+                free(t2);
+                t2 = NULL;
+                errno = 0;
+                t1 = read(ctx, "time_ns");
+                err = t1 ? 0 : errno;
+                if (lost_connection(err))
+                        break;
+                errno = 0;
+                w = read(ctx, "work");
+                if (!w && !err)
+                        err = errno;
+                if ((!t1 && !w) || lost_connection(err))
+                        break;
+                if (!t1 || !w)
+                        continue; /* half a publication: appearing or going */
+                t2 = read(ctx, "time_ns");
+                if (t2 && strcmp(t1, t2) == 0)
+                        break;
+        }
+        if (lost_connection(err) || (!t1 && !w))
+                goto out;
+        s->present = true;
+        if (!t1 || !w) {
+                snprintf(why, why_size, "it publishes %s without %s", t1 ? "time_ns" : "work",
+                         t1 ? "work" : "time_ns");
+                s->malformed = why;
+        } else if (!t2 || strcmp(t1, t2) != 0) {
+                s->unsettled = true;
+        } else if (isched__guest_parse_u64(w, &s->work) < 0) {
+                snprintf(why, why_size, "work \"%.24s\" is not a decimal number of at most 20 digits", w);
+                s->malformed = why;
+        } else if (isched__guest_parse_u64(t1, &s->time_ns) < 0) {
+                snprintf(why, why_size, "time_ns \"%.24s\" is not a decimal number of at most 20 digits", t1);
+                s->malformed = why;
+        }
+out:
+        free(t1);
+        free(w);
+        free(t2);
+        return lost_connection(err) ? err : 0;
+}
+
 static int parse_weight_entry(const char *entry, size_t len, struct isched__guest_weight *w)
 {
         const char *eq = memchr(entry, '=', len);
@@ -485,6 +544,13 @@ static void update_entry(struct isched__guest_tracker *t, struct guest_entry *e,
         } else if (s->malformed) {
                 refuse(e, ISCHED_GUEST_MALFORMED, "%s", s->malformed);
                 e->have_last = false;
+        } else if (s->unsettled) {
+                /* A read that met the publisher writing every time saw
+                 * nothing wrong: as stale, the domain counts again at its
+                 * next settled publication, compared with its last
+                 * accepted one (so that a reset behind it is still seen). */
+                refuse(e, ISCHED_GUEST_STALE, "no settled publication: it changed during all %u attempts to read it",
+                       ISCHED_GUEST_READ_ATTEMPTS);
         } else if (!e->have_last || dt_ns == 0) {
                 enter(e, ISCHED_GUEST_JOINING);
                 rebase(e, s, now_ns, false);
@@ -520,8 +586,9 @@ int isched__guest_update(struct isched__guest_tracker *t, uint32_t pool, uint64_
         if (!t || (n && !samples) || !ret)
                 return isched__error(-EINVAL, "isched__guest_update: NULL argument");
         for (size_t i = 0; i < n; i++)
-                if (samples[i].malformed && !samples[i].present)
-                        return isched__error(-EINVAL, "isched__guest_update: a malformed sample must be present");
+                if ((samples[i].malformed || samples[i].unsettled) && !samples[i].present)
+                        return isched__error(-EINVAL,
+                                             "isched__guest_update: a malformed or unsettled sample must be present");
         r = prepare(t, pool, n, &p);
         if (r < 0)
                 return r;

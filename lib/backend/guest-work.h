@@ -79,6 +79,8 @@ struct isched__guest_sample {
         const char *name;        /* for the weights and the messages */
         bool present;            /* the domain publishes (both values are there) */
         const char *malformed;   /* non-NULL: why the record could not be read (present must be true) */
+        bool unsettled;          /* present, but it changed during every read attempt: no settled
+                                    publication was seen this time (taken as stale) */
         uint64_t work;           /* cumulative work units */
         uint64_t time_ns;        /* the guest's monotonic time at which work was sampled */
 };
@@ -108,6 +110,26 @@ struct isched__guest_domain_status {
 /* Strict decimal uint64: digits only, no sign, no space, at most 20 of
  * them, no overflow.  0 or -EINVAL. */
 int isched__guest_parse_u64(const char *text, uint64_t *ret);
+
+/* Attempts at reading one settled publication. */
+#define ISCHED_GUEST_READ_ATTEMPTS 3u
+
+/* Reads the node @leaf ("time_ns" or "work") of one domain's publication:
+ * a malloc'ed NUL-terminated string, or NULL with errno set (ENOENT: no
+ * such node). */
+typedef char *(*isched__guest_read_fn)(void *ctx, const char *leaf);
+
+/* Read one domain's publication into s (present, malformed, unsettled,
+ * work, time_ns; the caller sets the rest): time_ns, work and time_ns
+ * again, until both times are equal (the publisher writes both nodes in one
+ * transaction, so nothing was committed in between) or both nodes are
+ * missing, at most ISCHED_GUEST_READ_ATTEMPTS times.  One node without the
+ * other (a publisher starting or removing its nodes) is read again; only if
+ * it stays so is it malformed.  s->malformed points into @why.  0, or the
+ * errno of a read that failed otherwise than for a missing or forbidden
+ * node (the connection to xenstored is lost; s is then absent). */
+int isched__guest_read_publication(isched__guest_read_fn read, void *ctx, struct isched__guest_sample *s,
+                                   char *why, size_t why_size);
 
 /* "name=weight[,name=weight...]" (weights finite, 0 .. 1e6).  On success
  * *ret is a malloc'ed array the caller frees.  0, -EINVAL (the detail

@@ -13,11 +13,6 @@
 #include "util/util.h"
 #include "xen-guest.h"
 
-/* A publication is read as time_ns, work, time_ns again: equal times mean
- * that no publication was committed in between (the publisher writes both in
- * one transaction).  Retried a few times, then taken as malformed. */
-#define READ_ATTEMPTS 3
-
 struct isched__xen_guests {
         struct isched__guest_tracker *tracker;
         struct xs_handle *xsh;       /* NULL: not connected */
@@ -103,62 +98,20 @@ static void read_name(struct isched__xen_guests *g, uint32_t domid, char *buf, s
         free(name);
 }
 
-static bool lost_connection(int err)
-{
-        return err != ENOENT && err != EACCES && err != EPERM && err != EINVAL && err != E2BIG;
-}
+/* The reader of isched__guest_read_publication(): one node of the domain
+ * being read. */
+struct node_reader {
+        struct isched__xen_guests *g;
+        uint32_t domid;
+};
 
-/* One domain's publication into s; false if the connection was lost. */
-static bool read_publication(struct isched__xen_guests *g, uint32_t domid, struct isched__guest_sample *s,
-                             char *why, size_t why_size)
+static char *read_leaf(void *ctx, const char *leaf)
 {
-        char *t1 = NULL, *w = NULL, *t2 = NULL;
-        bool ok = true;
-        int err = 0;
+        const struct node_reader *nr = ctx;
+        char path[64];
 
-        s->present = false;
-        s->malformed = NULL;
-        for (unsigned attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-                free(t1);
-                free(w);
-                free(t2);
-                t2 = NULL;
-                errno = 0;
-                t1 = read_node(g, domid, ISCHED_GUEST_XS_DIR "/time_ns");
-                err = t1 ? 0 : errno;
-                w = read_node(g, domid, ISCHED_GUEST_XS_DIR "/work");
-                if (!w && !err)
-                        err = errno;
-                if (!t1 || !w)
-                        break;
-                t2 = read_node(g, domid, ISCHED_GUEST_XS_DIR "/time_ns");
-                if (t2 && strcmp(t1, t2) == 0)
-                        break;
-        }
-        if (!t1 && !w) {
-                ok = !lost_connection(err);
-                goto out;
-        }
-        s->present = true;
-        if (!t1 || !w) {
-                snprintf(why, why_size, "it publishes %s without %s", t1 ? "time_ns" : "work",
-                         t1 ? "work" : "time_ns");
-                s->malformed = why;
-        } else if (!t2 || strcmp(t1, t2) != 0) {
-                snprintf(why, why_size, "its publication changed during %u consecutive reads", READ_ATTEMPTS);
-                s->malformed = why;
-        } else if (isched__guest_parse_u64(w, &s->work) < 0) {
-                snprintf(why, why_size, "work \"%.24s\" is not a decimal number of at most 20 digits", w);
-                s->malformed = why;
-        } else if (isched__guest_parse_u64(t1, &s->time_ns) < 0) {
-                snprintf(why, why_size, "time_ns \"%.24s\" is not a decimal number of at most 20 digits", t1);
-                s->malformed = why;
-        }
-out:
-        free(t1);
-        free(w);
-        free(t2);
-        return ok;
+        snprintf(path, sizeof(path), ISCHED_GUEST_XS_DIR "/%s", leaf);
+        return read_node(nr->g, nr->domid, path);
 }
 
 static int reserve(struct isched__xen_guests *g, size_t n)
@@ -206,10 +159,12 @@ int isched__xen_guests_read(struct isched__xen_guests *g, uint32_t pool, uint64_
                 if (!connected)
                         continue;
                 read_name(g, s->domid, g->names[i], sizeof(g->names[i]));
-                if (!read_publication(g, s->domid, s, g->why[i], sizeof(g->why[i]))) {
+                r = isched__guest_read_publication(read_leaf, &(struct node_reader){ g, s->domid }, s, g->why[i],
+                                                   sizeof(g->why[i]));
+                if (r != 0) {
                         isched__log(ISCHED_LOG_WARNING,
                                     "lost the connection to xenstored (%s): guest-published work is unavailable until it is back",
-                                    strerror(errno ? errno : EIO));
+                                    strerror(r));
                         xs_close(g->xsh);
                         g->xsh = NULL;
                         g->warned = true;

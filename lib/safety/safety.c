@@ -63,6 +63,7 @@ struct isched__safety {
         /* The switch's cost: transient deficits measured, plus the prior. */
         double sw_sum, sw_n, sw_prior, sw_prior_w;
         bool transient_next;
+        uint32_t settle_arm;           /* the arm whose transient is the newest window, or SAFETY_ARMS */
         uint32_t transient_arm;
         bool have_pending_transient;
         double pending_transient_score, pending_transient_f;
@@ -119,8 +120,10 @@ void isched__safety_params_init(struct isched__safety_params *p)
                 .change_delta = 0.001,
                 .confirm_windows = 2,
                 .exposure_windows = 1.0,
+                .snapshot_windows = 0.2,
                 .detect_changes = true,
                 .own_exploration = true,
+                .settle_stop = true,
         };
 }
 
@@ -143,7 +146,8 @@ int isched__safety_params_check(const struct isched__safety_params *p)
             (r = check_range("noise_floor", p->noise_floor, 1e-9, 10.0)) < 0 ||
             (r = check_range("noise_prior", p->noise_prior, p->noise_floor, 10.0)) < 0 ||
             (r = check_range("change_delta", p->change_delta, 1e-12, 0.5)) < 0 ||
-            (r = check_range("exposure_windows", p->exposure_windows, 1e-3, 100.0)) < 0)
+            (r = check_range("exposure_windows", p->exposure_windows, 1e-3, 100.0)) < 0 ||
+            (r = check_range("snapshot_windows", p->snapshot_windows, 1e-3, 100.0)) < 0)
                 return r;
         if (p->stint_windows < 1 || p->stint_windows > 64)
                 return isched__error(-EINVAL, "safety: stint_windows must be 1..64, not %u", p->stint_windows);
@@ -176,6 +180,7 @@ int isched__safety_new(const struct isched__safety_params *p, uint32_t arm_mask,
         s->next_id = 1;
         s->segment = 1;
         s->explore_target = SAFETY_ARMS;
+        s->settle_arm = SAFETY_ARMS;
         s->noise_prior_sd = p->noise_prior;
         s->noise_prior_w = 2.0;
         s->sw_prior = p->switch_cost;
@@ -895,6 +900,7 @@ int isched__safety_observe(struct isched__safety *s, const struct isched__safety
                         return isched__error(-EINVAL, "isched__safety_observe: feature %u is not finite", c);
         transient = w->transient || (s->transient_next && s->transient_arm == w->arm);
         s->transient_next = false;
+        s->settle_arm = transient ? w->arm : SAFETY_ARMS;
 
         /* The ledger charges the window against the estimates it was made under. */
         estimate(s, &e);
@@ -938,13 +944,26 @@ static double diff_sd(const struct estimates *e, uint32_t a, uint32_t b)
 }
 
 /* May arm a be tried: the ledger with a's pessimistic loss over the
- * exposure (the time before the stop-loss can act: the settle and the
- * first snapshot interval) and two switches, there and back, stays within
+ * exposure (the time before the stop-loss can act: the settle, whose
+ * transient it judges) and two switches, there and back, stays within
  * budget? */
 static bool affordable(const struct isched__safety *s, const struct estimates *e, uint32_t a)
 {
-        const double x = s->p.exposure_windows, cost = fmax(0.0, loss_rate(s, e, a)) * x + 2.0 * switch_cost(s);
+        const double x = s->p.exposure_windows;
+        double cost = fmax(0.0, loss_rate(s, e, a)) * x + 2.0 * switch_cost(s);
 
+        /* With the stop-loss at the end of the settle, also the next
+         * interval at the rate the settle's check will allow an arm that
+         * scores as estimated: so that a visit to such an arm is not
+         * stopped at its settle for want of room, only for what its
+         * transient shows (else a close arm would be tried and stopped
+         * over and over, never measured). */
+        if (s->p.settle_stop && a != s->baseline && has_estimate(e, a)) {
+                const double c = fmax(switch_cost(s), s->p.switch_cost), n = s->p.snapshot_windows;
+
+                cost += fmax(0.0, baseline_upper(s, e) - e->mean[a] +
+                                          s->p.z * sqrt(e->sigma * e->sigma / x + (c / x) * (c / x))) * n;
+        }
         return s->spent + cost <= s->p.budget * (s->windows + x);
 }
 
@@ -1113,10 +1132,27 @@ bool isched__safety_may_continue(struct isched__safety *s, uint32_t current, dou
          * the rate it showed (pessimistically; before it showed any, the
          * arm's bound) and the way back would. */
         if (!(fraction > 0.0) || !isched__finite(partial_score)) {
-                /* Before the window showed anything (after the settle): the
-                 * first interval was paid for when the arm was chosen
-                 * (affordable()), so only a ledger already overrun stops it. */
-                return s->spent <= s->p.budget * s->windows;
+                if (!s->p.settle_stop || s->settle_arm != current || !s->has_transient[current]) {
+                        /* Nothing of the arm seen yet: the first interval
+                         * was paid for when the arm was chosen
+                         * (affordable()), so only a ledger already overrun
+                         * stops it. */
+                        return s->spent <= s->p.budget * s->windows;
+                }
+                /* After the settle: its transient, corrected by the
+                 * switch's cost and as uncertain as that cost, bounds the
+                 * rate of the next interval (the estimate already holds it
+                 * where it shows the arm worse than predicted; here it may
+                 * also show it better, for this decision only). */
+                {
+                        const double cost = fmax(switch_cost(s), s->p.switch_cost), f = s->transient_f[current];
+                        const double tl = s->transient_score[current] + cost / f -
+                                          s->p.z * sqrt(e.sigma * e.sigma / f + (cost / f) * (cost / f));
+
+                        rate = fmin(loss_rate(s, &e, current), ub - tl);
+                }
+                return s->spent + fmax(0.0, rate) * next_fraction + switch_cost(s) <=
+                       s->p.budget * (s->windows + next_fraction);
         }
         spent = s->spent + (ub - partial_score) * fraction;
         rate = ub - (partial_score - s->p.z * e.sigma / sqrt(fraction));

@@ -61,6 +61,9 @@ struct isched__safety_params {
         double change_delta;     /* false-alarm probability of one change test (0.001) */
         uint32_t confirm_windows;/* windows a window waits before it is learned (2) */
         double exposure_windows; /* window-equivalents on an arm before the stop-loss can act (1) */
+        double snapshot_windows; /* window-equivalents of one snapshot interval (0.2) */
+        bool settle_stop;        /* the stop-loss judges the settle's transient, so that it can act at the
+                                  * end of the settle (true) */
         bool detect_changes;     /* run the change detector (true) */
         bool own_exploration;    /* explore on the layer's own bounds when the policy proposes to stay (true) */
 };

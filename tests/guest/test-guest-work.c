@@ -31,6 +31,7 @@ static void publish(struct fake_guest *g, uint64_t now_ns)
         g->s.name = g->name;
         g->s.present = true;
         g->s.malformed = NULL;
+        g->s.unsettled = false;
         g->s.time_ns = now_ns + g->clock_offset_ns;
         g->s.work = (uint64_t)llround(g->rate_per_s * (double)now_ns / 1e9);
 }
@@ -604,6 +605,171 @@ static void test_no_rate(void)
         t = isched__guest_tracker_free(t);
 }
 
+/* A scripted xenstore: the k-th read of a node returns its k-th answer
+ * ("-": no such node; no answers: never there), the last one once they
+ * run out; every read from read number err_from on fails with err. */
+struct script {
+        const char *time_ns[8], *work[8];
+        unsigned nt, nw, reads;
+        int err;
+        unsigned err_from;
+};
+
+static char *script_read(void *ctx, const char *leaf)
+{
+        struct script *sc = ctx;
+        const bool is_time = strcmp(leaf, "time_ns") == 0;
+        const char *const *answers = is_time ? sc->time_ns : sc->work;
+        unsigned *k = is_time ? &sc->nt : &sc->nw, n = 0;
+        const char *a;
+
+        CU_ASSERT(is_time || strcmp(leaf, "work") == 0);
+        if (sc->err && ++sc->reads >= sc->err_from) {
+                errno = sc->err;
+                return NULL;
+        }
+        while (n < 8 && answers[n])
+                n++;
+        a = n ? answers[*k < n ? *k : n - 1] : "-";
+        (*k)++;
+        if (strcmp(a, "-") == 0) {
+                errno = ENOENT;
+                return NULL;
+        }
+        return strdup(a);
+}
+
+static int read_script(struct script *sc, struct isched__guest_sample *s, char *why)
+{
+        memset(s, 0, sizeof(*s));
+        return isched__guest_read_publication(script_read, sc, s, why, 128);
+}
+
+/* Reading a publication: settled, absent, half of one while the publisher
+ * starts or stops, one that keeps changing, garbage, a lost connection. */
+static void test_read_publication(void)
+{
+        struct isched__guest_sample s;
+        char why[128];
+
+        {
+                struct script sc = { .time_ns = { "5000" }, .work = { "42" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(s.present && !s.malformed && !s.unsettled);
+                CU_ASSERT_EQUAL(s.work, 42u);
+                CU_ASSERT_EQUAL(s.time_ns, 5000u);
+        }
+        {
+                struct script sc = { 0 }; /* neither node */
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(!s.present && !s.malformed && !s.unsettled);
+        }
+        {
+                /* The publisher's first transaction commits between the
+                 * reads of time_ns and work: read again, not malformed. */
+                struct script sc = { .time_ns = { "-", "7000" }, .work = { "3" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(s.present && !s.malformed && !s.unsettled);
+                CU_ASSERT_EQUAL(s.work, 3u);
+                CU_ASSERT_EQUAL(s.time_ns, 7000u);
+        }
+        {
+                /* The publisher removing its nodes (SIGTERM): absent. */
+                struct script sc = { .time_ns = { "9000", "-" }, .work = { "-" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(!s.present && !s.malformed);
+        }
+        {
+                /* Half a publication that stays so is malformed. */
+                struct script sc = { .time_ns = { "-" }, .work = { "3" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(s.present);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(s.malformed);
+                CU_ASSERT_PTR_NOT_NULL(strstr(s.malformed, "work without time_ns"));
+        }
+        {
+                /* Changing during every attempt: unsettled, not malformed. */
+                struct script sc = { .time_ns = { "1", "2", "3", "4", "5", "6", "7" }, .work = { "10" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(s.present && s.unsettled && !s.malformed);
+        }
+        {
+                /* Changing once, then settled. */
+                struct script sc = { .time_ns = { "1", "2", "2" }, .work = { "10", "11" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT(s.present && !s.unsettled && !s.malformed);
+                CU_ASSERT_EQUAL(s.work, 11u);
+                CU_ASSERT_EQUAL(s.time_ns, 2u);
+        }
+        {
+                struct script sc = { .time_ns = { "5000" }, .work = { "12a" } };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), 0);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(s.malformed);
+                CU_ASSERT_PTR_NOT_NULL(strstr(s.malformed, "not a decimal"));
+        }
+        {
+                /* xenstored goes away in the middle of a read. */
+                struct script sc = { .time_ns = { "5000" }, .work = { "42" }, .err = ECONNRESET, .err_from = 2 };
+
+                CU_ASSERT_EQUAL(read_script(&sc, &s, why), ECONNRESET);
+                CU_ASSERT(!s.present);
+        }
+}
+
+/* A read that saw no settled publication is taken as stale: the window
+ * is dropped, and the next settled publication is compared with the last
+ * accepted one, so that a reset behind the unsettled read is still caught
+ * (as malformed it would have been a new start). */
+static void test_unsettled(void)
+{
+        struct isched__guest_tracker *t = tracker(1.0, NULL);
+        struct fake_guest g = { .domid = 6, .name = "u", .rate_per_s = 100.0 };
+        struct isched__guest_pool_result r, r2;
+        struct isched__guest_domain_status st;
+
+        for (int i = 1; i <= 4; i++) {
+                publish(&g, (uint64_t)i * S_NS);
+                r = read_pool(t, 0, &g, 1, (uint64_t)i * S_NS);
+        }
+        CU_ASSERT_EQUAL(r.nr_live, 1u);
+        publish(&g, 5 * S_NS);
+        g.s.unsettled = true;
+        r2 = read_pool(t, 0, &g, 1, 5 * S_NS);
+        st = status_of(t, 0, 6);
+        CU_ASSERT_EQUAL(st.state, ISCHED_GUEST_FAULT);
+        CU_ASSERT_EQUAL(st.fault, ISCHED_GUEST_STALE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(st.reason, "no settled publication"));
+        CU_ASSERT_EQUAL(r2.generation, r.generation + 1);
+        CU_ASSERT_EQUAL(r2.nr_live, 0u);
+        CU_ASSERT_EQUAL(r2.nr_pending, 0u);
+        /* Counted again at the next settled one, at the rate since the
+         * last accepted one. */
+        publish(&g, 6 * S_NS);
+        r = read_pool(t, 0, &g, 1, 6 * S_NS);
+        CU_ASSERT_EQUAL(status_of(t, 0, 6).state, ISCHED_GUEST_LIVE);
+        CU_ASSERT_EQUAL(r.generation, r2.generation);
+        CU_ASSERT_DOUBLE_EQUAL((double)(r.work_units - r2.work_units), g.rate_per_s, 1.0);
+        /* Unsettled, then reset to half: went backwards. */
+        publish(&g, 7 * S_NS);
+        g.s.unsettled = true;
+        (void)read_pool(t, 0, &g, 1, 7 * S_NS);
+        publish(&g, 8 * S_NS);
+        g.s.work /= 2;
+        (void)read_pool(t, 0, &g, 1, 8 * S_NS);
+        st = status_of(t, 0, 6);
+        CU_ASSERT_EQUAL(st.fault, ISCHED_GUEST_BACKWARDS);
+        CU_ASSERT_PTR_NOT_NULL(strstr(st.reason, "a reset, or a lie"));
+        t = isched__guest_tracker_free(t);
+}
+
 static void test_bad_calls(void)
 {
         struct isched__guest_tracker *t = tracker(0.5, NULL);
@@ -659,6 +825,8 @@ int isched_test_register(void)
             !CU_add_test(s, "a liar misleads only its own pool", test_pools_isolated) ||
             !CU_add_test(s, "random faults: monotonic, capped", test_monotonic_random) ||
             !CU_add_test(s, "no accepted interval, no rate", test_no_rate) ||
+            !CU_add_test(s, "reading a publication", test_read_publication) ||
+            !CU_add_test(s, "unsettled read: as stale", test_unsettled) ||
             !CU_add_test(s, "bad calls", test_bad_calls))
                 return -1;
         return 0;

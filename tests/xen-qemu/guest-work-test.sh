@@ -53,24 +53,47 @@ now_ns() { cs=$(sed 's/ .*//; s/\.//' /proc/uptime); echo $(( (cs + 1) * 1000000
 # A domain's entry in the "guests" of an explain document, flat.
 entry_of() { tr -d '\n\t' < "$2" | sed -n "s/.*{\(\"domid\":$1,[^}]*\)}.*/\1/p"; }
 pub_entry() { entry_of $PUB_DOMID "$1"; }
+# Every xenstore access is bounded: a xenstored that stops answering (or a
+# stuck dom0 kernel) makes the check fail with a message, never hang.
+xs() { timeout 10 xenstore-"$@" 2>/dev/null; }
+up_s() { cut -d. -f1 /proc/uptime; }
+# What the agent was doing, for a check that gave up waiting.
+agent_info() {
+        info "agent $(kill -0 $AGENT 2>/dev/null && echo alive || echo gone), state file $(( $(date +%s) - $(date -r $STATE +%s 2>/dev/null || echo 0) )) s old, publication '$(pub_read)'; the agent's last lines:"
+        tail -3 $S/run.err
+}
 # fld NAME < flat entry: a member's value (a string without its quotes).
-fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\([0-9.e+-]*\|null\).*/\1/p"; }
+# null first: the number's alternative also matches the empty string, and
+# busybox sed took that one, so a null read as "" (GW_SILENT could not pass).
+fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\(null\|[0-9.e+-][0-9.e+-]*\).*/\1/p"; }
 # wait_pub STATE_OR_FAULT_REGEX SECONDS: poll the agent's state file until
-# the publisher's entry matches; status 0 if it did.
+# the publisher's entry matches, for SECONDS of dom0's clock (not a count
+# of polls, which a loaded dom0 stretches); status 0 if it did.
 wait_pub() {
-        i=0
-        while [ $i -lt $(($2 * 4)) ]; do
+        end=$(( $(up_s) + $2 ))
+        while :; do
                 [ -f $STATE ] && pub_entry $STATE | grep -q "$1" && return 0
-                sleep 0.25; i=$((i + 1))
+                [ $(up_s) -lt $end ] || break
+                sleep 0.25
         done
+        info "waited $2 s for '$1' in $PUB_NAME's entry"
+        agent_info
         return 1
 }
 explain() { # the agent's explain document, flat, into $S/explain-$1.json
         timeout 60 isched explain --pool Pool-0 --state-dir $S/state > $S/explain-$1.json 2>&1
 }
 window_of() { tr -d '\n\t' < "$1" | sed -n 's/.*"window_throughput":{\([^}]*\)}.*/\1/p'; }
-# The publication (work, the publisher's time_ns) and dom0's clock at the read.
-pub_read() { echo "$(xenstore-read $D/work 2>/dev/null) $(xenstore-read $D/time_ns 2>/dev/null) $(now_ns)"; }
+# The publication (work, the publisher's time_ns) and dom0's clock at the
+# read; time_ns read before and after work, as the backend does, so that
+# both are of one publication (empty if they never were in 3 attempts).
+pub_read() {
+        for a in 1 2 3; do
+                t1=$(xs read $D/time_ns) w=$(xs read $D/work) t2=$(xs read $D/time_ns)
+                [ -n "$t1" ] && [ "$t1" = "$t2" ] && { echo "$w $t1 $(now_ns)"; return; }
+        done
+        echo "- - $(now_ns)"
+}
 
 # ---- the publisher: the work loop and isched-guest ----
 # pub_ctl VERB (start, kill, back, stop: see guest.d/70-isched-guest.sh).
@@ -81,10 +104,10 @@ SEQ=0
 pub_ctl() {
         if [ "$PUB_DOMID" != 0 ]; then
                 SEQ=$((SEQ + 1))
-                xenstore-write /local/domain/$PUB_DOMID/data/e2e/ctl "$SEQ $1" || return 1
+                xs write /local/domain/$PUB_DOMID/data/e2e/ctl "$SEQ $1" || { info "cannot write $PUB_NAME's ctl"; return 1; }
                 t0=$(cut -d. -f1 /proc/uptime)
                 while :; do
-                        ack=$(xenstore-read /local/domain/$PUB_DOMID/data/e2e/ack 2>/dev/null)
+                        ack=$(xs read /local/domain/$PUB_DOMID/data/e2e/ack)
                         case $ack in "$SEQ $1"*) break ;; esac
                         [ $(( $(cut -d. -f1 /proc/uptime) - t0 )) -lt 60 ] || { info "$PUB_NAME did not do '$1': ack '$ack'"; return 1; }
                         sleep 0.2
@@ -123,7 +146,7 @@ start_worker() { # from the count in $S/work
 
 rm -rf $S; mkdir -p $S/state
 echo 0 > $S/work
-xenstore-rm $D 2>/dev/null
+xs rm $D
 info "publisher: $PUB_NAME (domid $PUB_DOMID); never publishing: ${SILENT_NAME:-none} ${SILENT_DOMID}"
 T0=$(cut -d' ' -f1 /proc/uptime)
 # One decision per interval: each window is two consecutive snapshots of
@@ -150,7 +173,7 @@ fi
 pub_ctl start || fail "GW_LIVE: $PUB_NAME did not start its publisher"
 if wait_pub '"state":"live"' 60; then
         sleep 1
-        A=$(pub_read); sleep 6; B=$(pub_read)
+        A=$(pub_read); sleep 6
         explain live
         e=$(pub_entry $S/explain-live.json) w=$(window_of $S/explain-live.json)
         if [ "$(echo "$e" | fld state)" = live ] && [ "$(echo "$e" | fld share)" = 1 ] &&
@@ -178,6 +201,9 @@ else
 fi
 
 # ---- the publisher stops: stale ----
+# GW_SUM's span ends here: from A (live) to B all is live, and the longer
+# the span, the less the whole work units at its ends weigh.
+[ -n "$A" ] && B=$(pub_read)
 pub_ctl kill
 T_KILL=$(cut -d' ' -f1 /proc/uptime)
 if wait_pub '"fault":"stale"' 30; then
@@ -228,16 +254,29 @@ else
         fail "GW_BACKWARDS: count '$W' -> '$BACK' not refused within 30 s: $(pub_entry $STATE), publication $(pub_read)"
 fi
 
-kill -TERM $AGENT; wait $AGENT; RC=$?
+# The agent gets 60 s to stop (it reads every second); then SIGKILL, and the
+# check fails with what it was doing instead of hanging here.
+kill -TERM $AGENT 2>/dev/null
+end=$(( $(up_s) + 60 ))
+while kill -0 $AGENT 2>/dev/null && [ $(up_s) -lt $end ]; do sleep 0.5; done
+if kill -0 $AGENT 2>/dev/null; then
+        info "the agent did not stop within 60 s of SIGTERM: killed"
+        agent_info
+        kill -KILL $AGENT
+fi
+wait $AGENT; RC=$?
 pub_ctl stop
-xenstore-rm $D 2>/dev/null
+xs rm $D
 info "guest-work agent: rc=$RC, $(tr -d '\n\t ' < $S/run.json | grep -o '"epochs":.*"waiting":[0-9]*')"
 
 # ---- every scored window, from the trace and the decision log ----
 # Trace record i: timestamp, valid, work_units, generation, domains.  A
 # decision at time_s T was taken on the window (record before T, record at
 # T): both must have ISCHED_CNT_WORK and ISCHED_CNT_GUEST_WORK (bits 8, 9),
-# the same generation and at least one domain, and the work must grow.
+# the same generation and at least one domain, and the work must grow.  Its
+# reward window is (record at T, the next one): where the generation
+# changes there, the decision waited across a fault and must have been
+# dropped for it, not learned (waited_at_fault, dropped_at_fault).
 awk -v dlog=$S/decisions.jsonl '
 function val(line, key,   k) {
         k = "\"" key "\":"
@@ -259,18 +298,24 @@ END {
                 } else learned++
                 for (i = 2; i <= n; i++)
                         if (ts[i] - t < 2e-6 && t - ts[i] < 2e-6) break
-                if (i > n) { bad++; why = why " no snapshot at " t; continue }
+                if (i > n) { wbad++; why = why " no snapshot at " t; continue }
                 if (!work[i] || !work[i - 1] || gen[i] != gen[i - 1] || dom[i] < 1 || wu[i] + 0 <= wu[i - 1] + 0) {
-                        bad++; why = why " window ending " t " (gen " gen[i - 1] "->" gen[i] ")"
+                        wbad++; why = why " window ending " t " (gen " gen[i - 1] "->" gen[i] ")"
+                }
+                if (i < n && gen[i + 1] != gen[i]) {
+                        waited++
+                        if (line !~ /"reward":null/ || line !~ /left the pool.s sum during the window/) {
+                                bad++; why = why " decision at " t " not dropped at the fault after it"
+                        }
                 }
         }
-        printf "snapshots=%d without_work=%d generation_changes=%d decisions=%d guest_work_windows=%d learned=%d dropped_at_fault=%d bad=%d%s\n",
-               n, nowork, changes, d, d - bad, learned, dropped, bad, why
+        printf "snapshots=%d without_work=%d generation_changes=%d decisions=%d guest_work_windows=%d learned=%d waited_at_fault=%d dropped_at_fault=%d bad=%d%s\n",
+               n, nowork, changes, d, d - wbad, learned, waited, dropped, wbad + bad, why
 }' $S/trace.jsonl > $S/windows.txt
 r=$(cat $S/windows.txt)
 num() { echo "$r" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 if [ "$RC" = 0 ] && [ "$(num bad)" = 0 ] && [ "$(num decisions)" -ge 5 ] && [ "$(num learned)" -ge 1 ] &&
-   [ "$(num generation_changes)" -ge 2 ] && [ "$(num dropped_at_fault)" -ge 2 ] && [ "$(num without_work)" -ge 2 ]; then
+   [ "$(num generation_changes)" -ge 2 ] && [ "$(num waited_at_fault)" -ge 1 ] && [ "$(num without_work)" -ge 2 ]; then
         pass GW_WINDOWS "$r"
 else
         fail "GW_WINDOWS: rc=$RC $r"
@@ -278,11 +323,15 @@ else
 fi
 
 # ---- the pool's work is the published work ----
-# Published: (work, time_ns) at A and B, 6 s apart while live, the rate on
-# the publisher's clock; the pool: the trace's work_units over its
-# snapshots between dom0's times of the two reads.
+# Published: (work, time_ns) at A and B, at least 6 s apart while live
+# (B just before the publisher is killed), the rate on the publisher's
+# clock; the pool: the trace's work_units over its snapshots between dom0's
+# times of the two reads.  Both are whole units: a slow counter (the domU's
+# shell loop made about 1 a second under emulation) is off by up to one
+# unit at each end of the span, so within 2 units of the published rate
+# over the pool's span passes too, where that span held at least 5.
 set -- $A $B
-if [ $# = 6 ]; then
+if [ $# = 6 ] && [ "$1" != - ] && [ "$4" != - ]; then
         r=$(awk -v wa=$1 -v pa=$2 -v ta=$3 -v wb=$4 -v pb=$5 -v tb=$6 '
         function val(line, key,   k) {
                 k = "\"" key "\":"
@@ -292,11 +341,13 @@ if [ $# = 6 ]; then
         NR > 1 && /"counters"/ { t = val($0, "timestamp_ns") + 0
                 if (t >= ta && t <= tb) { if (!n++) { t0 = t; w0 = val($0, "work_units") }
                                           t1 = t; w1 = val($0, "work_units") } }
-        END { if (n < 3 || tb <= ta || pb <= pa || t1 <= t0 || wb <= wa) { print "ratio=0 snapshots=" n; exit }
+        END { if (n < 3 || tb <= ta || pb <= pa || t1 <= t0 || wb <= wa) { print "ratio=0 snapshots=" n " ok=0"; exit }
               pub = (wb - wa) / (pb - pa) * 1e9; pool = (w1 - w0) / (t1 - t0) * 1e9
-              printf "ratio=%.3f published=%.1f/s pool=%.1f/s snapshots=%d\n", pool / pub, pub, pool, n }' $S/trace.jsonl)
-        ratio=$(echo "$r" | sed -n 's/ratio=\([0-9.]*\).*/\1/p')
-        if awk -v x="$ratio" 'BEGIN { exit !(x >= 0.7 && x <= 1.4) }'; then
+              want = pub * (t1 - t0) / 1e9; got = w1 - w0; off = got > want ? got - want : want - got
+              ok = (pool / pub >= 0.7 && pool / pub <= 1.4) || (want >= 5 && off <= 2)
+              printf "ratio=%.3f published=%.2f/s pool=%.2f/s units=%.0f expected=%.1f over %.1f s snapshots=%d ok=%d\n",
+                     pool / pub, pub, pool, got, want, (t1 - t0) / 1e9, n, ok }' $S/trace.jsonl)
+        if echo "$r" | grep -q " ok=1$"; then
                 pass GW_SUM "$r"
         else
                 fail "GW_SUM: the pool's work rate is not the published one: $r"
