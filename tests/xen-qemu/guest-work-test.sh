@@ -63,7 +63,9 @@ agent_info() {
         tail -3 $S/run.err
 }
 # fld NAME < flat entry: a member's value (a string without its quotes).
-fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\([0-9.e+-]*\|null\).*/\1/p"; }
+# null first: the number's alternative also matches the empty string, and
+# busybox sed took that one, so a null read as "" (GW_SILENT could not pass).
+fld() { sed -n -e "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$1\":\(null\|[0-9.e+-][0-9.e+-]*\).*/\1/p"; }
 # wait_pub STATE_OR_FAULT_REGEX SECONDS: poll the agent's state file until
 # the publisher's entry matches, for SECONDS of dom0's clock (not a count
 # of polls, which a loaded dom0 stretches); status 0 if it did.
@@ -271,7 +273,10 @@ info "guest-work agent: rc=$RC, $(tr -d '\n\t ' < $S/run.json | grep -o '"epochs
 # Trace record i: timestamp, valid, work_units, generation, domains.  A
 # decision at time_s T was taken on the window (record before T, record at
 # T): both must have ISCHED_CNT_WORK and ISCHED_CNT_GUEST_WORK (bits 8, 9),
-# the same generation and at least one domain, and the work must grow.
+# the same generation and at least one domain, and the work must grow.  Its
+# reward window is (record at T, the next one): where the generation
+# changes there, the decision waited across a fault and must have been
+# dropped for it, not learned (waited_at_fault, dropped_at_fault).
 awk -v dlog=$S/decisions.jsonl '
 function val(line, key,   k) {
         k = "\"" key "\":"
@@ -293,18 +298,24 @@ END {
                 } else learned++
                 for (i = 2; i <= n; i++)
                         if (ts[i] - t < 2e-6 && t - ts[i] < 2e-6) break
-                if (i > n) { bad++; why = why " no snapshot at " t; continue }
+                if (i > n) { wbad++; why = why " no snapshot at " t; continue }
                 if (!work[i] || !work[i - 1] || gen[i] != gen[i - 1] || dom[i] < 1 || wu[i] + 0 <= wu[i - 1] + 0) {
-                        bad++; why = why " window ending " t " (gen " gen[i - 1] "->" gen[i] ")"
+                        wbad++; why = why " window ending " t " (gen " gen[i - 1] "->" gen[i] ")"
+                }
+                if (i < n && gen[i + 1] != gen[i]) {
+                        waited++
+                        if (line !~ /"reward":null/ || line !~ /left the pool.s sum during the window/) {
+                                bad++; why = why " decision at " t " not dropped at the fault after it"
+                        }
                 }
         }
-        printf "snapshots=%d without_work=%d generation_changes=%d decisions=%d guest_work_windows=%d learned=%d dropped_at_fault=%d bad=%d%s\n",
-               n, nowork, changes, d, d - bad, learned, dropped, bad, why
+        printf "snapshots=%d without_work=%d generation_changes=%d decisions=%d guest_work_windows=%d learned=%d waited_at_fault=%d dropped_at_fault=%d bad=%d%s\n",
+               n, nowork, changes, d, d - wbad, learned, waited, dropped, wbad + bad, why
 }' $S/trace.jsonl > $S/windows.txt
 r=$(cat $S/windows.txt)
 num() { echo "$r" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 if [ "$RC" = 0 ] && [ "$(num bad)" = 0 ] && [ "$(num decisions)" -ge 5 ] && [ "$(num learned)" -ge 1 ] &&
-   [ "$(num generation_changes)" -ge 2 ] && [ "$(num dropped_at_fault)" -ge 2 ] && [ "$(num without_work)" -ge 2 ]; then
+   [ "$(num generation_changes)" -ge 2 ] && [ "$(num waited_at_fault)" -ge 1 ] && [ "$(num without_work)" -ge 2 ]; then
         pass GW_WINDOWS "$r"
 else
         fail "GW_WINDOWS: rc=$RC $r"
@@ -315,8 +326,8 @@ fi
 # Published: (work, time_ns) at A and B, at least 6 s apart while live
 # (B just before the publisher is killed), the rate on the publisher's
 # clock; the pool: the trace's work_units over its snapshots between dom0's
-# times of the two reads.  Both are whole units: a slow counter (a domU's
-# shell loop makes about 1 a second under emulation) is off by up to one
+# times of the two reads.  Both are whole units: a slow counter (the domU's
+# shell loop made about 1 a second under emulation) is off by up to one
 # unit at each end of the span, so within 2 units of the published rate
 # over the pool's span passes too, where that span held at least 5.
 set -- $A $B
