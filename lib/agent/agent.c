@@ -222,11 +222,15 @@ static int setup_safety(struct isched_agent *a)
         isched__safety_params_init(&sp);
         sp.budget = a->cfg.budget;
         sp.switch_cost = a->cparams.switch_penalty;
-        /* The stop-loss acts at the end of the settle, on its transient
-         * (without a settle, at the first snapshot of the window after the
-         * switch, which is the transient). */
-        sp.exposure_windows = (double)(a->cfg.settle_intervals ? a->cfg.settle_intervals : 1) /
-                              (double)a->cfg.epoch_intervals;
+        /* The stop-loss acts at the first snapshot after the settle; with
+         * settle_stop at the end of the settle, on its transient (without a
+         * settle, at the first snapshot of the window after the switch,
+         * which is then the transient). */
+        if (sp.settle_stop)
+                sp.exposure_windows = (double)(a->cfg.settle_intervals ? a->cfg.settle_intervals : 1) /
+                                      (double)a->cfg.epoch_intervals;
+        else
+                sp.exposure_windows = (double)(a->cfg.settle_intervals + 1) / (double)a->cfg.epoch_intervals;
         sp.snapshot_windows = 1.0 / (double)a->cfg.epoch_intervals;
         r = isched__safety_new(&sp, a->pp.arm_mask, a->baseline, &a->safety);
         if (r < 0)

@@ -123,7 +123,7 @@ void isched__safety_params_init(struct isched__safety_params *p)
                 .snapshot_windows = 0.2,
                 .detect_changes = true,
                 .own_exploration = true,
-                .settle_stop = true,
+                .settle_stop = false,
         };
 }
 

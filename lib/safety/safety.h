@@ -63,7 +63,7 @@ struct isched__safety_params {
         double exposure_windows; /* window-equivalents on an arm before the stop-loss can act (1) */
         double snapshot_windows; /* window-equivalents of one snapshot interval (0.2) */
         bool settle_stop;        /* the stop-loss judges the settle's transient, so that it can act at the
-                                  * end of the settle (true) */
+                                  * end of the settle (false: measured 2 Dec, docs/results.md) */
         bool detect_changes;     /* run the change detector (true) */
         bool own_exploration;    /* explore on the layer's own bounds when the policy proposes to stay (true) */
 };
